@@ -1,0 +1,42 @@
+"""Failure types that cross from activities and workflows to the API."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError, InternalError
+from temporalio.exceptions import ApplicationError
+
+DOUBLE_BOOKING = "DoubleBooking"
+STATE_CONFLICT = "StateConflict"
+INVALID_INPUT = "InvalidInput"
+NOT_FOUND = "NotFound"
+
+EXCLUSION_VIOLATION = "23P01"
+UNIQUE_VIOLATION = "23505"
+FOREIGN_KEY_VIOLATION = "23503"
+CHECK_VIOLATION = "23514"
+CLAIM_FAILED = "PR001"
+ILLEGAL_TRANSITION = "PR002"
+
+
+def sqlstate(error: IntegrityError | InternalError) -> str | None:
+    """The PostgreSQL SQLSTATE behind a SQLAlchemy error, if any."""
+    return getattr(error.orig, "sqlstate", None)
+
+
+def refusal(error_type: str, message: str) -> ApplicationError:
+    """A business refusal: final, so Temporal must not retry it."""
+    return ApplicationError(message, type=error_type, non_retryable=True)
+
+
+def refusal_from_database(error: IntegrityError | InternalError) -> ApplicationError:
+    """Translate a constraint the database enforced into a business refusal."""
+    state = sqlstate(error)
+    if state == EXCLUSION_VIOLATION:
+        return refusal(
+            DOUBLE_BOOKING, "you already hold a request or session that overlaps this time"
+        )
+    if state in (CLAIM_FAILED, ILLEGAL_TRANSITION):
+        return refusal(STATE_CONFLICT, str(error.orig).splitlines()[0])
+    if state == UNIQUE_VIOLATION:
+        return refusal(STATE_CONFLICT, "this request already exists")
+    return refusal(INVALID_INPUT, str(error.orig).splitlines()[0])

@@ -1,0 +1,215 @@
+"""Activities that write match requests."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError, InternalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+
+from activities.errors import STATE_CONFLICT, refusal, refusal_from_database
+from db.models import MatchRequestRow
+from workflows.contracts import PoolEntry, RequestSpec
+
+
+@dataclass
+class CreateMatchRequestInput:
+    """Persist a new request exactly once (its id is the business key)."""
+
+    spec: RequestSpec
+    created_at: datetime
+
+
+@dataclass
+class RequestRowResult:
+    """A request's status as the database holds it after the activity."""
+
+    request_id: str
+    status: str
+    session_id: str | None = None
+
+
+@dataclass
+class CloseRequestInput:
+    """Move a waiting request to `cancelled` or `expired`."""
+
+    request_id: str
+    at: datetime
+    reason: str | None = None
+
+
+@dataclass
+class RescheduleMatchRequestInput:
+    """Cancel a waiting request and create its replacement in one transaction."""
+
+    old_request_id: str
+    new_spec: RequestSpec
+    at: datetime
+
+
+@dataclass
+class LoadWaitingInput:
+    """Which slot's waiting requests to load."""
+
+    slot_start: datetime
+    duration_minutes: int
+
+
+@dataclass
+class LoadWaitingResult:
+    """The waiting requests of a slot, oldest first."""
+
+    entries: list[PoolEntry]
+
+
+def _row_values(spec: RequestSpec, created_at: datetime) -> dict[str, object]:
+    return {
+        "id": uuid.UUID(spec.request_id),
+        "user_id": spec.user_id,
+        "native_language_id": spec.native_language_id,
+        "learning_language_id": spec.learning_language_id,
+        "proficiency_level": spec.proficiency_level,
+        "availability_start": spec.slot_start,
+        "availability_end": spec.slot_start,
+        "preferred_duration_minutes": spec.duration_minutes,
+        "priority": spec.priority,
+        "status": "waiting",
+        "idempotency_key": spec.idempotency_key,
+        "replaces_request_id": uuid.UUID(spec.replaces_request_id)
+        if spec.replaces_request_id
+        else None,
+        "origin_session_id": uuid.UUID(spec.origin_session_id) if spec.origin_session_id else None,
+        "created_at": created_at,
+        "updated_at": created_at,
+    }
+
+
+def _result(row: MatchRequestRow) -> RequestRowResult:
+    return RequestRowResult(
+        request_id=str(row.id),
+        status=row.status,
+        session_id=str(row.session_id) if row.session_id else None,
+    )
+
+
+async def _insert_request(db: AsyncSession, spec: RequestSpec, created_at: datetime) -> None:
+    await db.execute(
+        insert(MatchRequestRow)
+        .values(**_row_values(spec, created_at))
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
+
+
+class RequestActivities:
+    """Match-request writes; each is safe to retry."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._sessionmaker = sessionmaker
+
+    @activity.defn
+    async def create_match_request(self, input: CreateMatchRequestInput) -> RequestRowResult:
+        """Insert the request unless it exists; overlapping bookings are refused by the database."""
+        request_id = uuid.UUID(input.spec.request_id)
+        try:
+            async with self._sessionmaker.begin() as db:
+                existing = await db.get(MatchRequestRow, request_id)
+                if existing is None:
+                    await _insert_request(db, input.spec, input.created_at)
+                    existing = await db.get(MatchRequestRow, request_id)
+                assert existing is not None
+                return _result(existing)
+        except (IntegrityError, InternalError) as error:
+            raise refusal_from_database(error) from None
+
+    @activity.defn
+    async def cancel_match_request(self, input: CloseRequestInput) -> RequestRowResult:
+        """Cancel the request if it is still waiting; report its status either way."""
+        return await self._close_waiting(input, "cancelled")
+
+    @activity.defn
+    async def expire_match_request(self, input: CloseRequestInput) -> RequestRowResult:
+        """Expire the request if it is still waiting when its slot starts."""
+        return await self._close_waiting(input, "expired")
+
+    @activity.defn
+    async def reschedule_match_request(
+        self, input: RescheduleMatchRequestInput
+    ) -> RequestRowResult:
+        """Cancel the old waiting request and insert the new one, or neither."""
+        old_id = uuid.UUID(input.old_request_id)
+        new_id = uuid.UUID(input.new_spec.request_id)
+        try:
+            async with self._sessionmaker.begin() as db:
+                already = await db.get(MatchRequestRow, new_id)
+                if already is not None:
+                    return _result(already)
+                closed = await db.execute(
+                    update(MatchRequestRow)
+                    .where(MatchRequestRow.id == old_id, MatchRequestRow.status == "waiting")
+                    .values(
+                        status="cancelled",
+                        status_reason=f"rescheduled to {input.new_spec.request_id}",
+                        updated_at=input.at,
+                    )
+                    .returning(MatchRequestRow.id)
+                )
+                if closed.first() is None:
+                    current = await db.scalar(
+                        select(MatchRequestRow.status).where(MatchRequestRow.id == old_id)
+                    )
+                    raise refusal(
+                        STATE_CONFLICT,
+                        f"only a waiting request can be rescheduled; it is {current}",
+                    )
+                await _insert_request(db, input.new_spec, input.at)
+                created = await db.get(MatchRequestRow, new_id)
+                assert created is not None
+                return _result(created)
+        except (IntegrityError, InternalError) as error:
+            raise refusal_from_database(error) from None
+
+    @activity.defn
+    async def load_waiting_requests(self, input: LoadWaitingInput) -> LoadWaitingResult:
+        """The database's list of a slot's waiting requests: the matchmaker's source of truth."""
+        async with self._sessionmaker() as db:
+            rows = await db.scalars(
+                select(MatchRequestRow)
+                .where(
+                    MatchRequestRow.status == "waiting",
+                    MatchRequestRow.availability_start == input.slot_start,
+                    MatchRequestRow.preferred_duration_minutes == input.duration_minutes,
+                )
+                .order_by(MatchRequestRow.created_at, MatchRequestRow.id)
+            )
+            return LoadWaitingResult(
+                entries=[
+                    PoolEntry(
+                        request_id=str(row.id),
+                        user_id=row.user_id,
+                        native_language_id=row.native_language_id,
+                        learning_language_id=row.learning_language_id,
+                        proficiency_level=row.proficiency_level,
+                        priority=row.priority,
+                        waiting_since=row.created_at,
+                    )
+                    for row in rows
+                ]
+            )
+
+    async def _close_waiting(self, input: CloseRequestInput, status: str) -> RequestRowResult:
+        request_id = uuid.UUID(input.request_id)
+        async with self._sessionmaker.begin() as db:
+            await db.execute(
+                update(MatchRequestRow)
+                .where(MatchRequestRow.id == request_id, MatchRequestRow.status == "waiting")
+                .values(status=status, status_reason=input.reason, updated_at=input.at)
+            )
+            row = await db.get(MatchRequestRow, request_id, populate_existing=True)
+            if row is None:
+                raise refusal("NotFound", f"match request {input.request_id} does not exist")
+            return _result(row)

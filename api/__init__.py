@@ -1,0 +1,1 @@
+"""The thin HTTP API: validates, authenticates, talks to workflows and reads Postgres."""

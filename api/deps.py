@@ -1,0 +1,77 @@
+"""Dependencies every route declares, as `Annotated` aliases."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
+
+from api.security import InvalidToken, user_from_token
+from settings import Settings
+
+Clock = Callable[[], Awaitable[datetime]]
+
+
+async def system_clock() -> datetime:
+    """Wall-clock time in UTC (tests pass Temporal's time-skipping clock instead)."""
+    return datetime.now(UTC)
+
+
+def get_settings(request: Request) -> Settings:
+    """The app's settings."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
+    """A database session for one request."""
+    async with request.app.state.sessionmaker() as db:
+        yield db
+
+
+def get_temporal(request: Request) -> Client:
+    """The shared Temporal client."""
+    client: Client = request.app.state.temporal
+    return client
+
+
+def get_clock(request: Request) -> Clock:
+    """The clock that decides what 'in the future' means."""
+    clock: Clock = request.app.state.clock
+    return clock
+
+
+bearer = HTTPBearer(auto_error=False, description="A JWT (HS256) whose `sub` is your user id")
+
+
+def get_current_user(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    settings: Annotated[Settings, Depends(get_settings)],
+) -> str:
+    """The user the bearer token speaks for; 401 without a valid one."""
+    if credentials is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing bearer token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    try:
+        return user_from_token(credentials.credentials, settings.jwt_secret, settings.jwt_algorithm)
+    except InvalidToken as error:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            f"invalid bearer token: {error}",
+            headers={"WWW-Authenticate": "Bearer"},
+        ) from None
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DbDep = Annotated[AsyncSession, Depends(get_db)]
+TemporalDep = Annotated[Client, Depends(get_temporal)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+CurrentUser = Annotated[str, Depends(get_current_user)]

@@ -1,0 +1,67 @@
+"""How refusals become HTTP answers: the field and the reason, never a 500."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import TypeVar
+
+from fastapi import FastAPI, HTTPException, Request, status
+from fastapi.responses import JSONResponse
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.errors import DOUBLE_BOOKING, INVALID_INPUT, NOT_FOUND, STATE_CONFLICT
+from domain.errors import RuleViolation, StateConflict
+
+T = TypeVar("T")
+
+HTTP_STATUS_BY_REFUSAL = {
+    NOT_FOUND: status.HTTP_404_NOT_FOUND,
+    STATE_CONFLICT: status.HTTP_409_CONFLICT,
+    DOUBLE_BOOKING: status.HTTP_409_CONFLICT,
+    INVALID_INPUT: status.HTTP_422_UNPROCESSABLE_CONTENT,
+}
+
+
+def rule_violation_response(field: str, reason: str, *, location: str = "body") -> JSONResponse:
+    """422 in FastAPI's own validation-error shape, so clients parse one format."""
+    return JSONResponse(
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        content={"detail": [{"loc": [location, field], "msg": reason, "type": "rule_violation"}]},
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map domain exceptions to 422 and 409."""
+
+    @app.exception_handler(RuleViolation)
+    async def _rule_violation(_: Request, error: RuleViolation) -> JSONResponse:
+        return rule_violation_response(error.field, error.reason)
+
+    @app.exception_handler(StateConflict)
+    async def _state_conflict(_: Request, error: StateConflict) -> JSONResponse:
+        return JSONResponse(status_code=status.HTTP_409_CONFLICT, content={"detail": error.reason})
+
+
+def refusal_to_http(error: ApplicationError) -> HTTPException:
+    """A workflow's business refusal as the HTTP error it means."""
+    code = HTTP_STATUS_BY_REFUSAL.get(error.type or "", status.HTTP_409_CONFLICT)
+    return HTTPException(code, error.message)
+
+
+async def workflow_call(call: Awaitable[T]) -> T:
+    """Await a workflow start, update or query, turning refusals into 404/409/422."""
+    try:
+        return await call
+    except WorkflowUpdateFailedError as error:
+        cause = error.cause
+        if isinstance(cause, ApplicationError):
+            raise refusal_to_http(cause) from None
+        raise
+    except RPCError as error:
+        if error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+            raise HTTPException(
+                status.HTTP_409_CONFLICT, "it has already finished and can no longer change"
+            ) from None
+        raise

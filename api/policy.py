@@ -1,0 +1,23 @@
+"""Settings turned into the rule objects the domain and the workflows take."""
+
+from __future__ import annotations
+
+from domain.booking import BookingPolicy
+from settings import Settings
+from workflows.contracts import Policy
+
+
+def booking_policy(settings: Settings) -> BookingPolicy:
+    """What a new booking must satisfy."""
+    return BookingPolicy(
+        slot_minutes=settings.slot_minutes, horizon_days=settings.booking_horizon_days
+    )
+
+
+def workflow_policy(settings: Settings) -> Policy:
+    """The timing rules copied into each workflow's input."""
+    return Policy(
+        slot_minutes=settings.slot_minutes,
+        join_opens_minutes=settings.join_opens_minutes,
+        no_show_grace_seconds=settings.no_show_grace_seconds,
+    )

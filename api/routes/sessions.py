@@ -1,0 +1,76 @@
+"""`/v1/sessions`: your sessions, and joining, cancelling or ending one."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api import reads
+from api.deps import CurrentUser, DbDep, TemporalDep
+from api.errors import workflow_call
+from api.schemas import SessionOut
+from db.models import SessionRow
+from workflows.contracts import SessionActionInput
+from workflows.ids import session_workflow_id
+from workflows.session import SessionWorkflow
+
+router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
+
+StatusFilter = Annotated[
+    str | None,
+    Query(alias="status", pattern="^(scheduled|active|completed|cancelled)$"),
+]
+CONFLICT = {409: {"description": "The session is not in a state that allows this"}}
+
+
+@router.get("", response_model=list[SessionOut], summary="Your sessions")
+async def list_sessions(
+    user: CurrentUser,
+    db: DbDep,
+    status_filter: StatusFilter = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[SessionRow]:
+    """Sessions you take part in, newest first."""
+    return list(await reads.sessions_of(db, user, status_filter, limit, offset))
+
+
+@router.get("/{session_id}", response_model=SessionOut, summary="One of your sessions")
+async def get_session(session_id: uuid.UUID, user: CurrentUser, db: DbDep) -> SessionRow:
+    """One of your sessions; someone else's is a 404."""
+    return await reads.session_of(db, user, session_id)
+
+
+@router.post("/{session_id}/join", response_model=SessionOut, responses=CONFLICT)
+async def join_session(
+    session_id: uuid.UUID, user: CurrentUser, db: DbDep, temporal: TemporalDep
+) -> SessionRow:
+    """Join from 5 minutes before the start until the no-show window closes."""
+    return await _act(session_id, user, db, temporal, SessionWorkflow.join)
+
+
+@router.post("/{session_id}/cancel", response_model=SessionOut, responses=CONFLICT)
+async def cancel_session(
+    session_id: uuid.UUID, user: CurrentUser, db: DbDep, temporal: TemporalDep
+) -> SessionRow:
+    """Cancel before the session is active; your partner is rematched with priority."""
+    return await _act(session_id, user, db, temporal, SessionWorkflow.cancel)
+
+
+@router.post("/{session_id}/end", response_model=SessionOut, responses=CONFLICT)
+async def end_session(
+    session_id: uuid.UUID, user: CurrentUser, db: DbDep, temporal: TemporalDep
+) -> SessionRow:
+    """End an active session early."""
+    return await _act(session_id, user, db, temporal, SessionWorkflow.end)
+
+
+async def _act(
+    session_id: uuid.UUID, user: str, db: DbDep, temporal: TemporalDep, update: object
+) -> SessionRow:
+    await reads.session_of(db, user, session_id)
+    handle = temporal.get_workflow_handle(session_workflow_id(str(session_id)))
+    await workflow_call(handle.execute_update(update, SessionActionInput(user_id=user)))  # type: ignore[call-overload]
+    return await reads.session_of(db, user, session_id)

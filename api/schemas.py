@@ -1,0 +1,120 @@
+"""Pydantic shapes of the HTTP API (kept apart from rows and domain types)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def as_utc(value: datetime) -> datetime:
+    """ISO 8601 without an offset is read as UTC; every time leaves the API in UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
+
+
+class MatchRequestCreate(BaseModel):
+    """Body of `POST /v1/match-requests`."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "native_language_id": "english",
+                    "learning_language_id": "spanish",
+                    "proficiency_level": "intermediate",
+                    "availability_start": "2025-07-27T15:00:00Z",
+                    "preferred_duration_minutes": 60,
+                }
+            ]
+        },
+    )
+
+    native_language_id: str = Field(min_length=1, max_length=64)
+    learning_language_id: str = Field(min_length=1, max_length=64)
+    proficiency_level: str = Field(min_length=1, max_length=64)
+    availability_start: UtcDatetime
+    availability_end: UtcDatetime | None = None
+    preferred_duration_minutes: int = 60
+
+
+class RescheduleBody(BaseModel):
+    """Body of `POST /v1/match-requests/{id}/reschedule`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    availability_start: UtcDatetime
+
+
+class MatchRequestOut(BaseModel):
+    """A match request with every seed column and what Parley adds."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    user_id: str
+    native_language_id: str
+    learning_language_id: str
+    proficiency_level: str
+    availability_start: UtcDatetime
+    availability_end: UtcDatetime
+    preferred_duration_minutes: int
+    priority: int
+    status: str
+    matched_at: UtcDatetime | None
+    session_id: uuid.UUID | None
+    replaces_request_id: uuid.UUID | None
+    origin_session_id: uuid.UUID | None
+    status_reason: str | None
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+
+
+class SessionOut(BaseModel):
+    """A session with every seed column and what Parley adds."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    participant_one_id: str
+    participant_two_id: str
+    match_request_one_id: uuid.UUID
+    match_request_two_id: uuid.UUID
+    language_one_id: str
+    language_two_id: str
+    scheduled_start: UtcDatetime
+    scheduled_end: UtcDatetime
+    duration_minutes: int
+    status: str
+    actual_start: UtcDatetime | None
+    actual_end: UtcDatetime | None
+    participant_one_joined_at: UtcDatetime | None
+    participant_two_joined_at: UtcDatetime | None
+    cancelled_by: str | None
+    cancel_reason: str | None
+    ended_by: str | None
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+
+
+class LanguageOut(BaseModel):
+    """A language people can speak or learn."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    name: str
+
+
+class Health(BaseModel):
+    """Liveness or readiness, with what was checked."""
+
+    status: str
+    checks: dict[str, str] = Field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""PostgreSQL schema, rows and migrations."""

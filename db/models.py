@@ -1,0 +1,77 @@
+"""SQLAlchemy rows for Parley's tables (the schema itself lives in the migrations)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, SmallInteger, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    """Declarative base for every Parley row."""
+
+
+class LanguageRow(Base):
+    """A language people can speak or learn; ids are lowercase English names."""
+
+    __tablename__ = "languages"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+
+
+class MatchRequestRow(Base):
+    """One person's wish to talk in one slot."""
+
+    __tablename__ = "match_requests"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    user_id: Mapped[str] = mapped_column(Text)
+    native_language_id: Mapped[str] = mapped_column(ForeignKey("languages.id"))
+    learning_language_id: Mapped[str] = mapped_column(ForeignKey("languages.id"))
+    proficiency_level: Mapped[str] = mapped_column(Text)
+    availability_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    availability_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    preferred_duration_minutes: Mapped[int]
+    priority: Mapped[int] = mapped_column(SmallInteger, default=0)
+    status: Mapped[str] = mapped_column(Text, default="waiting")
+    matched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    session_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sessions.id", use_alter=True))
+    replaces_request_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("match_requests.id"))
+    origin_session_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("sessions.id", use_alter=True)
+    )
+    idempotency_key: Mapped[str | None] = mapped_column(Text)
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SessionRow(Base):
+    """A scheduled conversation between two matched requests."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    participant_one_id: Mapped[str] = mapped_column(Text)
+    participant_two_id: Mapped[str] = mapped_column(Text)
+    match_request_one_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("match_requests.id"))
+    match_request_two_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("match_requests.id"))
+    language_one_id: Mapped[str] = mapped_column(ForeignKey("languages.id"))
+    language_two_id: Mapped[str] = mapped_column(ForeignKey("languages.id"))
+    scheduled_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    scheduled_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    duration_minutes: Mapped[int]
+    status: Mapped[str] = mapped_column(Text, default="scheduled")
+    actual_start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    actual_end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    participant_one_joined_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    participant_two_joined_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancelled_by: Mapped[str | None] = mapped_column(Text)
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    ended_by: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

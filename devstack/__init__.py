@@ -1,0 +1,1 @@
+"""Run all of Parley on one machine for development (`python -m devstack up`)."""

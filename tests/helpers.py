@@ -1,0 +1,118 @@
+"""Small helpers the end-to-end tests share: people with tokens, slots, and patient reads."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from httpx import AsyncClient, Response
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.testing import WorkflowEnvironment
+
+from api.security import mint_token
+from domain.slots import next_slot_after
+from settings import Settings
+
+REAL_SECONDS_TO_SETTLE = 30.0
+# Each test books its own stretch of the calendar, so that slot-keyed workflows left behind by an
+# earlier test (on a task queue nobody polls any more) never share an id with this test's ones.
+HOURS_BETWEEN_TESTS = 3
+_test_number = itertools.count()
+
+
+@dataclass
+class Stack:
+    """One test's view of Parley: the API client, the environment and its task queue."""
+
+    api: AsyncClient
+    env: WorkflowEnvironment
+    settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession]
+    tag: str
+    calendar_offset: timedelta
+
+
+@dataclass
+class Person:
+    """Someone using the API with their own token."""
+
+    user_id: str
+    api: AsyncClient
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The Authorization header for this person."""
+        return {"Authorization": f"Bearer {self.token}"}
+
+    async def post(self, path: str, json: Any = None, **headers: str) -> Response:
+        """POST as this person."""
+        return await self.api.post(path, json=json, headers={**self.headers, **headers})
+
+    async def get(self, path: str, **params: Any) -> Response:
+        """GET as this person."""
+        return await self.api.get(path, params=params, headers=self.headers)
+
+    async def book(self, slot: datetime, native: str, learning: str, **extra: Any) -> Response:
+        """POST /v1/match-requests with sensible defaults."""
+        body = {
+            "native_language_id": native,
+            "learning_language_id": learning,
+            "proficiency_level": extra.pop("level", "intermediate"),
+            "availability_start": slot.isoformat(),
+            "preferred_duration_minutes": extra.pop("duration", 60),
+            **extra,
+        }
+        return await self.post("/v1/match-requests", body)
+
+
+def person(stack: Stack, user_id: str) -> Person:
+    """A person (unique to this test) whose token is signed with the stack's secret."""
+    unique = f"{user_id}-{stack.tag}"
+    return Person(unique, stack.api, mint_token(unique, stack.settings.jwt_secret))
+
+
+async def slot_ahead(stack: Stack, minutes: int = 60) -> datetime:
+    """The first slot on the grid at least `minutes` after Temporal's current time."""
+    now = await stack.env.get_current_time()
+    return next_slot_after(
+        now + stack.calendar_offset + timedelta(minutes=minutes), stack.settings.slot_minutes
+    )
+
+
+def new_calendar_offset() -> timedelta:
+    """This test's stretch of the calendar."""
+    return timedelta(hours=HOURS_BETWEEN_TESTS * next(_test_number))
+
+
+async def skip_to(stack: Stack, instant: datetime) -> None:
+    """Let Temporal's clock jump to `instant` (time skipping, nothing faked)."""
+    now = await stack.env.get_current_time()
+    seconds = (instant - now).total_seconds()
+    if seconds > 0:
+        await stack.env.sleep(seconds)
+
+
+async def eventually(
+    read: Callable[[], Awaitable[Response]],
+    accept: Callable[[Any], bool],
+    *,
+    timeout: float = REAL_SECONDS_TO_SETTLE,
+) -> Any:
+    """Poll a GET until its JSON satisfies `accept`; fail with the last answer after `timeout`."""
+    deadline = time.monotonic() + timeout
+    last: Response | None = None
+    while time.monotonic() < deadline:
+        last = await read()
+        if last.status_code == 200 and accept(last.json()):
+            return last.json()
+        await asyncio.sleep(0.1)
+    raise AssertionError(
+        f"condition not reached in {timeout}s; last answer: "
+        f"{last.status_code if last else None} {last.text if last else ''}"
+    )

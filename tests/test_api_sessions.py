@@ -1,0 +1,145 @@
+"""Sessions through the API: the join window, no-shows, cancellations, ending, and restarts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.testing import WorkflowEnvironment
+
+from api.main import create_app
+from settings import Settings
+from tests.helpers import Stack, eventually, new_calendar_offset, person, skip_to, slot_ahead
+from tests.test_seed_scenarios import book_pair
+from worker import build_worker
+
+
+async def test_joining_opens_five_minutes_before_the_start(stack: Stack) -> None:
+    a, b = person(stack, "user-a"), person(stack, "user-b")
+    slot = await slot_ahead(stack)
+    _, _, session = await book_pair(stack, a, b, slot)
+    early = await a.post(f"/v1/sessions/{session['id']}/join")
+    assert early.status_code == 409 and "joining opens" in early.json()["detail"]
+    await skip_to(stack, slot - timedelta(minutes=5))
+    joined = await a.post(f"/v1/sessions/{session['id']}/join")
+    assert joined.status_code == 200, joined.text
+    assert joined.json()["participant_one_joined_at" if session["participant_one_id"] == a.user_id
+                         else "participant_two_joined_at"] is not None  # fmt: skip
+    assert joined.json()["status"] == "scheduled"
+
+
+async def test_someone_elses_session_is_a_404(stack: Stack) -> None:
+    a, b, mallory = person(stack, "user-a"), person(stack, "user-b"), person(stack, "mallory")
+    slot = await slot_ahead(stack)
+    _, _, session = await book_pair(stack, a, b, slot)
+    assert (await mallory.get(f"/v1/sessions/{session['id']}")).status_code == 404
+    for action in ("join", "cancel", "end"):
+        assert (await mallory.post(f"/v1/sessions/{session['id']}/{action}")).status_code == 404
+    assert (await mallory.get("/v1/sessions")).json() == []
+
+
+async def test_an_active_session_cannot_be_cancelled_but_can_be_ended_early(stack: Stack) -> None:
+    a, b = person(stack, "user-a"), person(stack, "user-b")
+    slot = await slot_ahead(stack)
+    _, _, session = await book_pair(stack, a, b, slot)
+    await skip_to(stack, slot - timedelta(minutes=1))
+    for p in (a, b):
+        assert (await p.post(f"/v1/sessions/{session['id']}/join")).status_code == 200
+    await skip_to(stack, slot + timedelta(minutes=1))
+    await eventually(
+        lambda: a.get(f"/v1/sessions/{session['id']}"), lambda s: s["status"] == "active"
+    )
+    refused = await a.post(f"/v1/sessions/{session['id']}/cancel")
+    assert refused.status_code == 409 and "end it instead" in refused.json()["detail"]
+    ended = await b.post(f"/v1/sessions/{session['id']}/end")
+    assert ended.status_code == 200, ended.text
+    assert ended.json()["status"] == "completed" and ended.json()["ended_by"] == b.user_id
+    assert (await a.post(f"/v1/sessions/{session['id']}/end")).status_code == 409
+
+
+async def test_a_scheduled_session_cannot_be_ended(stack: Stack) -> None:
+    a, b = person(stack, "user-a"), person(stack, "user-b")
+    _, _, session = await book_pair(stack, a, b, await slot_ahead(stack))
+    refused = await a.post(f"/v1/sessions/{session['id']}/end")
+    assert refused.status_code == 409 and "not started" in refused.json()["detail"]
+
+
+async def test_when_nobody_joins_both_are_no_shows_and_nobody_is_rematched(stack: Stack) -> None:
+    a, b = person(stack, "user-a"), person(stack, "user-b")
+    slot = await slot_ahead(stack)
+    req_a, req_b, session = await book_pair(stack, a, b, slot)
+    await skip_to(stack, slot + timedelta(minutes=2, seconds=1))
+    cancelled = await eventually(
+        lambda: a.get(f"/v1/sessions/{session['id']}"), lambda s: s["status"] == "cancelled"
+    )
+    assert cancelled["cancel_reason"] == "no_show"
+    for p, req in ((a, req_a), (b, req_b)):
+        assert (await p.get(f"/v1/match-requests/{req['id']}")).json()["status"] == "no_show"
+        assert (await p.get("/v1/match-requests", status="waiting")).json() == []
+
+
+async def test_cancelling_after_the_start_counts_as_the_cancellers_no_show(stack: Stack) -> None:
+    a, b = person(stack, "user-a"), person(stack, "user-b")
+    slot = await slot_ahead(stack)
+    req_a, req_b, session = await book_pair(stack, a, b, slot)
+    await skip_to(stack, slot - timedelta(minutes=1))
+    assert (await a.post(f"/v1/sessions/{session['id']}/join")).status_code == 200
+    await skip_to(stack, slot + timedelta(seconds=30))
+    cancelled = await b.post(f"/v1/sessions/{session['id']}/cancel")
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["cancel_reason"] == "no_show"
+    assert cancelled.json()["cancelled_by"] == b.user_id
+    assert (await b.get(f"/v1/match-requests/{req_b['id']}")).json()["status"] == "cancelled"
+    rematch = await eventually(
+        lambda: a.get("/v1/match-requests", status="waiting"), lambda rows: len(rows) == 1
+    )
+    assert rematch[0]["priority"] == 1
+    assert rematch[0]["availability_start"] > req_a["availability_start"]
+
+
+async def test_joining_after_the_no_show_window_is_refused(stack: Stack) -> None:
+    a, b = person(stack, "user-a"), person(stack, "user-b")
+    slot = await slot_ahead(stack)
+    _, _, session = await book_pair(stack, a, b, slot)
+    await skip_to(stack, slot + timedelta(minutes=3))
+    await eventually(
+        lambda: a.get(f"/v1/sessions/{session['id']}"), lambda s: s["status"] == "cancelled"
+    )
+    late = await a.post(f"/v1/sessions/{session['id']}/join")
+    assert late.status_code == 409
+
+
+async def test_a_worker_restart_in_the_middle_of_a_session_loses_no_timer(
+    env: WorkflowEnvironment,
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    test_settings = settings.model_copy(update={"task_queue": f"parley-{uuid.uuid4()}"})
+    app = create_app(
+        test_settings, temporal=env.client, sessionmaker=sessionmaker, clock=env.get_current_time
+    )
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://parley.test") as api:
+        stack = Stack(api, env, test_settings, sessionmaker, uuid.uuid4().hex[:8],
+                      new_calendar_offset())  # fmt: skip
+        a, b = person(stack, "user-a"), person(stack, "user-b")
+        slot = await slot_ahead(stack)
+        async with build_worker(env.client, sessionmaker, test_settings.task_queue):
+            req_a, req_b, session = await book_pair(stack, a, b, slot)
+            await skip_to(stack, slot - timedelta(minutes=1))
+            assert (await a.post(f"/v1/sessions/{session['id']}/join")).status_code == 200
+        # No worker at all while the no-show timer comes due.
+        await skip_to(stack, slot + timedelta(minutes=5))
+        assert (await a.get(f"/v1/sessions/{session['id']}")).json()["status"] == "scheduled"
+        async with build_worker(env.client, sessionmaker, test_settings.task_queue):
+            cancelled = await eventually(
+                lambda: a.get(f"/v1/sessions/{session['id']}"),
+                lambda s: s["status"] == "cancelled",
+            )
+            assert cancelled["cancel_reason"] == "no_show"
+            assert (await b.get(f"/v1/match-requests/{req_b['id']}")).json()["status"] == "no_show"
+            await eventually(
+                lambda: a.get("/v1/match-requests", status="waiting"),
+                lambda rows: len(rows) == 1 and rows[0]["priority"] == 1,
+            )

@@ -1,0 +1,1 @@
+"""Temporal workflows: match requests, per-slot matchmakers and sessions."""

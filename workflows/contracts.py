@@ -1,0 +1,183 @@
+"""Data that crosses workflow boundaries: inputs, results, messages and queried state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Timing rules copied into each workflow's input so a run never reads the environment."""
+
+    slot_minutes: int = 10
+    join_opens_minutes: int = 5
+    no_show_grace_seconds: int = 120
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    """What one match request asks for; the row a MatchRequestWorkflow persists."""
+
+    request_id: str
+    user_id: str
+    native_language_id: str
+    learning_language_id: str
+    proficiency_level: str
+    slot_start: datetime
+    duration_minutes: int
+    priority: int = 0
+    idempotency_key: str | None = None
+    replaces_request_id: str | None = None
+    origin_session_id: str | None = None
+
+
+@dataclass
+class MatchRequestInput:
+    """Start a match request's life."""
+
+    spec: RequestSpec
+    policy: Policy = field(default_factory=Policy)
+
+
+@dataclass
+class MatchRequestResult:
+    """How a match request's life ended."""
+
+    request_id: str
+    status: str
+    session_id: str | None = None
+    reason: str | None = None
+
+
+@dataclass
+class MatchRequestState:
+    """A match request as its workflow sees it (query `state`)."""
+
+    request_id: str
+    user_id: str
+    slot_start: datetime
+    status: str
+    session_id: str | None = None
+    reason: str | None = None
+    replaced_by_request_id: str | None = None
+
+
+@dataclass
+class CancelRequestInput:
+    """Update `cancel` on a match request."""
+
+    user_id: str
+
+
+@dataclass
+class RescheduleRequestInput:
+    """Update `reschedule` on a match request: the new slot and the new request's id."""
+
+    user_id: str
+    new_request_id: str
+    new_slot_start: datetime
+
+
+@dataclass
+class MatchedSignal:
+    """Signal from a session to each of its requests: you are in this session."""
+
+    session_id: str
+
+
+@dataclass(frozen=True)
+class PoolEntry:
+    """A waiting request as the matchmaker pools it."""
+
+    request_id: str
+    user_id: str
+    native_language_id: str
+    learning_language_id: str
+    proficiency_level: str
+    priority: int
+    waiting_since: datetime
+
+
+@dataclass
+class MatchmakerInput:
+    """One matchmaker per slot and duration; `pending` and `done` carry state across runs."""
+
+    slot_start: datetime
+    duration_minutes: int
+    policy: Policy = field(default_factory=Policy)
+    pending: list[PoolEntry] = field(default_factory=list)
+    done_request_ids: list[str] = field(default_factory=list)
+    sessions_created: int = 0
+
+
+@dataclass
+class MatchmakerResult:
+    """What a matchmaker run achieved before its slot started."""
+
+    sessions_created: int
+    left_unmatched: int
+
+
+@dataclass
+class MatchmakerState:
+    """Query `state` on a matchmaker."""
+
+    slot_start: datetime
+    duration_minutes: int
+    waiting_request_ids: list[str]
+    sessions_created: int
+
+
+@dataclass(frozen=True)
+class SessionSpec:
+    """A session as created by the matchmaker."""
+
+    session_id: str
+    participant_one_id: str
+    participant_two_id: str
+    match_request_one_id: str
+    match_request_two_id: str
+    language_one_id: str
+    language_two_id: str
+    scheduled_start: datetime
+    duration_minutes: int
+
+
+@dataclass
+class SessionInput:
+    """Run one session to its end; the request specs let it rematch a let-down partner."""
+
+    spec: SessionSpec
+    request_one: RequestSpec
+    request_two: RequestSpec
+    policy: Policy = field(default_factory=Policy)
+
+
+@dataclass
+class SessionResult:
+    """How a session ended."""
+
+    session_id: str
+    status: str
+    cancel_reason: str | None = None
+    rematch_request_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SessionState:
+    """A session as its workflow sees it (query `state`, and the answer to every update)."""
+
+    session_id: str
+    status: str
+    joined_user_ids: list[str]
+    cancel_reason: str | None = None
+    cancelled_by: str | None = None
+    rematch_request_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SessionActionInput:
+    """Updates `join`, `cancel` and `end`: who asks."""
+
+    user_id: str

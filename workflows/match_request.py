@@ -1,0 +1,275 @@
+"""MatchRequestWorkflow: one request for one slot, from booking to matched, cancelled or expired."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.errors import NOT_FOUND, STATE_CONFLICT
+    from activities.matchmaking import EnqueueRequestInput, MatchmakingActivities
+    from activities.requests import (
+        CloseRequestInput,
+        CreateMatchRequestInput,
+        RequestActivities,
+        RequestRowResult,
+        RescheduleMatchRequestInput,
+    )
+    from workflows import search_attributes
+    from workflows.contracts import (
+        CancelRequestInput,
+        MatchedSignal,
+        MatchRequestInput,
+        MatchRequestResult,
+        MatchRequestState,
+        Policy,
+        PoolEntry,
+        RequestSpec,
+        RescheduleRequestInput,
+    )
+    from workflows.ids import match_request_workflow_id
+    from workflows.options import DB_ACTIVITY_TIMEOUT, DB_RETRY
+
+CREATING = "creating"
+REFUSED = "refused"
+WAITING = "waiting"
+
+
+def business_error(error: ActivityError) -> ApplicationError:
+    """The refusal an activity raised, re-raised as is so an update's caller sees its type."""
+    cause = error.cause
+    if isinstance(cause, ApplicationError):
+        return ApplicationError(cause.message, type=cause.type, non_retryable=True)
+    return ApplicationError(str(error), type="Internal", non_retryable=True)
+
+
+@workflow.defn
+class MatchRequestWorkflow:
+    """Persists the request, hands it to its matchmaker, waits for a session or the slot."""
+
+    def __init__(self) -> None:
+        self._spec: RequestSpec | None = None
+        self._policy = Policy()
+        self._status = CREATING
+        self._session_id: str | None = None
+        self._reason: str | None = None
+        self._refusal: ApplicationError | None = None
+        self._replaced_by: str | None = None
+        self._changing = False
+
+    @workflow.run
+    async def run(self, input: MatchRequestInput) -> MatchRequestResult:
+        """Create the row, enqueue it, then wait until matched, cancelled or the slot starts."""
+        spec = self._spec = input.spec
+        self._policy = input.policy
+        workflow.set_current_details(
+            f"{spec.user_id}: {spec.native_language_id} -> {spec.learning_language_id}, "
+            f"{spec.proficiency_level}, slot {spec.slot_start:%Y-%m-%d %H:%M} UTC"
+        )
+        try:
+            row = await workflow.execute_activity_method(
+                RequestActivities.create_match_request,
+                CreateMatchRequestInput(spec=spec, created_at=workflow.now()),
+                start_to_close_timeout=DB_ACTIVITY_TIMEOUT,
+                retry_policy=DB_RETRY,
+                summary="insert match_requests row",
+            )
+        except ActivityError as error:
+            self._refusal = business_error(error)
+            self._set_status(REFUSED, self._refusal.message)
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            return self._result()
+        self._adopt(row)
+        if self._status == WAITING:
+            await workflow.execute_activity_method(
+                MatchmakingActivities.enqueue_request,
+                EnqueueRequestInput(
+                    slot_start=spec.slot_start,
+                    duration_minutes=spec.duration_minutes,
+                    policy=input.policy,
+                    entry=PoolEntry(
+                        request_id=spec.request_id,
+                        user_id=spec.user_id,
+                        native_language_id=spec.native_language_id,
+                        learning_language_id=spec.learning_language_id,
+                        proficiency_level=spec.proficiency_level,
+                        priority=spec.priority,
+                        waiting_since=workflow.now(),
+                    ),
+                ),
+                start_to_close_timeout=DB_ACTIVITY_TIMEOUT,
+                retry_policy=DB_RETRY,
+                summary="signal-with-start the slot's matchmaker",
+            )
+            await self._wait_for_outcome(spec)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._result()
+
+    async def _wait_for_outcome(self, spec: RequestSpec) -> None:
+        remaining = (spec.slot_start - workflow.now()).total_seconds()
+        try:
+            await workflow.wait_condition(
+                lambda: self._status != WAITING,
+                timeout=timedelta(seconds=max(remaining, 0)),
+                timeout_summary="slot start: expire if still waiting",
+            )
+            return
+        except TimeoutError:
+            pass
+        # An update may be writing the row right now; let it finish so we act on its result.
+        await workflow.wait_condition(lambda: not self._changing)
+        if self._status == WAITING:
+            row = await workflow.execute_activity_method(
+                RequestActivities.expire_match_request,
+                CloseRequestInput(spec.request_id, workflow.now(), "slot started unmatched"),
+                start_to_close_timeout=DB_ACTIVITY_TIMEOUT,
+                retry_policy=DB_RETRY,
+                summary="expire: slot started unmatched",
+            )
+            self._adopt(row, reason="slot started unmatched")
+
+    @workflow.signal
+    def matched(self, signal: MatchedSignal) -> None:
+        """The session that claimed this request tells it so."""
+        self._session_id = signal.session_id
+        if self._status in (WAITING, CREATING):
+            self._set_status("matched", f"session {signal.session_id}")
+
+    @workflow.query
+    def state(self) -> MatchRequestState:
+        """The request as this workflow sees it."""
+        assert self._spec is not None
+        return MatchRequestState(
+            request_id=self._spec.request_id,
+            user_id=self._spec.user_id,
+            slot_start=self._spec.slot_start,
+            status=self._status,
+            session_id=self._session_id,
+            reason=self._reason,
+            replaced_by_request_id=self._replaced_by,
+        )
+
+    @workflow.update
+    async def created(self) -> MatchRequestState:
+        """Answer once the row is durable, or with the refusal that prevented it."""
+        await workflow.wait_condition(lambda: self._status != CREATING)
+        if self._refusal is not None:
+            raise self._refusal
+        return self.state()
+
+    @workflow.update
+    async def cancel(self, input: CancelRequestInput) -> MatchRequestState:
+        """Cancel while waiting; a request matched meanwhile is a conflict."""
+        assert self._spec is not None
+        await workflow.wait_condition(lambda: self._status != CREATING and not self._changing)
+        self._require_waiting("cancelled")
+        self._changing = True
+        try:
+            row = await workflow.execute_activity_method(
+                RequestActivities.cancel_match_request,
+                CloseRequestInput(self._spec.request_id, workflow.now(), "cancelled by user"),
+                start_to_close_timeout=DB_ACTIVITY_TIMEOUT,
+                retry_policy=DB_RETRY,
+                summary="cancel a waiting request",
+            )
+        except ActivityError as error:
+            raise business_error(error) from None
+        finally:
+            self._changing = False
+        self._adopt(row, reason="cancelled by user")
+        if row.status != "cancelled":
+            raise ApplicationError(
+                f"the request is {row.status} and cannot be cancelled",
+                type=STATE_CONFLICT,
+                non_retryable=True,
+            )
+        return self.state()
+
+    @workflow.update
+    async def reschedule(self, input: RescheduleRequestInput) -> MatchRequestState:
+        """Replace this waiting request by one for another slot, atomically."""
+        assert self._spec is not None
+        await workflow.wait_condition(lambda: self._status != CREATING and not self._changing)
+        self._require_waiting("rescheduled")
+        new_spec = replace(
+            self._spec,
+            request_id=input.new_request_id,
+            slot_start=input.new_slot_start,
+            idempotency_key=None,
+            replaces_request_id=self._spec.request_id,
+            origin_session_id=None,
+        )
+        self._changing = True
+        try:
+            row = await workflow.execute_activity_method(
+                RequestActivities.reschedule_match_request,
+                RescheduleMatchRequestInput(self._spec.request_id, new_spec, workflow.now()),
+                start_to_close_timeout=DB_ACTIVITY_TIMEOUT,
+                retry_policy=DB_RETRY,
+                summary=f"reschedule to {input.new_slot_start:%Y-%m-%d %H:%M} UTC",
+            )
+        except ActivityError as error:
+            raise business_error(error) from None
+        finally:
+            self._changing = False
+        self._replaced_by = row.request_id
+        self._set_status("cancelled", f"rescheduled to request {row.request_id}")
+        await workflow.start_child_workflow(
+            MatchRequestWorkflow.run,
+            MatchRequestInput(spec=new_spec, policy=self._policy),
+            id=match_request_workflow_id(new_spec.request_id),
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            search_attributes=search_attributes.initial(
+                [new_spec.user_id], new_spec.slot_start, WAITING
+            ),
+            static_summary=f"Rescheduled request of {new_spec.user_id}",
+        )
+        return self.state()
+
+    @cancel.validator
+    def _validate_cancel(self, input: CancelRequestInput) -> None:
+        self._validate_owner(input.user_id)
+
+    @reschedule.validator
+    def _validate_reschedule(self, input: RescheduleRequestInput) -> None:
+        self._validate_owner(input.user_id)
+
+    def _validate_owner(self, user_id: str) -> None:
+        if self._spec is None or self._spec.user_id != user_id:
+            raise ApplicationError("no such match request", type=NOT_FOUND)
+        if self._status not in (CREATING, WAITING):
+            raise ApplicationError(
+                f"only a waiting request can change; it is {self._status}", type=STATE_CONFLICT
+            )
+
+    def _require_waiting(self, verb: str) -> None:
+        if self._status != WAITING:
+            raise ApplicationError(
+                f"only a waiting request can be {verb}; it is {self._status}",
+                type=STATE_CONFLICT,
+                non_retryable=True,
+            )
+
+    def _adopt(self, row: RequestRowResult, reason: str | None = None) -> None:
+        if row.session_id:
+            self._session_id = row.session_id
+        if row.status != self._status:
+            self._set_status(row.status, reason)
+
+    def _set_status(self, status: str, reason: str | None = None) -> None:
+        self._status = status
+        self._reason = reason
+        workflow.upsert_search_attributes(search_attributes.status_update(status))
+        workflow.set_current_details(f"{status}" + (f": {reason}" if reason else ""))
+
+    def _result(self) -> MatchRequestResult:
+        assert self._spec is not None
+        return MatchRequestResult(
+            request_id=self._spec.request_id,
+            status=self._status,
+            session_id=self._session_id,
+            reason=self._reason,
+        )

@@ -1,0 +1,214 @@
+"""MatchmakerWorkflow: one per slot and duration; pairs waiting requests until the slot starts."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from domain.matching import Candidate, Pair, pair_pool
+
+    from activities.requests import LoadWaitingInput, RequestActivities
+    from activities.sessions import CreateSessionsInput, SessionActivities
+    from domain.levels import Level
+    from workflows import search_attributes
+    from workflows.contracts import (
+        MatchmakerInput,
+        MatchmakerResult,
+        MatchmakerState,
+        PoolEntry,
+        RequestSpec,
+        SessionInput,
+        SessionSpec,
+    )
+    from workflows.ids import session_workflow_id
+    from workflows.options import DB_ACTIVITY_TIMEOUT, DB_RETRY
+
+# Continue-as-new well before Temporal's limits; the next run reloads the pool from Postgres,
+# so a signal that lands during the hand-over is never lost.
+HISTORY_EVENT_BUDGET = 2_000
+# Pairs persisted per activity call: one transaction, bounded payload.
+SESSIONS_PER_BATCH = 200
+
+
+def _candidate(entry: PoolEntry, input: MatchmakerInput) -> Candidate:
+    return Candidate(
+        request_id=entry.request_id,
+        user_id=entry.user_id,
+        native_language_id=entry.native_language_id,
+        learning_language_id=entry.learning_language_id,
+        level=Level(entry.proficiency_level),
+        priority=entry.priority,
+        waiting_since=entry.waiting_since,
+        slot_start=input.slot_start,
+        duration_minutes=input.duration_minutes,
+    )
+
+
+def _request_spec(entry: PoolEntry, input: MatchmakerInput) -> RequestSpec:
+    return RequestSpec(
+        request_id=entry.request_id,
+        user_id=entry.user_id,
+        native_language_id=entry.native_language_id,
+        learning_language_id=entry.learning_language_id,
+        proficiency_level=entry.proficiency_level,
+        slot_start=input.slot_start,
+        duration_minutes=input.duration_minutes,
+        priority=entry.priority,
+    )
+
+
+@workflow.defn
+class MatchmakerWorkflow:
+    """Coalesces arriving requests into passes; each makes a maximum pairing and persists it."""
+
+    def __init__(self) -> None:
+        self._pool: dict[str, PoolEntry] = {}
+        self._finished: set[str] = set()
+        self._dirty = False
+        self._sessions_created = 0
+        self._input: MatchmakerInput | None = None
+
+    @workflow.run
+    async def run(self, input: MatchmakerInput) -> MatchmakerResult:
+        """Load the slot's waiting requests, then pair on every change until the slot starts."""
+        self._input = input
+        self._sessions_created = input.sessions_created
+        workflow.set_current_details(
+            f"pairing {input.duration_minutes}-minute requests for "
+            f"{input.slot_start:%Y-%m-%d %H:%M} UTC"
+        )
+        if workflow.now() < input.slot_start:
+            loaded = await workflow.execute_activity_method(
+                RequestActivities.load_waiting_requests,
+                LoadWaitingInput(input.slot_start, input.duration_minutes),
+                start_to_close_timeout=DB_ACTIVITY_TIMEOUT,
+                retry_policy=DB_RETRY,
+                summary="load the slot's waiting requests",
+            )
+            for entry in loaded.entries:
+                self._pool.setdefault(entry.request_id, entry)
+            self._dirty = bool(self._pool)
+        while workflow.now() < input.slot_start:
+            remaining = (input.slot_start - workflow.now()).total_seconds()
+            try:
+                await workflow.wait_condition(
+                    lambda: self._dirty,
+                    timeout=timedelta(seconds=remaining),
+                    timeout_summary="slot start: stop matching",
+                )
+            except TimeoutError:
+                break
+            self._dirty = False
+            await self._pass(input)
+            if self._should_continue_as_new():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(
+                    MatchmakerInput(
+                        slot_start=input.slot_start,
+                        duration_minutes=input.duration_minutes,
+                        policy=input.policy,
+                        sessions_created=self._sessions_created,
+                    )
+                )
+        workflow.upsert_search_attributes(search_attributes.status_update("closed"))
+        return MatchmakerResult(
+            sessions_created=self._sessions_created, left_unmatched=len(self._pool)
+        )
+
+    @workflow.signal
+    def add_request(self, entry: PoolEntry) -> None:
+        """A request joins the pool; repeats of a known request are ignored."""
+        if entry.request_id in self._finished or entry.request_id in self._pool:
+            return
+        self._pool[entry.request_id] = entry
+        self._dirty = True
+
+    @workflow.query
+    def state(self) -> MatchmakerState:
+        """The pool as it stands."""
+        assert self._input is not None
+        return MatchmakerState(
+            slot_start=self._input.slot_start,
+            duration_minutes=self._input.duration_minutes,
+            waiting_request_ids=sorted(self._pool),
+            sessions_created=self._sessions_created,
+        )
+
+    async def _pass(self, input: MatchmakerInput) -> None:
+        # Requests that turn out dead (cancelled meanwhile) leave the pool and we pair again.
+        while True:
+            pairs = pair_pool([_candidate(e, input) for e in self._pool.values()])
+            if not pairs:
+                return
+            lost_any = False
+            for start in range(0, len(pairs), SESSIONS_PER_BATCH):
+                lost_any |= await self._persist(input, pairs[start : start + SESSIONS_PER_BATCH])
+            if not lost_any:
+                return
+
+    async def _persist(self, input: MatchmakerInput, pairs: list[Pair]) -> bool:
+        specs = [
+            SessionSpec(
+                session_id=str(workflow.uuid4()),
+                participant_one_id=pair.first.user_id,
+                participant_two_id=pair.second.user_id,
+                match_request_one_id=pair.first.request_id,
+                match_request_two_id=pair.second.request_id,
+                language_one_id=pair.first.native_language_id,
+                language_two_id=pair.second.native_language_id,
+                scheduled_start=input.slot_start,
+                duration_minutes=input.duration_minutes,
+            )
+            for pair in pairs
+        ]
+        result = await workflow.execute_activity_method(
+            SessionActivities.create_sessions,
+            CreateSessionsInput(sessions=specs, created_at=workflow.now()),
+            start_to_close_timeout=DB_ACTIVITY_TIMEOUT,
+            retry_policy=DB_RETRY,
+            summary=f"persist {len(specs)} session(s)",
+        )
+        created = set(result.created_session_ids)
+        starts = []
+        for spec in specs:
+            if spec.session_id not in created:
+                continue
+            one = self._pool.pop(spec.match_request_one_id)
+            two = self._pool.pop(spec.match_request_two_id)
+            self._finished.update((one.request_id, two.request_id))
+            starts.append(
+                workflow.start_child_workflow(
+                    "SessionWorkflow",
+                    SessionInput(
+                        spec=spec,
+                        request_one=_request_spec(one, input),
+                        request_two=_request_spec(two, input),
+                        policy=input.policy,
+                    ),
+                    id=session_workflow_id(spec.session_id),
+                    parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                    search_attributes=search_attributes.initial(
+                        [spec.participant_one_id, spec.participant_two_id],
+                        spec.scheduled_start,
+                        "scheduled",
+                    ),
+                    static_summary=f"Session {spec.participant_one_id} with "
+                    f"{spec.participant_two_id}",
+                )
+            )
+        await asyncio.gather(*starts)
+        self._sessions_created += len(starts)
+        for request_id in result.dead_request_ids:
+            self._pool.pop(request_id, None)
+            self._finished.add(request_id)
+        return bool(result.dead_request_ids)
+
+    def _should_continue_as_new(self) -> bool:
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() > HISTORY_EVENT_BUDGET
+        )

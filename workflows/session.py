@@ -1,0 +1,327 @@
+"""SessionWorkflow: one conversation from creation through joins, no-show window, start and end."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError, TemporalError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.errors import NOT_FOUND, STATE_CONFLICT
+    from activities.sessions import (
+        CancelSessionInput,
+        RecordJoinInput,
+        SessionActivities,
+        SessionChangeInput,
+    )
+    from domain import session_rules
+    from domain.session_rules import Cancellation, Participant, SessionClock
+    from workflows import search_attributes
+    from workflows.contracts import (
+        MatchedSignal,
+        MatchRequestInput,
+        RequestSpec,
+        SessionActionInput,
+        SessionInput,
+        SessionResult,
+        SessionState,
+    )
+    from workflows.ids import match_request_workflow_id
+    from workflows.options import DB_ACTIVITY_TIMEOUT, DB_RETRY
+
+# Internal phases; the in-between ones stop a racing update from acting on a stale status.
+SCHEDULED, ACTIVATING, ACTIVE, COMPLETED = "scheduled", "activating", "active", "completed"
+CANCELLING, CANCELLED = "cancelling", "cancelled"
+PUBLIC_STATUS = {ACTIVATING: SCHEDULED, CANCELLING: SCHEDULED}
+
+
+@workflow.defn
+class SessionWorkflow:
+    """Waits for both participants, cancels on no-show or request, then runs until the end."""
+
+    def __init__(self) -> None:
+        self._input: SessionInput | None = None
+        self._phase = SCHEDULED
+        self._joined: dict[str, datetime] = {}
+        self._cancel_by: str | None = None
+        self._end_by: str | None = None
+        self._end_requested = False
+        self._cancellation: Cancellation | None = None
+        self._rematch_ids: list[str] = []
+
+    @workflow.run
+    async def run(self, input: SessionInput) -> SessionResult:
+        """Drive the session's life; every wait is a durable timer."""
+        self._input = input
+        spec = input.spec
+        clock = self._clock()
+        workflow.set_current_details(
+            f"{spec.participant_one_id} ({spec.language_one_id}) with "
+            f"{spec.participant_two_id} ({spec.language_two_id}), "
+            f"{spec.scheduled_start:%Y-%m-%d %H:%M} UTC for {spec.duration_minutes} min"
+        )
+        await self._tell_requests()
+
+        await self._wait_until(clock.start, lambda: self._cancel_by is not None, "session start")
+        if self._cancel_by is None and not self._both_present():
+            await self._wait_until(
+                clock.no_show_at,
+                lambda: self._cancel_by is not None or self._both_present(),
+                "no-show window closes",
+            )
+        if self._cancel_by is not None:
+            await self._cancel(
+                session_rules.cancellation(
+                    self._participants(), self._cancel_by, clock, workflow.now(),
+                    input.policy.slot_minutes,
+                )
+            )  # fmt: skip
+        elif not self._both_present():
+            await self._cancel(
+                session_rules.no_show(
+                    self._participants(), frozenset(self._joined), workflow.now(),
+                    input.policy.slot_minutes,
+                )
+            )  # fmt: skip
+        else:
+            await self._run_active(clock)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return SessionResult(
+            session_id=spec.session_id,
+            status=self._public_status(),
+            cancel_reason=self._cancellation.reason if self._cancellation else None,
+            rematch_request_ids=list(self._rematch_ids),
+        )
+
+    async def _run_active(self, clock: SessionClock) -> None:
+        assert self._input is not None
+        self._phase = ACTIVATING
+        await workflow.execute_activity_method(
+            SessionActivities.activate_session,
+            SessionChangeInput(self._input.spec.session_id, workflow.now()),
+            start_to_close_timeout=DB_ACTIVITY_TIMEOUT,
+            retry_policy=DB_RETRY,
+            summary="both joined: session active",
+        )
+        self._set_phase(ACTIVE)
+        await self._wait_until(clock.end, lambda: self._end_requested, "scheduled end")
+        await workflow.execute_activity_method(
+            SessionActivities.complete_session,
+            SessionChangeInput(self._input.spec.session_id, workflow.now(), self._end_by),
+            start_to_close_timeout=DB_ACTIVITY_TIMEOUT,
+            retry_policy=DB_RETRY,
+            summary="session completed",
+        )
+        self._set_phase(COMPLETED, f"ended by {self._end_by}" if self._end_by else "ran to its end")
+
+    async def _cancel(self, cancellation: Cancellation) -> None:
+        assert self._input is not None
+        spec = self._input.spec
+        self._phase = CANCELLING
+        self._cancellation = cancellation
+        await workflow.execute_activity_method(
+            SessionActivities.cancel_session,
+            CancelSessionInput(
+                session_id=spec.session_id,
+                at=workflow.now(),
+                reason=cancellation.reason,
+                cancelled_by=cancellation.cancelled_by,
+                cancelled_request_ids=list(cancellation.cancelled_request_ids),
+                no_show_request_ids=list(cancellation.no_show_request_ids),
+            ),
+            start_to_close_timeout=DB_ACTIVITY_TIMEOUT,
+            retry_policy=DB_RETRY,
+            summary=f"cancel session ({cancellation.reason})",
+        )
+        for participant in cancellation.rematch:
+            assert cancellation.rematch_slot is not None
+            await self._start_rematch(participant, cancellation.rematch_slot)
+        who = f" by {cancellation.cancelled_by}" if cancellation.cancelled_by else ""
+        rematched = ", ".join(p.user_id for p in cancellation.rematch) or "nobody"
+        self._set_phase(CANCELLED, f"{cancellation.reason}{who}; rematched: {rematched}")
+
+    async def _start_rematch(self, participant: Participant, slot: datetime) -> None:
+        assert self._input is not None
+        original = self._original_request(participant)
+        request_id = str(workflow.uuid4())
+        rematch = RequestSpec(
+            request_id=request_id,
+            user_id=original.user_id,
+            native_language_id=original.native_language_id,
+            learning_language_id=original.learning_language_id,
+            proficiency_level=original.proficiency_level,
+            slot_start=slot,
+            duration_minutes=original.duration_minutes,
+            priority=1,
+            replaces_request_id=original.request_id,
+            origin_session_id=self._input.spec.session_id,
+        )
+        await workflow.start_child_workflow(
+            "MatchRequestWorkflow",
+            MatchRequestInput(spec=rematch, policy=self._input.policy),
+            id=match_request_workflow_id(request_id),
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            search_attributes=search_attributes.initial([original.user_id], slot, "waiting"),
+            static_summary=f"Priority rematch for {original.user_id} after session "
+            f"{self._input.spec.session_id}",
+        )
+        self._rematch_ids.append(request_id)
+
+    async def _tell_requests(self) -> None:
+        assert self._input is not None
+        signal = MatchedSignal(session_id=self._input.spec.session_id)
+
+        async def tell(request_id: str) -> None:
+            handle = workflow.get_external_workflow_handle(match_request_workflow_id(request_id))
+            try:
+                await handle.signal("matched", signal)
+            except TemporalError:
+                # The request workflow already ended after reading its matched row itself.
+                pass
+
+        await asyncio.gather(
+            tell(self._input.spec.match_request_one_id),
+            tell(self._input.spec.match_request_two_id),
+        )
+
+    @workflow.query
+    def state(self) -> SessionState:
+        """The session as this workflow sees it."""
+        assert self._input is not None
+        return SessionState(
+            session_id=self._input.spec.session_id,
+            status=self._public_status(),
+            joined_user_ids=sorted(self._joined),
+            cancel_reason=self._cancellation.reason if self._cancellation else None,
+            cancelled_by=self._cancellation.cancelled_by if self._cancellation else None,
+            rematch_request_ids=list(self._rematch_ids),
+        )
+
+    @workflow.update
+    async def join(self, input: SessionActionInput) -> SessionState:
+        """Join from the join window on; joining twice is harmless."""
+        assert self._input is not None
+        if input.user_id not in self._joined:
+            self._joined[input.user_id] = workflow.now()
+            await workflow.execute_activity_method(
+                SessionActivities.record_join,
+                RecordJoinInput(self._input.spec.session_id, input.user_id, workflow.now()),
+                start_to_close_timeout=DB_ACTIVITY_TIMEOUT,
+                retry_policy=DB_RETRY,
+                summary=f"{input.user_id} joined",
+            )
+        if self._both_present() and workflow.now() >= self._clock().start:
+            await workflow.wait_condition(lambda: self._phase not in (SCHEDULED, ACTIVATING))
+        return self.state()
+
+    @workflow.update
+    async def cancel(self, input: SessionActionInput) -> SessionState:
+        """Cancel before the session is active; the partner is rematched."""
+        if self._phase not in (SCHEDULED, CANCELLING):
+            raise ApplicationError(f"the session is {self._phase}", type=STATE_CONFLICT)
+        if self._cancel_by is None:
+            self._cancel_by = input.user_id
+        await workflow.wait_condition(lambda: self._phase in (CANCELLED, ACTIVE, COMPLETED))
+        if self._phase != CANCELLED:
+            raise ApplicationError(
+                "the session became active before the cancellation landed", type=STATE_CONFLICT
+            )
+        return self.state()
+
+    @workflow.update
+    async def end(self, input: SessionActionInput) -> SessionState:
+        """End an active session before its scheduled end."""
+        if self._phase not in (ACTIVE, COMPLETED):
+            raise ApplicationError(f"the session is {self._phase}", type=STATE_CONFLICT)
+        if not self._end_requested:
+            self._end_requested = True
+            self._end_by = input.user_id
+        await workflow.wait_condition(lambda: self._phase == COMPLETED)
+        return self.state()
+
+    @join.validator
+    def _validate_join(self, input: SessionActionInput) -> None:
+        self._validate_participant(input.user_id)
+        if input.user_id in self._joined and self._phase in (SCHEDULED, ACTIVATING, ACTIVE):
+            return
+        if self._phase in (ACTIVATING, CANCELLING):
+            raise ApplicationError(f"the session is {self._phase}", type=STATE_CONFLICT)
+        refusal = session_rules.join_refusal(self._clock(), workflow.now(), self._public_status())
+        if refusal:
+            raise ApplicationError(refusal, type=STATE_CONFLICT)
+
+    @cancel.validator
+    def _validate_cancel(self, input: SessionActionInput) -> None:
+        self._validate_participant(input.user_id)
+        if self._phase == CANCELLING:
+            return
+        refusal = session_rules.cancel_refusal(
+            ACTIVE if self._phase == ACTIVATING else self._public_status()
+        )
+        if refusal:
+            raise ApplicationError(refusal, type=STATE_CONFLICT)
+
+    @end.validator
+    def _validate_end(self, input: SessionActionInput) -> None:
+        self._validate_participant(input.user_id)
+        refusal = session_rules.end_refusal(self._public_status())
+        if refusal:
+            raise ApplicationError(refusal, type=STATE_CONFLICT)
+
+    def _validate_participant(self, user_id: str) -> None:
+        if self._input is None or user_id not in (
+            self._input.spec.participant_one_id,
+            self._input.spec.participant_two_id,
+        ):
+            raise ApplicationError("no such session", type=NOT_FOUND)
+
+    async def _wait_until(self, instant: datetime, done: Callable[[], bool], summary: str) -> None:
+        remaining = (instant - workflow.now()).total_seconds()
+        if remaining <= 0:
+            return
+        try:
+            await workflow.wait_condition(
+                done,
+                timeout=timedelta(seconds=remaining),
+                timeout_summary=summary,
+            )
+        except TimeoutError:
+            pass
+
+    def _clock(self) -> SessionClock:
+        assert self._input is not None
+        spec, policy = self._input.spec, self._input.policy
+        return SessionClock.for_session(
+            spec.scheduled_start,
+            spec.duration_minutes,
+            policy.join_opens_minutes,
+            policy.no_show_grace_seconds,
+        )
+
+    def _participants(self) -> tuple[Participant, Participant]:
+        assert self._input is not None
+        spec = self._input.spec
+        return (
+            Participant(spec.participant_one_id, spec.match_request_one_id),
+            Participant(spec.participant_two_id, spec.match_request_two_id),
+        )
+
+    def _original_request(self, participant: Participant) -> RequestSpec:
+        assert self._input is not None
+        one = self._input.request_one
+        return one if one.request_id == participant.request_id else self._input.request_two
+
+    def _both_present(self) -> bool:
+        return session_rules.both_present(self._participants(), frozenset(self._joined))
+
+    def _public_status(self) -> str:
+        return PUBLIC_STATUS.get(self._phase, self._phase)
+
+    def _set_phase(self, phase: str, details: str | None = None) -> None:
+        self._phase = phase
+        workflow.upsert_search_attributes(search_attributes.status_update(self._public_status()))
+        if details:
+            workflow.set_current_details(f"{self._public_status()}: {details}")
