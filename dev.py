@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Parley's one entry point for developers, standard library only.
 
-  python3 dev.py up [devstack options]   install if needed, then start the whole service
-  python3 dev.py test [pytest args]      install if needed, then ruff, mypy and pytest
-  python3 dev.py lint                    install if needed, then ruff and mypy
-  python3 dev.py install                 (re)install the project into .venv
+python3 dev.py up [devstack options]   install if needed, then start the whole service
+python3 dev.py test [pytest args]      install if needed, then ruff, mypy and pytest
+python3 dev.py lint                    install if needed, then ruff and mypy
+python3 dev.py install                 (re)install the project into .venv
 """
 
 from __future__ import annotations
@@ -89,9 +89,9 @@ def mypy_targets() -> list[str]:
     for path in sorted(ROOT.iterdir()):
         if path.name.startswith(".") or path.name in NOT_CHECKED:
             continue
-        if path.is_dir() and ((path / "__init__.py").exists() or path.name == "tests"):
-            targets.append(path.name)
-        elif path.is_file() and path.suffix == ".py":
+        package = path.is_dir() and ((path / "__init__.py").exists() or path.name == "tests")
+        module = path.is_file() and path.suffix == ".py"
+        if package or module:
             targets.append(path.name)
     return targets
 
@@ -104,7 +104,7 @@ def lint(python: Path) -> None:
 
 def main(argv: list[str]) -> None:
     """Dispatch `up`, `test`, `lint` or `install`."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - bare python3 may be older
         sys.exit(f"dev.py: Python 3.11 or newer is needed, this is {sys.version.split()[0]}")
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(__doc__)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.matchmaking import MatchmakingActivities
 from activities.requests import RequestActivities
 from activities.sessions import SessionActivities
+from activities.workflow_starts import WorkflowStartActivities
 from db.engine import make_engine, make_sessionmaker
 from settings import get_settings
 from workflows.match_request import MatchRequestWorkflow
@@ -22,12 +23,15 @@ WORKFLOWS = [MatchRequestWorkflow, MatchmakerWorkflow, SessionWorkflow]
 
 
 def build_worker(
-    client: Client, sessionmaker: async_sessionmaker[AsyncSession], task_queue: str
+    client: Client,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    task_queue: str,
+    **options: Any,
 ) -> Worker:
     """A worker with every Parley workflow and activity, bound to one database."""
     requests = RequestActivities(sessionmaker)
     sessions = SessionActivities(sessionmaker)
-    matchmaking = MatchmakingActivities(client)
+    starts = WorkflowStartActivities(client)
     return Worker(
         client,
         task_queue=task_queue,
@@ -43,8 +47,11 @@ def build_worker(
             sessions.activate_session,
             sessions.complete_session,
             sessions.cancel_session,
-            matchmaking.enqueue_request,
+            starts.enqueue_request,
+            starts.start_sessions,
+            starts.start_match_request,
         ],
+        **options,
     )
 
 

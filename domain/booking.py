@@ -74,9 +74,7 @@ def validate_reschedule(new_start: datetime, *, now: datetime, policy: BookingPo
     _check_slot_start("availability_start", new_start, now=now, policy=policy)
 
 
-def _check_slot_start(
-    field: str, start: datetime, *, now: datetime, policy: BookingPolicy
-) -> None:
+def _check_slot_start(field: str, start: datetime, *, now: datetime, policy: BookingPolicy) -> None:
     # The caller's clock must be aware: a naive `now` is a bug, not bad user input.
     now = require_aware(now)
     if _is_naive(start):

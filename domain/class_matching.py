@@ -23,24 +23,24 @@ class ClassGraph:
 
 
 def best_coverable(graph: ClassGraph, classes_in_order: Sequence[int]) -> list[bool]:
-    """Walk vertices (given by class) in order; keep each one a matching can cover with those kept."""
+    """Walk vertices (given as classes) in order; keep each that leaves the kept set coverable."""
     # Mendelsohn-Dulmage: in a bipartite graph, if one matching covers A (left) and another
     # covers B (right), some matching covers A and B together. So the coverable sets are those
     # whose left part and right part are each coverable, and the greedy splits into one
     # independent greedy per side, each over that side's transversal matroid.
-    sides = {True: _OneSideGreedy(graph, True), False: _OneSideGreedy(graph, False)}
+    sides = {True: _OneSideGreedy(graph), False: _OneSideGreedy(graph)}
     return [sides[graph.on_left[c]].try_add(c) for c in classes_in_order]
 
 
 def cheapest_pairing(graph: ClassGraph, chosen: Sequence[int]) -> dict[tuple[int, int], int]:
-    """Pair all `chosen[c]` vertices of each class at least total cost; count pairs per class pair."""
+    """Pair all `chosen[c]` vertices of every class at least cost; return pairs per class pair."""
     left_total = sum(n for c, n in enumerate(chosen) if graph.on_left[c])
     right_total = sum(n for c, n in enumerate(chosen) if not graph.on_left[c])
     if left_total != right_total:
         raise ValueError("a perfect pairing needs as many chosen vertices on each side")
     source, sink = len(chosen), len(chosen) + 1
     arcs: list[Arc] = []
-    links: list[tuple[int, int]] = []
+    links: dict[int, tuple[int, int]] = {}  # arc index -> (left class, right class)
     for c, count in enumerate(chosen):
         if not count:
             continue
@@ -50,22 +50,18 @@ def cheapest_pairing(graph: ClassGraph, chosen: Sequence[int]) -> dict[tuple[int
         arcs.append((source, c, count, 0))
         for d, cost in graph.neighbours[c].items():
             if chosen[d]:
-                links.append((c, d))
+                links[len(arcs)] = (c, d)
                 arcs.append((c, d, count, cost))
     flows = min_cost_flow(len(chosen) + 2, arcs, source=source, sink=sink, amount=left_total)
-    link_flows = (f for (tail, tip, _, _), f in zip(arcs, flows, strict=True) if tail != source
-                  and tip != sink)
-    return {link: f for link, f in zip(links, link_flows, strict=True) if f}
+    return {link: flows[arc] for arc, link in links.items() if flows[arc]}
 
 
 class _OneSideGreedy:
-    """Greedy over one side's transversal matroid, growing a class-level flow by augmenting paths."""
+    """Greedy over one side's transversal matroid, grown by augmenting paths between classes."""
 
-    def __init__(self, graph: ClassGraph, on_left: bool) -> None:
+    def __init__(self, graph: ClassGraph) -> None:
         self._graph = graph
-        self._side = on_left
-        # flow[a][b]: kept vertices of class a (this side) matched into class b (other side).
-        self._flow: dict[int, dict[int, int]] = {}
+        # into[b][a]: kept vertices of class a (this side) matched into class b (other side).
         self._into: dict[int, dict[int, int]] = {}
         self._used: dict[int, int] = {}
         # Coverability only grows harder as vertices are kept, and twins are interchangeable,
@@ -112,7 +108,5 @@ class _OneSideGreedy:
                 self._shift(here, there, -1)
 
     def _shift(self, here: int, there: int, units: int) -> None:
-        flow = self._flow.setdefault(here, {})
         into = self._into.setdefault(there, {})
-        flow[there] = flow.get(there, 0) + units
         into[here] = into.get(here, 0) + units

@@ -20,7 +20,7 @@ from db.migrate import upgrade
 from devstack.postgres import create_database, local_test_postgres_url, with_database
 from devstack.temporal import SEARCH_ATTRIBUTES, test_server_path
 from settings import Settings
-from tests.helpers import Stack, new_calendar_offset
+from tests.helpers import Stack, new_calendar_offset, settle
 from worker import build_worker
 
 REPO = Path(__file__).resolve().parent.parent
@@ -92,7 +92,7 @@ async def stack(
         worker,
         AsyncClient(transport=ASGITransport(app=app), base_url="http://parley.test") as api,
     ):
-        yield Stack(
+        stack = Stack(
             api=api,
             env=env,
             settings=test_settings,
@@ -100,3 +100,7 @@ async def stack(
             tag=uuid.uuid4().hex[:8],
             calendar_offset=new_calendar_offset(),
         )
+        try:
+            yield stack
+        finally:
+            await settle(stack)

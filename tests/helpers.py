@@ -11,18 +11,24 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from httpx import AsyncClient, Response
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from api.security import mint_token
+from db.models import MatchRequestRow, SessionRow
 from domain.slots import next_slot_after
 from settings import Settings
+from workflows.ids import match_request_workflow_id, matchmaker_workflow_id, session_workflow_id
 
 REAL_SECONDS_TO_SETTLE = 30.0
+SETTLE_AFTER_LAST_SLOT = timedelta(hours=2, minutes=30)
 # Each test books its own stretch of the calendar, so that slot-keyed workflows left behind by an
 # earlier test (on a task queue nobody polls any more) never share an id with this test's ones.
-HOURS_BETWEEN_TESTS = 3
-_test_number = itertools.count()
+HOURS_BETWEEN_TESTS = 6
+_test_number = itertools.count(1)
 
 
 @dataclass
@@ -83,6 +89,56 @@ async def slot_ahead(stack: Stack, minutes: int = 60) -> datetime:
     return next_slot_after(
         now + stack.calendar_offset + timedelta(minutes=minutes), stack.settings.slot_minutes
     )
+
+
+async def settle(stack: Stack) -> None:
+    """Let every workflow this test started run to its natural end, then end any straggler.
+
+    The time-skipping server will not skip past a workflow task or activity nobody serves, and
+    this test's task queue dies with its worker: a workflow left running would stall every later
+    test. So, with the worker still up, jump past the last slot this test touched (each test owns
+    its stretch of the calendar, so nothing of a later test is due there).
+    """
+    suffix = f"%-{stack.tag}"
+    async with stack.sessionmaker() as db:
+        requests = (
+            await db.execute(
+                select(
+                    MatchRequestRow.id,
+                    MatchRequestRow.availability_start,
+                    MatchRequestRow.preferred_duration_minutes,
+                ).where(MatchRequestRow.user_id.like(suffix))
+            )
+        ).all()
+    if requests:
+        last = max(r.availability_start for r in requests)
+        await skip_to(stack, last + SETTLE_AFTER_LAST_SLOT)
+    async with stack.sessionmaker() as db:
+        requests = (
+            await db.execute(
+                select(
+                    MatchRequestRow.id,
+                    MatchRequestRow.availability_start,
+                    MatchRequestRow.preferred_duration_minutes,
+                ).where(MatchRequestRow.user_id.like(suffix))
+            )
+        ).all()
+        sessions = await db.scalars(
+            select(SessionRow.id).where(SessionRow.participant_one_id.like(suffix))
+        )
+        ids = {match_request_workflow_id(str(r.id)) for r in requests}
+        ids |= {matchmaker_workflow_id(r.availability_start, r.preferred_duration_minutes)
+                for r in requests}  # fmt: skip
+        ids |= {session_workflow_id(str(session_id)) for session_id in sessions}
+    running = []
+    for workflow_id in ids:
+        try:
+            description = await stack.env.client.get_workflow_handle(workflow_id).describe()
+        except RPCError:
+            continue  # never started
+        if description.status == WorkflowExecutionStatus.RUNNING:
+            running.append(workflow_id)
+    assert not running, f"workflows still running after their slots passed: {running}"
 
 
 def new_calendar_offset() -> timedelta:

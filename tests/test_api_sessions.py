@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 
@@ -11,7 +12,15 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
 from settings import Settings
-from tests.helpers import Stack, eventually, new_calendar_offset, person, skip_to, slot_ahead
+from tests.helpers import (
+    Stack,
+    eventually,
+    new_calendar_offset,
+    person,
+    settle,
+    skip_to,
+    slot_ahead,
+)
 from tests.test_seed_scenarios import book_pair
 from worker import build_worker
 
@@ -121,25 +130,36 @@ async def test_a_worker_restart_in_the_middle_of_a_session_loses_no_timer(
         test_settings, temporal=env.client, sessionmaker=sessionmaker, clock=env.get_current_time
     )
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://parley.test") as api:
-        stack = Stack(api, env, test_settings, sessionmaker, uuid.uuid4().hex[:8],
-                      new_calendar_offset())  # fmt: skip
-        a, b = person(stack, "user-a"), person(stack, "user-b")
-        slot = await slot_ahead(stack)
-        async with build_worker(env.client, sessionmaker, test_settings.task_queue):
-            req_a, req_b, session = await book_pair(stack, a, b, slot)
-            await skip_to(stack, slot - timedelta(minutes=1))
-            assert (await a.post(f"/v1/sessions/{session['id']}/join")).status_code == 200
-        # No worker at all while the no-show timer comes due.
-        await skip_to(stack, slot + timedelta(minutes=5))
-        assert (await a.get(f"/v1/sessions/{session['id']}")).json()["status"] == "scheduled"
-        async with build_worker(env.client, sessionmaker, test_settings.task_queue):
-            cancelled = await eventually(
-                lambda: a.get(f"/v1/sessions/{session['id']}"),
-                lambda s: s["status"] == "cancelled",
-            )
-            assert cancelled["cancel_reason"] == "no_show"
-            assert (await b.get(f"/v1/match-requests/{req_b['id']}")).json()["status"] == "no_show"
-            await eventually(
-                lambda: a.get("/v1/match-requests", status="waiting"),
-                lambda rows: len(rows) == 1 and rows[0]["priority"] == 1,
-            )
+        stack = Stack(
+            api, env, test_settings, sessionmaker, uuid.uuid4().hex[:8], new_calendar_offset()
+        )
+        await _book_join_then_restart(stack)
+
+
+async def _book_join_then_restart(stack: Stack) -> None:
+    a, b = person(stack, "user-a"), person(stack, "user-b")
+    slot = await slot_ahead(stack)
+    queue = stack.settings.task_queue
+    # No sticky cache: a real crash loses it too, and the next worker must replay from history.
+    async with build_worker(stack.env.client, stack.sessionmaker, queue, max_cached_workflows=0):
+        _, req_b, session = await book_pair(stack, a, b, slot)
+        await skip_to(stack, slot - timedelta(minutes=1))
+        assert (await a.post(f"/v1/sessions/{session['id']}/join")).status_code == 200
+    # No worker at all when the no-show timer comes due: the server holds the fired timer's
+    # task (and its clock) until someone serves the queue again.
+    skipping = asyncio.create_task(skip_to(stack, slot + timedelta(minutes=5)))
+    await asyncio.sleep(1.0)
+    assert (await a.get(f"/v1/sessions/{session['id']}")).json()["status"] == "scheduled"
+    # A brand-new worker (empty cache: it replays the history) finishes the job.
+    async with build_worker(stack.env.client, stack.sessionmaker, queue):
+        await skipping
+        cancelled = await eventually(
+            lambda: a.get(f"/v1/sessions/{session['id']}"), lambda s: s["status"] == "cancelled"
+        )
+        assert cancelled["cancel_reason"] == "no_show"
+        assert (await b.get(f"/v1/match-requests/{req_b['id']}")).json()["status"] == "no_show"
+        await eventually(
+            lambda: a.get("/v1/match-requests", status="waiting"),
+            lambda rows: len(rows) == 1 and rows[0]["priority"] == 1,
+        )
+        await settle(stack)

@@ -10,13 +10,17 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.errors import NOT_FOUND, STATE_CONFLICT
-    from activities.matchmaking import EnqueueRequestInput, MatchmakingActivities
     from activities.requests import (
         CloseRequestInput,
         CreateMatchRequestInput,
         RequestActivities,
         RequestRowResult,
         RescheduleMatchRequestInput,
+    )
+    from activities.workflow_starts import (
+        EnqueueRequestInput,
+        StartMatchRequestInput,
+        WorkflowStartActivities,
     )
     from workflows import search_attributes
     from workflows.contracts import (
@@ -30,7 +34,6 @@ with workflow.unsafe.imports_passed_through():
         RequestSpec,
         RescheduleRequestInput,
     )
-    from workflows.ids import match_request_workflow_id
     from workflows.options import DB_ACTIVITY_TIMEOUT, DB_RETRY
 
 CREATING = "creating"
@@ -85,7 +88,7 @@ class MatchRequestWorkflow:
         self._adopt(row)
         if self._status == WAITING:
             await workflow.execute_activity_method(
-                MatchmakingActivities.enqueue_request,
+                WorkflowStartActivities.enqueue_request,
                 EnqueueRequestInput(
                     slot_start=spec.slot_start,
                     duration_minutes=spec.duration_minutes,
@@ -217,15 +220,15 @@ class MatchRequestWorkflow:
             self._changing = False
         self._replaced_by = row.request_id
         self._set_status("cancelled", f"rescheduled to request {row.request_id}")
-        await workflow.start_child_workflow(
-            MatchRequestWorkflow.run,
-            MatchRequestInput(spec=new_spec, policy=self._policy),
-            id=match_request_workflow_id(new_spec.request_id),
-            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-            search_attributes=search_attributes.initial(
-                [new_spec.user_id], new_spec.slot_start, WAITING
+        await workflow.execute_activity_method(
+            WorkflowStartActivities.start_match_request,
+            StartMatchRequestInput(
+                request=MatchRequestInput(spec=new_spec, policy=self._policy),
+                summary=f"Rescheduled request of {new_spec.user_id}",
             ),
-            static_summary=f"Rescheduled request of {new_spec.user_id}",
+            start_to_close_timeout=DB_ACTIVITY_TIMEOUT,
+            retry_policy=DB_RETRY,
+            summary="start the replacement request's workflow",
         )
         return self.state()
 

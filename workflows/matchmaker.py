@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from domain.matching import Candidate, Pair, pair_pool
-
     from activities.requests import LoadWaitingInput, RequestActivities
     from activities.sessions import CreateSessionsInput, SessionActivities
+    from activities.workflow_starts import StartSessionsInput, WorkflowStartActivities
     from domain.levels import Level
+    from domain.matching import Candidate, Pair, pair_pool
     from workflows import search_attributes
     from workflows.contracts import (
         MatchmakerInput,
@@ -23,7 +22,6 @@ with workflow.unsafe.imports_passed_through():
         SessionInput,
         SessionSpec,
     )
-    from workflows.ids import session_workflow_id
     from workflows.options import DB_ACTIVITY_TIMEOUT, DB_RETRY
 
 # Continue-as-new well before Temporal's limits; the next run reloads the pool from Postgres,
@@ -172,35 +170,30 @@ class MatchmakerWorkflow:
             summary=f"persist {len(specs)} session(s)",
         )
         created = set(result.created_session_ids)
-        starts = []
+        sessions = []
         for spec in specs:
             if spec.session_id not in created:
                 continue
             one = self._pool.pop(spec.match_request_one_id)
             two = self._pool.pop(spec.match_request_two_id)
             self._finished.update((one.request_id, two.request_id))
-            starts.append(
-                workflow.start_child_workflow(
-                    "SessionWorkflow",
-                    SessionInput(
-                        spec=spec,
-                        request_one=_request_spec(one, input),
-                        request_two=_request_spec(two, input),
-                        policy=input.policy,
-                    ),
-                    id=session_workflow_id(spec.session_id),
-                    parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-                    search_attributes=search_attributes.initial(
-                        [spec.participant_one_id, spec.participant_two_id],
-                        spec.scheduled_start,
-                        "scheduled",
-                    ),
-                    static_summary=f"Session {spec.participant_one_id} with "
-                    f"{spec.participant_two_id}",
+            sessions.append(
+                SessionInput(
+                    spec=spec,
+                    request_one=_request_spec(one, input),
+                    request_two=_request_spec(two, input),
+                    policy=input.policy,
                 )
             )
-        await asyncio.gather(*starts)
-        self._sessions_created += len(starts)
+        if sessions:
+            await workflow.execute_activity_method(
+                WorkflowStartActivities.start_sessions,
+                StartSessionsInput(sessions=sessions),
+                start_to_close_timeout=DB_ACTIVITY_TIMEOUT,
+                retry_policy=DB_RETRY,
+                summary=f"start {len(sessions)} session workflow(s)",
+            )
+        self._sessions_created += len(sessions)
         for request_id in result.dead_request_ids:
             self._pool.pop(request_id, None)
             self._finished.add(request_id)

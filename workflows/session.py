@@ -17,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
         SessionActivities,
         SessionChangeInput,
     )
+    from activities.workflow_starts import StartMatchRequestInput, WorkflowStartActivities
     from domain import session_rules
     from domain.session_rules import Cancellation, Participant, SessionClock
     from workflows import search_attributes
@@ -159,14 +160,16 @@ class SessionWorkflow:
             replaces_request_id=original.request_id,
             origin_session_id=self._input.spec.session_id,
         )
-        await workflow.start_child_workflow(
-            "MatchRequestWorkflow",
-            MatchRequestInput(spec=rematch, policy=self._input.policy),
-            id=match_request_workflow_id(request_id),
-            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-            search_attributes=search_attributes.initial([original.user_id], slot, "waiting"),
-            static_summary=f"Priority rematch for {original.user_id} after session "
-            f"{self._input.spec.session_id}",
+        await workflow.execute_activity_method(
+            WorkflowStartActivities.start_match_request,
+            StartMatchRequestInput(
+                request=MatchRequestInput(spec=rematch, policy=self._input.policy),
+                summary=f"Priority rematch for {original.user_id} after session "
+                f"{self._input.spec.session_id}",
+            ),
+            start_to_close_timeout=DB_ACTIVITY_TIMEOUT,
+            retry_policy=DB_RETRY,
+            summary=f"rematch {original.user_id} at {slot:%H:%M} UTC",
         )
         self._rematch_ids.append(request_id)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
@@ -22,7 +22,9 @@ StatusFilter = Annotated[
     str | None,
     Query(alias="status", pattern="^(scheduled|active|completed|cancelled)$"),
 ]
-CONFLICT = {409: {"description": "The session is not in a state that allows this"}}
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"description": "The session is not in a state that allows this"}
+}
 
 
 @router.get("", response_model=list[SessionOut], summary="Your sessions")

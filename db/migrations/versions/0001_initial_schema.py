@@ -59,7 +59,6 @@ CREATE TABLE match_requests (
          OR (matched_at IS NOT NULL AND session_id IS NOT NULL)),
     CONSTRAINT match_requests_waiting_has_no_session CHECK
         (status <> 'waiting' OR session_id IS NULL),
-    CONSTRAINT match_requests_session_unique UNIQUE (session_id),
     CONSTRAINT match_requests_no_double_booking EXCLUDE USING gist
         (user_id WITH =, booked_range WITH &&)
         WHERE (status = 'waiting' OR (status = 'matched' AND released_at IS NULL))
@@ -68,6 +67,8 @@ CREATE UNIQUE INDEX match_requests_idempotency ON match_requests (user_id, idemp
     WHERE idempotency_key IS NOT NULL;
 CREATE UNIQUE INDEX match_requests_one_rematch_per_session ON match_requests
     (origin_session_id, user_id) WHERE origin_session_id IS NOT NULL;
+CREATE INDEX match_requests_session ON match_requests (session_id)
+    WHERE session_id IS NOT NULL;
 CREATE INDEX match_requests_user ON match_requests (user_id, availability_start DESC);
 CREATE INDEX match_requests_waiting_slot ON match_requests (availability_start)
     WHERE status = 'waiting';
@@ -135,7 +136,7 @@ BEGIN
         OR (OLD.status = 'matched' AND NEW.status IN ('no_show', 'cancelled'))
     ) THEN
         RAISE EXCEPTION 'match request % cannot go from % to %', OLD.id, OLD.status, NEW.status
-            USING ERRCODE = 'PR002';
+            USING ERRCODE = '23P92';
     END IF;
     RETURN NEW;
 END $$;
@@ -165,7 +166,7 @@ BEGIN
     GET DIAGNOSTICS claimed = ROW_COUNT;
     IF claimed <> 2 THEN
         RAISE EXCEPTION 'session % needs two waiting, matching requests; % could be claimed',
-            NEW.id, claimed USING ERRCODE = 'PR001';
+            NEW.id, claimed USING ERRCODE = '23P91';
     END IF;
     RETURN NEW;
 END $$;
@@ -181,7 +182,7 @@ BEGIN
         IF NOT ((OLD.status = 'scheduled' AND NEW.status IN ('active', 'cancelled'))
                 OR (OLD.status = 'active' AND NEW.status = 'completed')) THEN
             RAISE EXCEPTION 'session % cannot go from % to %', OLD.id, OLD.status, NEW.status
-                USING ERRCODE = 'PR002';
+                USING ERRCODE = '23P92';
         END IF;
         IF NEW.status IN ('cancelled', 'completed') THEN
             UPDATE match_requests SET released_at = NEW.updated_at
@@ -198,7 +199,7 @@ CREATE TRIGGER sessions_status_transition
 CREATE FUNCTION parley_forbid_delete() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION '% rows are never deleted; mark them instead', TG_TABLE_NAME
-        USING ERRCODE = 'PR003';
+        USING ERRCODE = '23P93';
 END $$;
 CREATE TRIGGER match_requests_no_delete BEFORE DELETE ON match_requests
     FOR EACH ROW EXECUTE FUNCTION parley_forbid_delete();

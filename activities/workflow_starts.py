@@ -1,0 +1,161 @@
+"""Activities that start or signal workflows where workflow code cannot, or should not.
+
+Starting sessions and rematches here (instead of as child workflows) keeps the matchmaker's
+history small and lets a started workflow outlive whoever asked for it without a parent link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.common import (
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from workflows import search_attributes
+from workflows.contracts import MatchmakerInput, MatchRequestInput, Policy, PoolEntry, SessionInput
+from workflows.ids import match_request_workflow_id, matchmaker_workflow_id, session_workflow_id
+
+# Bounded fan-out: a hot slot can create hundreds of sessions in one pass.
+PARALLEL_STARTS = 32
+
+
+@dataclass
+class EnqueueRequestInput:
+    """Add one request to the matchmaker of its slot and duration, starting it if needed."""
+
+    slot_start: datetime
+    duration_minutes: int
+    policy: Policy
+    entry: PoolEntry
+
+
+@dataclass
+class EnqueueRequestResult:
+    """The matchmaker that now holds the request."""
+
+    matchmaker_workflow_id: str
+
+
+@dataclass
+class StartSessionsInput:
+    """Session workflows to start, one per persisted session."""
+
+    sessions: list[SessionInput]
+
+
+@dataclass
+class StartSessionsResult:
+    """The ids of the session workflows that now exist."""
+
+    workflow_ids: list[str]
+
+
+@dataclass
+class StartMatchRequestInput:
+    """A match request workflow to start (a rematch or a rescheduled request)."""
+
+    request: MatchRequestInput
+    summary: str
+
+
+@dataclass
+class StartMatchRequestResult:
+    """The id of the request workflow that now exists."""
+
+    workflow_id: str
+
+
+class WorkflowStartActivities:
+    """Idempotent starts: a retry finds the workflow running (or finished) and does nothing."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    @activity.defn
+    async def enqueue_request(self, input: EnqueueRequestInput) -> EnqueueRequestResult:
+        """Signal-with-start the slot's matchmaker; a repeated signal is ignored by request id."""
+        workflow_id = matchmaker_workflow_id(input.slot_start, input.duration_minutes)
+        await self._client.start_workflow(
+            "MatchmakerWorkflow",
+            MatchmakerInput(
+                slot_start=input.slot_start,
+                duration_minutes=input.duration_minutes,
+                policy=input.policy,
+            ),
+            id=workflow_id,
+            task_queue=activity.info().task_queue,
+            start_signal="add_request",
+            start_signal_args=[input.entry],
+            search_attributes=search_attributes.initial([], input.slot_start, "matching"),
+            static_summary=f"Matchmaker for {input.slot_start:%Y-%m-%d %H:%M} UTC, "
+            f"{input.duration_minutes} min",
+        )
+        return EnqueueRequestResult(matchmaker_workflow_id=workflow_id)
+
+    @activity.defn
+    async def start_sessions(self, input: StartSessionsInput) -> StartSessionsResult:
+        """Start each session's workflow unless it already exists."""
+        gate = asyncio.Semaphore(PARALLEL_STARTS)
+
+        async def start(session: SessionInput) -> str:
+            spec = session.spec
+            async with gate:
+                return await self._start_once(
+                    "SessionWorkflow",
+                    session,
+                    workflow_id=session_workflow_id(spec.session_id),
+                    attributes=search_attributes.initial(
+                        [spec.participant_one_id, spec.participant_two_id],
+                        spec.scheduled_start,
+                        "scheduled",
+                    ),
+                    summary=f"Session {spec.participant_one_id} with {spec.participant_two_id}, "
+                    f"{spec.scheduled_start:%Y-%m-%d %H:%M} UTC",
+                )
+
+        return StartSessionsResult(list(await asyncio.gather(*map(start, input.sessions))))
+
+    @activity.defn
+    async def start_match_request(self, input: StartMatchRequestInput) -> StartMatchRequestResult:
+        """Start a request's workflow unless it already exists."""
+        spec = input.request.spec
+        workflow_id = await self._start_once(
+            "MatchRequestWorkflow",
+            input.request,
+            workflow_id=match_request_workflow_id(spec.request_id),
+            attributes=search_attributes.initial([spec.user_id], spec.slot_start, "waiting"),
+            summary=input.summary,
+        )
+        return StartMatchRequestResult(workflow_id=workflow_id)
+
+    async def _start_once(
+        self,
+        workflow: str,
+        arg: object,
+        *,
+        workflow_id: str,
+        attributes: TypedSearchAttributes,
+        summary: str,
+    ) -> str:
+        try:
+            await self._client.start_workflow(
+                workflow,
+                arg,
+                id=workflow_id,
+                task_queue=activity.info().task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                search_attributes=attributes,
+                static_summary=summary,
+            )
+        except WorkflowAlreadyStartedError:
+            pass  # it ran and finished already: starting it again would repeat its effects
+        return workflow_id

@@ -1,0 +1,74 @@
+"""A session's rules, as sentences."""
+
+from datetime import UTC, datetime, timedelta
+
+from domain.session_rules import (
+    CANCELLED_BY_USER,
+    NO_SHOW,
+    Participant,
+    SessionClock,
+    cancel_refusal,
+    cancellation,
+    end_refusal,
+    join_refusal,
+    no_show,
+)
+
+START = datetime(2025, 7, 27, 15, 0, tzinfo=UTC)
+CLOCK = SessionClock.for_session(START, 60, join_opens_minutes=5, grace_seconds=120)
+A = Participant("user-a", "req-a")
+B = Participant("user-b", "req-b")
+
+
+def test_the_clock_of_a_three_oclock_hour_long_session() -> None:
+    assert CLOCK.join_opens_at == START - timedelta(minutes=5)
+    assert CLOCK.no_show_at == START + timedelta(minutes=2)
+    assert CLOCK.end == START + timedelta(hours=1)
+
+
+def test_joining_is_refused_before_the_window_opens_and_after_the_no_show_deadline() -> None:
+    assert join_refusal(CLOCK, START - timedelta(minutes=6), "scheduled") is not None
+    assert join_refusal(CLOCK, START - timedelta(minutes=5), "scheduled") is None
+    assert join_refusal(CLOCK, START + timedelta(minutes=1), "scheduled") is None
+    assert join_refusal(CLOCK, START + timedelta(minutes=2), "scheduled") is not None
+
+
+def test_rejoining_an_active_session_is_allowed_but_not_a_cancelled_one() -> None:
+    assert join_refusal(CLOCK, START + timedelta(minutes=30), "active") is None
+    assert join_refusal(CLOCK, START, "cancelled") == "the session is cancelled"
+
+
+def test_an_active_session_cannot_be_cancelled_only_ended() -> None:
+    assert cancel_refusal("scheduled") is None
+    assert "end it instead" in (cancel_refusal("active") or "")
+    assert end_refusal("active") is None
+    assert "not started" in (end_refusal("scheduled") or "")
+    assert end_refusal("completed") is not None
+
+
+def test_a_no_show_at_three_oh_two_rematches_who_came_at_three_ten() -> None:
+    outcome = no_show((A, B), frozenset({"user-a"}), START + timedelta(minutes=2), 10)
+    assert outcome.reason == NO_SHOW
+    assert outcome.no_show_request_ids == ("req-b",)
+    assert outcome.rematch == (A,)
+    assert outcome.rematch_slot == START + timedelta(minutes=10)
+
+
+def test_when_nobody_came_both_are_no_shows_and_nobody_is_rematched() -> None:
+    outcome = no_show((A, B), frozenset(), START + timedelta(minutes=2), 10)
+    assert outcome.no_show_request_ids == ("req-a", "req-b")
+    assert outcome.rematch == () and outcome.rematch_slot is None
+
+
+def test_cancelling_before_the_start_rematches_the_partner_into_the_same_slot() -> None:
+    outcome = cancellation((A, B), "user-b", CLOCK, START - timedelta(minutes=5), 10)
+    assert outcome.reason == CANCELLED_BY_USER and outcome.cancelled_by == "user-b"
+    assert outcome.cancelled_request_ids == ("req-b",)
+    assert outcome.rematch == (A,) and outcome.rematch_slot == START
+
+
+def test_cancelling_after_the_start_is_the_cancellers_no_show() -> None:
+    outcome = cancellation((A, B), "user-b", CLOCK, START + timedelta(seconds=30), 10)
+    assert outcome.reason == NO_SHOW
+    assert outcome.cancelled_request_ids == ("req-b",)
+    assert outcome.rematch == (A,) and outcome.rematch_slot == START + timedelta(minutes=10)
