@@ -94,7 +94,9 @@ class WorkflowStartActivities:
             task_queue=activity.info().task_queue,
             start_signal="add_request",
             start_signal_args=[input.entry],
-            search_attributes=search_attributes.initial([], input.slot_start, "matching"),
+            search_attributes=search_attributes.initial(
+                search_attributes.MATCHMAKER, [], input.slot_start, "matching"
+            ),
             static_summary=f"Matchmaker for {input.slot_start:%Y-%m-%d %H:%M} UTC, "
             f"{input.duration_minutes} min",
         )
@@ -113,6 +115,7 @@ class WorkflowStartActivities:
                     session,
                     workflow_id=session_workflow_id(spec.session_id),
                     attributes=search_attributes.initial(
+                        search_attributes.SESSION,
                         [spec.participant_one_id, spec.participant_two_id],
                         spec.scheduled_start,
                         "scheduled",
@@ -131,7 +134,9 @@ class WorkflowStartActivities:
             "MatchRequestWorkflow",
             input.request,
             workflow_id=match_request_workflow_id(spec.request_id),
-            attributes=search_attributes.initial([spec.user_id], spec.slot_start, "waiting"),
+            attributes=search_attributes.initial(
+                search_attributes.MATCH_REQUEST, [spec.user_id], spec.slot_start, "waiting"
+            ),
             summary=input.summary,
         )
         return StartMatchRequestResult(workflow_id=workflow_id)

@@ -14,13 +14,19 @@ from temporalio.common import (
 USER_IDS = SearchAttributeKey.for_keyword_list("ParleyUserIds")
 SLOT_START = SearchAttributeKey.for_datetime("ParleySlotStart")
 STATUS = SearchAttributeKey.for_keyword("ParleyStatus")
+KIND = SearchAttributeKey.for_keyword("ParleyKind")
 
-ALL = (USER_IDS, SLOT_START, STATUS)
+ALL = (USER_IDS, SLOT_START, STATUS, KIND)
+
+MATCH_REQUEST, SESSION, MATCHMAKER = "match_request", "session", "matchmaker"
 
 
-def initial(user_ids: list[str], slot_start: datetime | None, status: str) -> TypedSearchAttributes:
+def initial(
+    kind: str, user_ids: list[str], slot_start: datetime | None, status: str
+) -> TypedSearchAttributes:
     """Attributes set when a workflow starts, so that it is findable from its first event."""
     pairs: list[SearchAttributePair] = [
+        SearchAttributePair(KIND, kind),
         SearchAttributePair(USER_IDS, user_ids),
         SearchAttributePair(STATUS, status),
     ]

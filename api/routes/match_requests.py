@@ -118,7 +118,9 @@ async def create_match_request(
         id=match_request_workflow_id(spec.request_id),
         task_queue=settings.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        search_attributes=search_attributes.initial([user], spec.slot_start, "waiting"),
+        search_attributes=search_attributes.initial(
+            search_attributes.MATCH_REQUEST, [user], spec.slot_start, "waiting"
+        ),
         static_summary=f"Match request of {user}: {spec.native_language_id} -> "
         f"{spec.learning_language_id} at {spec.slot_start:%Y-%m-%d %H:%M} UTC",
     )
