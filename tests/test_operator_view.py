@@ -1,0 +1,104 @@
+"""What an operator sees in the Temporal UI, on the real dev server (the test server cannot list).
+
+Answers "what happened to user X's 15:00 session" with a visibility query on Parley's custom
+search attributes, and reads each workflow's state through its query.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
+
+from api.main import create_app
+from api.security import mint_token
+from devstack.processes import free_port, stop_all
+from devstack.temporal import SEARCH_ATTRIBUTES, start_dev_server, wait_for_temporal
+from domain.slots import next_slot_after
+from settings import Settings
+from tests.helpers import Person, eventually
+from worker import build_worker
+from workflows.contracts import MatchmakerState, SessionState
+from workflows.ids import matchmaker_workflow_id, session_workflow_id
+from workflows.matchmaker import MatchmakerWorkflow
+from workflows.session import SessionWorkflow
+
+
+@pytest.fixture
+async def dev_client(tmp_path: Path) -> AsyncIterator[Client]:
+    """A Temporal dev server (SQLite, search attributes registered) for this test alone."""
+    port = free_port()
+    child = start_dev_server(
+        tmp_path / "temporal.db", port, free_port(), tmp_path / "temporal.log", headless=True
+    )
+    try:
+        yield await wait_for_temporal(
+            f"127.0.0.1:{port}", search_attributes=SEARCH_ATTRIBUTES, child=child
+        )
+    finally:
+        stop_all([child])
+
+
+async def listed(client: Client, query: str, expected: int) -> list[str]:
+    """Workflow ids a visibility query returns, once it returns `expected` of them."""
+    deadline = time.monotonic() + 20
+    ids: list[str] = []
+    while time.monotonic() < deadline:
+        ids = [w.id async for w in client.list_workflows(query)]
+        if len(ids) == expected:
+            return ids
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{query!r} listed {ids}, expected {expected}")
+
+
+async def test_an_operator_finds_a_users_session_by_user_slot_and_status(
+    dev_client: Client, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    test_settings = settings.model_copy(update={"task_queue": f"parley-{uuid.uuid4()}"})
+    app = create_app(test_settings, temporal=dev_client, sessionmaker=sessionmaker)
+    tag = uuid.uuid4().hex[:8]
+    slot = next_slot_after(datetime.now(UTC) + timedelta(hours=2), test_settings.slot_minutes)
+    async with (
+        build_worker(dev_client, sessionmaker, test_settings.task_queue),
+        AsyncClient(transport=ASGITransport(app=app), base_url="http://parley.test") as api,
+    ):
+        a, b = (
+            Person(f"{n}-{tag}", api, mint_token(f"{n}-{tag}", test_settings.jwt_secret))
+            for n in ("ana", "ben")
+        )
+        request_a = (await a.book(slot, "english", "spanish")).json()
+        await b.book(slot, "spanish", "english")
+        matched = await eventually(
+            lambda: a.get(f"/v1/match-requests/{request_a['id']}"),
+            lambda r: r["status"] == "matched",
+        )
+        session_id = matched["session_id"]
+        until = slot + timedelta(minutes=test_settings.slot_minutes)
+        who = (
+            f"ParleyUserIds = '{a.user_id}' AND ParleySlotStart >= '{slot.isoformat()}'"
+            f" AND ParleySlotStart < '{until.isoformat()}'"
+        )
+        assert await listed(
+            dev_client, f"{who} AND ParleyKind = 'session' AND ParleyStatus = 'scheduled'", 1
+        ) == [session_workflow_id(session_id)]
+        assert len(await listed(dev_client, f"{who} AND ParleyKind = 'match_request'", 1)) == 1
+
+        handle = dev_client.get_workflow_handle(session_workflow_id(session_id))
+        state = await handle.query(SessionWorkflow.state, result_type=SessionState)
+        assert state.status == "scheduled" and state.joined_user_ids == []
+        matchmaker = dev_client.get_workflow_handle(matchmaker_workflow_id(slot, 60))
+        pool = await matchmaker.query(MatchmakerWorkflow.state, result_type=MatchmakerState)
+        assert pool.sessions_created == 1 and pool.waiting_request_ids == []
+
+        assert (await b.post(f"/v1/sessions/{session_id}/cancel")).status_code == 200
+        await listed(dev_client, f"{who} AND ParleyStatus = 'cancelled'", 1)
+        summary = await (await handle.describe()).static_summary()
+        assert summary and a.user_id in summary
