@@ -26,7 +26,6 @@ from domain.slots import next_slot_after
 from settings import Settings
 from tests.helpers import Person, eventually
 from worker import build_worker
-from workflows.contracts import MatchmakerState, SessionState
 from workflows.ids import matchmaker_workflow_id, session_workflow_id
 from workflows.matchmaker import MatchmakerWorkflow
 from workflows.session import SessionWorkflow
@@ -92,10 +91,10 @@ async def test_an_operator_finds_a_users_session_by_user_slot_and_status(
         assert len(await listed(dev_client, f"{who} AND ParleyKind = 'match_request'", 1)) == 1
 
         handle = dev_client.get_workflow_handle(session_workflow_id(session_id))
-        state = await handle.query(SessionWorkflow.state, result_type=SessionState)
+        state = await handle.query(SessionWorkflow.state)
         assert state.status == "scheduled" and state.joined_user_ids == []
         matchmaker = dev_client.get_workflow_handle(matchmaker_workflow_id(slot, 60))
-        pool = await matchmaker.query(MatchmakerWorkflow.state, result_type=MatchmakerState)
+        pool = await matchmaker.query(MatchmakerWorkflow.state)
         assert pool.sessions_created == 1 and pool.waiting_request_ids == []
 
         assert (await b.post(f"/v1/sessions/{session_id}/cancel")).status_code == 200

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from datetime import UTC, datetime
 
 from tests.helpers import Stack, eventually, person, slot_ahead
 from workflows.contracts import PoolEntry
 from workflows.ids import matchmaker_workflow_id
 from workflows.matchmaker import MatchmakerWorkflow
+
+
+def is_matched(request: dict[str, object]) -> bool:
+    return request["status"] == "matched"
 
 
 async def test_a_cancel_racing_a_match_ends_in_exactly_one_of_the_two(stack: Stack) -> None:
@@ -29,8 +34,7 @@ async def test_a_cancel_racing_a_match_ends_in_exactly_one_of_the_two(stack: Sta
             ] == "waiting"
         else:
             assert cancel.status_code == 409, cancel.text
-            path = f"/v1/match-requests/{request_a['id']}"
-            await eventually(lambda a=a, path=path: a.get(path), lambda r: r["status"] == "matched")
+            await eventually(partial(a.get, f"/v1/match-requests/{request_a['id']}"), is_matched)
         assert len((await a.get("/v1/sessions")).json()) <= 1
 
 
