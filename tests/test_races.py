@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from functools import partial
 from datetime import UTC, datetime
+from functools import partial
 
 from tests.helpers import Stack, eventually, person, slot_ahead
 from workflows.contracts import PoolEntry
