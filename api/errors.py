@@ -7,6 +7,7 @@ from typing import TypeVar
 
 from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -38,6 +39,23 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RuleViolation)
     async def _rule_violation(_: Request, error: RuleViolation) -> JSONResponse:
         return rule_violation_response(error.field, error.reason)
+
+    @app.exception_handler(RPCError)
+    async def _temporal_unavailable(_: Request, error: RPCError) -> JSONResponse:
+        # A refusal was already mapped by workflow_call; what is left is Temporal not answering.
+        return JSONResponse(
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            content={"detail": f"the workflow service is unavailable ({error.status.name})"},
+            headers={"Retry-After": "5"},
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _database_unavailable(_: Request, error: OperationalError) -> JSONResponse:
+        return JSONResponse(
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            content={"detail": "the database is unavailable"},
+            headers={"Retry-After": "5"},
+        )
 
     @app.exception_handler(StateConflict)
     async def _state_conflict(_: Request, error: StateConflict) -> JSONResponse:

@@ -101,14 +101,15 @@ class PoolEntry:
 
 @dataclass
 class MatchmakerInput:
-    """One matchmaker per slot and duration; `pending` and `done` carry state across runs."""
+    """One matchmaker per slot and duration; each run reloads the waiting pool from Postgres."""
 
     slot_start: datetime
     duration_minutes: int
     policy: Policy = field(default_factory=Policy)
-    pending: list[PoolEntry] = field(default_factory=list)
-    done_request_ids: list[str] = field(default_factory=list)
     sessions_created: int = 0
+    # Continue-as-new once a run's history passes this many events (or the server suggests it).
+    history_event_budget: int = 2_000
+    runs: int = 1
 
 
 @dataclass
@@ -127,6 +128,7 @@ class MatchmakerState:
     duration_minutes: int
     waiting_request_ids: list[str]
     sessions_created: int
+    runs: int
 
 
 @dataclass(frozen=True)

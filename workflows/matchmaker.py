@@ -24,9 +24,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.options import DB_ACTIVITY_TIMEOUT, DB_RETRY
 
-# Continue-as-new well before Temporal's limits; the next run reloads the pool from Postgres,
-# so a signal that lands during the hand-over is never lost.
-HISTORY_EVENT_BUDGET = 2_000
+# Continue-as-new comes well before Temporal's limits; the next run reloads the pool from
+# Postgres, so a signal that lands during the hand-over is never lost.
 # Pairs persisted per activity call: one transaction, bounded payload.
 SESSIONS_PER_BATCH = 200
 
@@ -101,7 +100,7 @@ class MatchmakerWorkflow:
                 break
             self._dirty = False
             await self._pass(input)
-            if self._should_continue_as_new():
+            if self._should_continue_as_new(input.history_event_budget):
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(
                     MatchmakerInput(
@@ -109,6 +108,8 @@ class MatchmakerWorkflow:
                         duration_minutes=input.duration_minutes,
                         policy=input.policy,
                         sessions_created=self._sessions_created,
+                        history_event_budget=input.history_event_budget,
+                        runs=input.runs + 1,
                     )
                 )
         workflow.upsert_search_attributes(search_attributes.status_update("closed"))
@@ -133,6 +134,7 @@ class MatchmakerWorkflow:
             duration_minutes=self._input.duration_minutes,
             waiting_request_ids=sorted(self._pool),
             sessions_created=self._sessions_created,
+            runs=self._input.runs,
         )
 
     async def _pass(self, input: MatchmakerInput) -> None:
@@ -199,9 +201,6 @@ class MatchmakerWorkflow:
             self._finished.add(request_id)
         return bool(result.dead_request_ids)
 
-    def _should_continue_as_new(self) -> bool:
+    def _should_continue_as_new(self, budget: int) -> bool:
         info = workflow.info()
-        return (
-            info.is_continue_as_new_suggested()
-            or info.get_current_history_length() > HISTORY_EVENT_BUDGET
-        )
+        return info.is_continue_as_new_suggested() or info.get_current_history_length() > budget

@@ -1,0 +1,38 @@
+"""The matchmaker hands over to a new run (continue-as-new) without losing a request."""
+
+from __future__ import annotations
+
+from tests.helpers import Stack, eventually, person, slot_ahead
+from workflows import search_attributes
+from workflows.contracts import MatchmakerInput
+from workflows.ids import matchmaker_workflow_id
+from workflows.matchmaker import MatchmakerWorkflow
+
+
+async def test_a_matchmaker_that_continues_as_new_loses_no_request(stack: Stack) -> None:
+    slot = await slot_ahead(stack)
+    # A tiny history budget forces a hand-over to a new run every pass or two.
+    handle = await stack.env.client.start_workflow(
+        MatchmakerWorkflow.run,
+        MatchmakerInput(slot_start=slot, duration_minutes=60, history_event_budget=20),
+        id=matchmaker_workflow_id(slot, 60),
+        task_queue=stack.settings.task_queue,
+        search_attributes=search_attributes.initial(
+            search_attributes.MATCHMAKER, [], slot, "matching"
+        ),
+    )
+    people = [(person(stack, f"en{i}"), person(stack, f"es{i}")) for i in range(6)]
+    request_ids = []
+    for english, spanish in people:
+        request_ids.append((english, (await english.book(slot, "english", "spanish")).json()["id"]))
+        request_ids.append((spanish, (await spanish.book(slot, "spanish", "english")).json()["id"]))
+    for owner, request_id in request_ids:
+        await eventually(
+            lambda owner=owner, request_id=request_id: owner.get(
+                f"/v1/match-requests/{request_id}"
+            ),
+            lambda r: r["status"] == "matched",
+        )
+    state = await handle.query(MatchmakerWorkflow.state)
+    assert state.runs > 1
+    assert state.sessions_created == 6 and state.waiting_request_ids == []
