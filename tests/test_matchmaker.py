@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from tests.helpers import Stack, eventually, person, slot_ahead
+from tests.test_races import is_matched
 from workflows import search_attributes
 from workflows.contracts import MatchmakerInput
 from workflows.ids import matchmaker_workflow_id
@@ -27,12 +30,7 @@ async def test_a_matchmaker_that_continues_as_new_loses_no_request(stack: Stack)
         request_ids.append((english, (await english.book(slot, "english", "spanish")).json()["id"]))
         request_ids.append((spanish, (await spanish.book(slot, "spanish", "english")).json()["id"]))
     for owner, request_id in request_ids:
-        await eventually(
-            lambda owner=owner, request_id=request_id: owner.get(
-                f"/v1/match-requests/{request_id}"
-            ),
-            lambda r: r["status"] == "matched",
-        )
+        await eventually(partial(owner.get, f"/v1/match-requests/{request_id}"), is_matched)
     state = await handle.query(MatchmakerWorkflow.state)
     assert state.runs > 1
     assert state.sessions_created == 6 and state.waiting_request_ids == []
