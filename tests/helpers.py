@@ -172,3 +172,8 @@ async def eventually(
         f"condition not reached in {timeout}s; last answer: "
         f"{last.status_code if last else None} {last.text if last else ''}"
     )
+
+
+def is_matched(request: dict[str, Any]) -> bool:
+    """A request the API shows as matched."""
+    return request["status"] == "matched"

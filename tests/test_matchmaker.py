@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from tests.helpers import Stack, eventually, person, slot_ahead
-from tests.test_races import is_matched
+from tests.helpers import Stack, eventually, is_matched, person, slot_ahead
 from workflows import search_attributes
 from workflows.contracts import MatchmakerInput
 from workflows.ids import matchmaker_workflow_id

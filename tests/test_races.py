@@ -6,14 +6,10 @@ import asyncio
 from datetime import UTC, datetime
 from functools import partial
 
-from tests.helpers import Stack, eventually, person, slot_ahead
+from tests.helpers import Stack, eventually, is_matched, person, slot_ahead
 from workflows.contracts import PoolEntry
 from workflows.ids import matchmaker_workflow_id
 from workflows.matchmaker import MatchmakerWorkflow
-
-
-def is_matched(request: dict[str, object]) -> bool:
-    return request["status"] == "matched"
 
 
 async def test_a_cancel_racing_a_match_ends_in_exactly_one_of_the_two(stack: Stack) -> None:
