@@ -29,8 +29,10 @@ class Settings(BaseSettings):
     join_opens_minutes: int = Field(default=5, ge=0, le=60)
     no_show_grace_seconds: int = Field(default=120, ge=1, le=3600)
 
-    jwt_secret: str = DEV_JWT_SECRET
+    # Unset outside development: the API refuses to start rather than trust a published secret.
+    jwt_secret: str | None = Field(default=None, min_length=16)
     jwt_algorithm: str = "HS256"
+    dev_mode: bool = False
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
@@ -44,6 +46,14 @@ class Settings(BaseSettings):
             if url.startswith(prefix):
                 return "postgresql+psycopg://" + url[len(prefix) :]
         return url
+
+    def signing_secret(self) -> str:
+        """The JWT secret; the published development one only with PARLEY_DEV_MODE=true."""
+        if self.jwt_secret:
+            return self.jwt_secret
+        if self.dev_mode:
+            return DEV_JWT_SECRET
+        raise RuntimeError("set PARLEY_JWT_SECRET (or PARLEY_DEV_MODE=true on a laptop)")
 
     @property
     def temporal_target(self) -> str:

@@ -16,6 +16,7 @@ FOREIGN_KEY_VIOLATION = "23503"
 CHECK_VIOLATION = "23514"
 CLAIM_FAILED = "23P91"
 ILLEGAL_TRANSITION = "23P92"
+SLOT_STARTED = "23P94"
 
 
 def sqlstate(error: IntegrityError | InternalError) -> str | None:

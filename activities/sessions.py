@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError, InternalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from activities.errors import CLAIM_FAILED, refusal_from_database, sqlstate
+from activities.errors import SLOT_STARTED, refusal_from_database, sqlstate
 from db.models import MatchRequestRow, SessionRow
 from workflows.contracts import SessionSpec
 
@@ -95,6 +95,22 @@ def _first_stamp(applies: ColumnElement[bool], column: Any, at: datetime) -> Any
     return case((applies & column.is_(None), at), else_=column)
 
 
+async def _refused_requests(
+    db: AsyncSession, spec: SessionSpec, error: IntegrityError | InternalError
+) -> list[str]:
+    """Which of the pair's requests the matchmaker must drop after the database refused it."""
+    both = [spec.match_request_one_id, spec.match_request_two_id]
+    if sqlstate(error) == SLOT_STARTED:
+        return both  # they expire by their own timers
+    dead = await _not_waiting(db, spec)
+    if dead:
+        return dead
+    # Refused for a reason the pool cannot explain (a bug, not a race): drop the pair from this
+    # run rather than retry it forever; the next run reloads whatever is still waiting.
+    activity.logger.error("session %s refused: %s", spec.session_id, error.orig)
+    return both
+
+
 async def _not_waiting(db: AsyncSession, spec: SessionSpec) -> list[str]:
     ids = [uuid.UUID(spec.match_request_one_id), uuid.UUID(spec.match_request_two_id)]
     rows = await db.execute(
@@ -128,9 +144,7 @@ class SessionActivities:
                             .on_conflict_do_nothing(index_elements=["id"])
                         )
                 except (IntegrityError, InternalError) as error:
-                    if sqlstate(error) != CLAIM_FAILED:
-                        raise
-                    result.dead_request_ids.extend(await _not_waiting(db, spec))
+                    result.dead_request_ids.extend(await _refused_requests(db, spec, error))
                     continue
                 result.created_session_ids.append(spec.session_id)
         return result

@@ -61,7 +61,9 @@ def get_current_user(
             headers={"WWW-Authenticate": "Bearer"},
         )
     try:
-        return user_from_token(credentials.credentials, settings.jwt_secret, settings.jwt_algorithm)
+        return user_from_token(
+            credentials.credentials, settings.signing_secret(), settings.jwt_algorithm
+        )
     except InvalidToken as error:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

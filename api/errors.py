@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import TypeVar
+from datetime import timedelta
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -16,6 +17,9 @@ from activities.errors import DOUBLE_BOOKING, INVALID_INPUT, NOT_FOUND, STATE_CO
 from domain.errors import RuleViolation, StateConflict
 
 T = TypeVar("T")
+
+# How long a state-changing call waits for its workflow before answering 503.
+UPDATE_TIMEOUT = timedelta(seconds=30)
 
 HTTP_STATUS_BY_REFUSAL = {
     NOT_FOUND: status.HTTP_404_NOT_FOUND,
@@ -68,8 +72,8 @@ def refusal_to_http(error: ApplicationError) -> HTTPException:
     return HTTPException(code, error.message)
 
 
-async def workflow_call(call: Awaitable[T]) -> T:
-    """Await a workflow start, update or query, turning refusals into 404/409/422."""
+async def workflow_call(call: Awaitable[T], handle: WorkflowHandle[Any, Any] | None = None) -> T:
+    """Await a workflow start or update, turning refusals into 404/409/422 and outages into 503."""
     try:
         return await call
     except WorkflowUpdateFailedError as error:
@@ -78,8 +82,19 @@ async def workflow_call(call: Awaitable[T]) -> T:
             raise refusal_to_http(cause) from None
         raise
     except RPCError as error:
-        if error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
-            raise HTTPException(
-                status.HTTP_409_CONFLICT, "it has already finished and can no longer change"
-            ) from None
+        if error.status == RPCStatusCode.NOT_FOUND and handle is not None:
+            raise await _absent_or_finished(handle) from None
         raise
+
+
+async def _absent_or_finished(handle: WorkflowHandle[Any, Any]) -> HTTPException:
+    try:
+        await handle.describe()
+    except RPCError:
+        # The row is committed a moment before its workflow starts: worth a retry.
+        return HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "it is still being set up; retry in a moment",
+            headers={"Retry-After": "1"},
+        )
+    return HTTPException(status.HTTP_409_CONFLICT, "it has finished and can no longer change")

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
+from api.body_limit import BodySizeLimit
 from api.deps import Clock, system_clock
 from api.errors import install_error_handlers
 from api.routes import health, languages, match_requests, sessions
@@ -28,6 +29,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.signing_secret()  # fail fast without a secret, before serving anything
         engine = None
         if sessionmaker is None:
             engine = make_engine(settings.sqlalchemy_url)
@@ -57,6 +59,7 @@ def create_app(
     if temporal is not None:
         app.state.temporal = temporal
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimit)
     for module in (health, languages, match_requests, sessions):
         app.include_router(module.router)
     return app

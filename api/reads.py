@@ -12,6 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import LanguageRow, MatchRequestRow, SessionRow
 
 
+async def release(db: AsyncSession) -> None:
+    """End the read transaction, so that no connection is held while a workflow answers."""
+    await db.rollback()
+
+
 async def known_languages(db: AsyncSession) -> frozenset[str]:
     """Every language id the database knows."""
     return frozenset(await db.scalars(select(LanguageRow.id)))

@@ -13,7 +13,10 @@ def as_utc(value: datetime) -> datetime:
     """ISO 8601 without an offset is read as UTC; every time leaves the API in UTC."""
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the time is out of range once converted to UTC") from None
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]

@@ -32,4 +32,6 @@ def user_from_token(token: str, secret: str, algorithm: str = "HS256") -> str:
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject.strip() or len(subject) > 200:
         raise InvalidToken("the token's sub must be a user id of 1 to 200 characters")
+    if not subject.isprintable():
+        raise InvalidToken("the token's sub must not contain control characters")
     return subject

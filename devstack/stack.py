@@ -113,6 +113,7 @@ class Stack:
         env["DATABASE_URL"] = self.database_url
         env["TEMPORAL_ADDRESS"] = self.temporal_address
         env["PYTHONUNBUFFERED"] = "1"
+        env.setdefault("PARLEY_DEV_MODE", "true")  # a laptop: the published dev secret is fine
         return env
 
     def migrate(self) -> None:

@@ -109,20 +109,31 @@ def no_show(
 def cancellation(
     participants: tuple[Participant, Participant],
     canceller_id: str,
+    joined: frozenset[str],
     clock: SessionClock,
     now: datetime,
     slot_minutes: int,
 ) -> Cancellation:
-    """A participant cancels: before the start the partner is rematched into the same slot,
-    after it (both not yet joined) the partner is rematched into the next slot."""
+    """A participant cancels. Before the start the partner is rematched into the same slot; after
+    it, it is the canceller's no-show: a partner who joined is rematched into the next slot, a
+    partner who did not is a no-show too."""
     canceller = next(p for p in participants if p.user_id == canceller_id)
     partner = next(p for p in participants if p.user_id != canceller_id)
-    before_start = now < clock.start
+    if now < clock.start:
+        return Cancellation(
+            reason=CANCELLED_BY_USER,
+            cancelled_by=canceller_id,
+            cancelled_request_ids=(canceller.request_id,),
+            no_show_request_ids=(),
+            rematch=(partner,),
+            rematch_slot=clock.start,
+        )
+    partner_came = partner.user_id in joined
     return Cancellation(
-        reason=CANCELLED_BY_USER if before_start else NO_SHOW,
+        reason=NO_SHOW,
         cancelled_by=canceller_id,
         cancelled_request_ids=(canceller.request_id,),
-        no_show_request_ids=(),
-        rematch=(partner,),
-        rematch_slot=clock.start if before_start else next_slot_after(now, slot_minutes),
+        no_show_request_ids=() if partner_came else (partner.request_id,),
+        rematch=(partner,) if partner_came else (),
+        rematch_slot=next_slot_after(now, slot_minutes) if partner_came else None,
     )

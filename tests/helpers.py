@@ -80,7 +80,7 @@ class Person:
 def person(stack: Stack, user_id: str) -> Person:
     """A person (unique to this test) whose token is signed with the stack's secret."""
     unique = f"{user_id}-{stack.tag}"
-    return Person(unique, stack.api, mint_token(unique, stack.settings.jwt_secret))
+    return Person(unique, stack.api, mint_token(unique, stack.settings.signing_secret()))
 
 
 async def slot_ahead(stack: Stack, minutes: int = 60) -> datetime:

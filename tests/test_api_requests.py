@@ -30,8 +30,25 @@ async def test_readiness_checks_postgres_and_temporal(stack: Stack) -> None:
 
 
 async def test_an_expired_token_is_refused(stack: Stack) -> None:
-    stale = mint_token("user-a", stack.settings.jwt_secret, ttl=timedelta(seconds=-1))
+    stale = mint_token("user-a", stack.settings.signing_secret(), ttl=timedelta(seconds=-1))
     answer = await stack.api.get("/v1/match-requests", headers={"Authorization": f"Bearer {stale}"})
+    assert answer.status_code == 401
+
+
+async def test_an_oversized_body_is_refused_before_anything_reads_it(stack: Stack) -> None:
+    answer = await stack.api.post("/v1/match-requests", content=b"x" * 200_000)
+    assert answer.status_code == 413
+
+
+async def test_paging_far_beyond_the_end_is_a_422_not_a_crash(stack: Stack) -> None:
+    a = person(stack, "user-a")
+    answer = await a.get("/v1/match-requests", offset=2**63)
+    assert answer.status_code == 422
+
+
+async def test_a_token_whose_subject_has_control_characters_is_refused(stack: Stack) -> None:
+    token = mint_token("user\x00a", stack.settings.signing_secret())
+    answer = await stack.api.get("/v1/match-requests", headers={"Authorization": f"Bearer {token}"})
     assert answer.status_code == 401
 
 
@@ -64,6 +81,7 @@ async def test_languages_are_listed_with_lowercase_english_ids(stack: Stack) -> 
         ({"end_shift": timedelta(minutes=10)}, "availability_end", "availability_start"),
         ({"availability_start": "tomorrow-ish"}, "availability_start", "datetime"),
         ({"unexpected": 1}, "unexpected", "xtra"),
+        ({"availability_start": "9999-12-31T23:50:00-05:00"}, "availability_start", "range"),
     ],
 )
 async def test_bad_input_is_a_422_that_names_the_field_and_writes_nothing(

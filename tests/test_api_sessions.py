@@ -23,6 +23,8 @@ from tests.helpers import (
 )
 from tests.test_seed_scenarios import book_pair
 from worker import build_worker
+from workflows.ids import session_workflow_id
+from workflows.session import SessionWorkflow
 
 
 async def test_joining_opens_five_minutes_before_the_start(stack: Stack) -> None:
@@ -163,3 +165,39 @@ async def _book_join_then_restart(stack: Stack) -> None:
             lambda rows: len(rows) == 1 and rows[0]["priority"] == 1,
         )
         await settle(stack)
+
+
+async def test_cancelling_after_the_start_when_nobody_joined_rematches_nobody(
+    stack: Stack,
+) -> None:
+    a, b = person(stack, "user-a"), person(stack, "user-b")
+    slot = await slot_ahead(stack)
+    req_a, req_b, session = await book_pair(stack, a, b, slot)
+    await skip_to(stack, slot + timedelta(seconds=30))
+    cancelled = await b.post(f"/v1/sessions/{session['id']}/cancel")
+    assert cancelled.status_code == 200, cancelled.text
+    assert (await b.get(f"/v1/match-requests/{req_b['id']}")).json()["status"] == "cancelled"
+    assert (await a.get(f"/v1/match-requests/{req_a['id']}")).json()["status"] == "no_show"
+    assert (await a.get("/v1/match-requests", status="waiting")).json() == []
+
+
+async def test_a_rematch_that_would_double_book_is_refused_and_recorded(stack: Stack) -> None:
+    a, b = person(stack, "user-a"), person(stack, "user-b")
+    slot = await slot_ahead(stack)
+    _, _, session = await book_pair(stack, a, b, slot)
+    later = await a.book(slot + timedelta(minutes=60), "english", "french")
+    assert later.status_code == 201
+    await skip_to(stack, slot - timedelta(minutes=1))
+    assert (await a.post(f"/v1/sessions/{session['id']}/join")).status_code == 200
+    await skip_to(stack, slot + timedelta(minutes=3))
+    await eventually(
+        lambda: a.get(f"/v1/sessions/{session['id']}"), lambda s: s["status"] == "cancelled"
+    )
+    # The 15:10 rematch would overlap A's 16:00 booking, so the database refused it...
+    waiting = (await a.get("/v1/match-requests", status="waiting")).json()
+    assert [r["id"] for r in waiting] == [later.json()["id"]]
+    # ...and the session says so to an operator.
+    handle = stack.env.client.get_workflow_handle(session_workflow_id(session["id"]))
+    state = await handle.query(SessionWorkflow.state)
+    assert state.rematch_request_ids == []
+    assert len(state.rematch_refusals) == 1 and "overlaps" in state.rematch_refusals[0]

@@ -86,6 +86,16 @@ def test_a_session_over_a_cancelled_request_is_refused_and_nothing_changes(conn)
     assert status_of(conn, ra) == ("waiting", False, None)
 
 
+def test_a_session_whose_slot_has_passed_is_refused(conn) -> None:
+    a, b = user(), user()
+    past = datetime(2021, 7, 27, 15, 0, tzinfo=UTC)
+    ra = insert_request(conn, a, start=past)
+    rb = insert_request(conn, b, "spanish", "english", start=past)
+    with pytest.raises(psycopg.IntegrityError) as refused:
+        insert_session(conn, (a, ra), (b, rb), start=past)
+    assert refused.value.sqlstate == "23P94"
+
+
 def test_one_request_can_never_be_in_two_sessions(conn) -> None:
     a, b, c = user(), user(), user()
     ra = insert_request(conn, a)

@@ -70,7 +70,7 @@ async def test_an_operator_finds_a_users_session_by_user_slot_and_status(
         AsyncClient(transport=ASGITransport(app=app), base_url="http://parley.test") as api,
     ):
         a, b = (
-            Person(f"{n}-{tag}", api, mint_token(f"{n}-{tag}", test_settings.jwt_secret))
+            Person(f"{n}-{tag}", api, mint_token(f"{n}-{tag}", test_settings.signing_secret()))
             for n in ("ana", "ben")
         )
         request_a = (await a.book(slot, "english", "spanish")).json()

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from functools import partial
 
 from tests.helpers import Stack, eventually, is_matched, person, slot_ahead
+from tests.test_seed_scenarios import book_pair
 from workflows.contracts import PoolEntry
 from workflows.ids import matchmaker_workflow_id
 from workflows.matchmaker import MatchmakerWorkflow
@@ -62,3 +63,22 @@ async def test_a_repeated_signal_for_a_matched_request_never_pairs_it_again(stac
     state = (await c.get(f"/v1/match-requests/{request_c['id']}")).json()
     assert state["status"] == "waiting"
     assert len((await a.get("/v1/sessions")).json()) == 1
+
+
+async def test_two_participants_cancelling_at_once_cancel_once(stack: Stack) -> None:
+    a, b = person(stack, "user-a"), person(stack, "user-b")
+    slot = await slot_ahead(stack)
+    _, _, session = await book_pair(stack, a, b, slot)
+    answers = await asyncio.gather(
+        a.post(f"/v1/sessions/{session['id']}/cancel"),
+        b.post(f"/v1/sessions/{session['id']}/cancel"),
+    )
+    assert sorted(answer.status_code for answer in answers) == [200, 409]
+    winner = next(answer for answer in answers if answer.status_code == 200).json()
+    partner = a if winner["cancelled_by"] == b.user_id else b
+    canceller = b if partner is a else a
+    rematches = await eventually(
+        lambda: partner.get("/v1/match-requests", status="waiting"), lambda rows: len(rows) == 1
+    )
+    assert rematches[0]["priority"] == 1
+    assert (await canceller.get("/v1/match-requests", status="waiting")).json() == []

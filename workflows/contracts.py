@@ -176,6 +176,7 @@ class SessionState:
     cancel_reason: str | None = None
     cancelled_by: str | None = None
     rematch_request_ids: list[str] = field(default_factory=list)
+    rematch_refusals: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -259,6 +259,8 @@ class MatchRequestWorkflow:
     def _adopt(self, row: RequestRowResult, reason: str | None = None) -> None:
         if row.session_id:
             self._session_id = row.session_id
+        if row.status == WAITING and self._status not in (CREATING, WAITING):
+            return  # a stale read: the matched signal already moved us on
         if row.status != self._status:
             self._set_status(row.status, reason)
 

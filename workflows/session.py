@@ -7,10 +7,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError, TemporalError
+from temporalio.exceptions import ActivityError, ApplicationError, TemporalError
 
 with workflow.unsafe.imports_passed_through():
     from activities.errors import NOT_FOUND, STATE_CONFLICT
+    from activities.requests import CreateMatchRequestInput, RequestActivities
     from activities.sessions import (
         CancelSessionInput,
         RecordJoinInput,
@@ -52,6 +53,7 @@ class SessionWorkflow:
         self._end_requested = False
         self._cancellation: Cancellation | None = None
         self._rematch_ids: list[str] = []
+        self._rematch_refusals: list[str] = []
 
     @workflow.run
     async def run(self, input: SessionInput) -> SessionResult:
@@ -76,8 +78,8 @@ class SessionWorkflow:
         if self._cancel_by is not None:
             await self._cancel(
                 session_rules.cancellation(
-                    self._participants(), self._cancel_by, clock, workflow.now(),
-                    input.policy.slot_minutes,
+                    self._participants(), self._cancel_by, frozenset(self._joined), clock,
+                    workflow.now(), input.policy.slot_minutes,
                 )
             )  # fmt: skip
         elif not self._both_present():
@@ -142,7 +144,12 @@ class SessionWorkflow:
             await self._start_rematch(participant, cancellation.rematch_slot)
         who = f" by {cancellation.cancelled_by}" if cancellation.cancelled_by else ""
         rematched = ", ".join(p.user_id for p in cancellation.rematch) or "nobody"
-        self._set_phase(CANCELLED, f"{cancellation.reason}{who}; rematched: {rematched}")
+        refused = (
+            f"; rematch refused: {'; '.join(self._rematch_refusals)}"
+            if self._rematch_refusals
+            else ""
+        )
+        self._set_phase(CANCELLED, f"{cancellation.reason}{who}; rematched: {rematched}{refused}")
 
     async def _start_rematch(self, participant: Participant, slot: datetime) -> None:
         assert self._input is not None
@@ -160,6 +167,22 @@ class SessionWorkflow:
             replaces_request_id=original.request_id,
             origin_session_id=self._input.spec.session_id,
         )
+        try:
+            # Persist the rematch here, so that a refusal (it overlaps another booking of theirs)
+            # is known to the session rather than lost in a workflow nobody watches.
+            await workflow.execute_activity_method(
+                RequestActivities.create_match_request,
+                CreateMatchRequestInput(spec=rematch, created_at=workflow.now()),
+                start_to_close_timeout=DB_ACTIVITY_TIMEOUT,
+                retry_policy=DB_RETRY,
+                summary=f"insert the rematch request of {original.user_id}",
+            )
+        except ActivityError as error:
+            reason = (
+                error.cause.message if isinstance(error.cause, ApplicationError) else str(error)
+            )
+            self._rematch_refusals.append(f"{original.user_id}: {reason}")
+            return
         await workflow.execute_activity_method(
             WorkflowStartActivities.start_match_request,
             StartMatchRequestInput(
@@ -201,6 +224,7 @@ class SessionWorkflow:
             cancel_reason=self._cancellation.reason if self._cancellation else None,
             cancelled_by=self._cancellation.cancelled_by if self._cancellation else None,
             rematch_request_ids=list(self._rematch_ids),
+            rematch_refusals=list(self._rematch_refusals),
         )
 
     @workflow.update
@@ -225,8 +249,10 @@ class SessionWorkflow:
         """Cancel before the session is active; the partner is rematched."""
         if self._phase not in (SCHEDULED, CANCELLING):
             raise ApplicationError(f"the session is {self._phase}", type=STATE_CONFLICT)
-        if self._cancel_by is None:
+        if self._cancel_by is None and self._phase == SCHEDULED:
             self._cancel_by = input.user_id
+        if self._cancel_by != input.user_id:
+            raise ApplicationError(self._already_closing(), type=STATE_CONFLICT)
         await workflow.wait_condition(lambda: self._phase in (CANCELLED, ACTIVE, COMPLETED))
         if self._phase != CANCELLED:
             raise ApplicationError(
@@ -259,8 +285,10 @@ class SessionWorkflow:
     @cancel.validator
     def _validate_cancel(self, input: SessionActionInput) -> None:
         self._validate_participant(input.user_id)
-        if self._phase == CANCELLING:
-            return
+        if self._cancel_by is not None or self._phase == CANCELLING:
+            if self._cancel_by == input.user_id:
+                return  # a retry of one's own cancellation answers with its outcome
+            raise ApplicationError(self._already_closing(), type=STATE_CONFLICT)
         refusal = session_rules.cancel_refusal(
             ACTIVE if self._phase == ACTIVATING else self._public_status()
         )
@@ -273,6 +301,11 @@ class SessionWorkflow:
         refusal = session_rules.end_refusal(self._public_status())
         if refusal:
             raise ApplicationError(refusal, type=STATE_CONFLICT)
+
+    def _already_closing(self) -> str:
+        if self._cancel_by is not None:
+            return "your partner already cancelled this session"
+        return "the session is being cancelled: the no-show window has closed"
 
     def _validate_participant(self, user_id: str) -> None:
         if self._input is None or user_id not in (

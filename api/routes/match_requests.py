@@ -11,7 +11,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 
 from api import reads
 from api.deps import ClockDep, CurrentUser, DbDep, SettingsDep, TemporalDep
-from api.errors import workflow_call
+from api.errors import UPDATE_TIMEOUT, workflow_call
 from api.policy import booking_policy, workflow_policy
 from api.schemas import MatchRequestCreate, MatchRequestOut, RescheduleBody
 from db.models import MatchRequestRow
@@ -48,7 +48,7 @@ StatusFilter = Annotated[
     ),
 ]
 Limit = Annotated[int, Query(ge=1, le=200)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 
 
 def _same_request(row: MatchRequestRow, body: MatchRequestCreate) -> bool:
@@ -124,12 +124,17 @@ async def create_match_request(
         static_summary=f"Match request of {user}: {spec.native_language_id} -> "
         f"{spec.learning_language_id} at {spec.slot_start:%Y-%m-%d %H:%M} UTC",
     )
+    await reads.release(db)
     await workflow_call(
         temporal.execute_update_with_start_workflow(
-            MatchRequestWorkflow.created, start_workflow_operation=start
+            MatchRequestWorkflow.created, start_workflow_operation=start, rpc_timeout=UPDATE_TIMEOUT
         )
     )
-    return await reads.request_of(db, user, request_id)
+    created = await reads.request_of(db, user, request_id)
+    if idempotency_key is not None and not _same_request(created, body):
+        # A concurrent call with the same key but another body got there first.
+        raise StateConflict("this Idempotency-Key was used for a different request")
+    return created
 
 
 @router.get("", response_model=list[MatchRequestOut], summary="Your requests")
@@ -162,9 +167,15 @@ async def cancel_match_request(
     """Cancel while waiting; once matched, cancel the session instead."""
     row = await reads.request_of(db, user, request_id)
     _require_waiting(row, "cancelled")
+    await reads.release(db)
     handle = temporal.get_workflow_handle(match_request_workflow_id(str(request_id)))
     await workflow_call(
-        handle.execute_update(MatchRequestWorkflow.cancel, CancelRequestInput(user_id=user))
+        handle.execute_update(
+            MatchRequestWorkflow.cancel,
+            CancelRequestInput(user_id=user),
+            rpc_timeout=UPDATE_TIMEOUT,
+        ),
+        handle,
     )
     return await reads.request_of(db, user, request_id)
 
@@ -190,6 +201,7 @@ async def reschedule_match_request(
     _require_waiting(row, "rescheduled")
     validate_reschedule(body.availability_start, now=await clock(), policy=booking_policy(settings))
     new_request_id = uuid.uuid4()
+    await reads.release(db)
     handle = temporal.get_workflow_handle(match_request_workflow_id(str(request_id)))
     await workflow_call(
         handle.execute_update(
@@ -199,7 +211,9 @@ async def reschedule_match_request(
                 new_request_id=str(new_request_id),
                 new_slot_start=body.availability_start,
             ),
-        )
+            rpc_timeout=UPDATE_TIMEOUT,
+        ),
+        handle,
     )
     return await reads.request_of(db, user, new_request_id)
 

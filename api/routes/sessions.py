@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from api import reads
 from api.deps import CurrentUser, DbDep, TemporalDep
-from api.errors import workflow_call
+from api.errors import UPDATE_TIMEOUT, workflow_call
 from api.schemas import SessionOut
 from db.models import SessionRow
 from workflows.contracts import SessionActionInput
@@ -33,7 +33,7 @@ async def list_sessions(
     db: DbDep,
     status_filter: StatusFilter = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[SessionRow]:
     """Sessions you take part in, newest first."""
     return list(await reads.sessions_of(db, user, status_filter, limit, offset))
@@ -73,6 +73,12 @@ async def _act(
     session_id: uuid.UUID, user: str, db: DbDep, temporal: TemporalDep, update: object
 ) -> SessionRow:
     await reads.session_of(db, user, session_id)
+    await reads.release(db)
     handle = temporal.get_workflow_handle(session_workflow_id(str(session_id)))
-    await workflow_call(handle.execute_update(update, SessionActionInput(user_id=user)))  # type: ignore[call-overload]
+    await workflow_call(
+        handle.execute_update(  # type: ignore[call-overload]
+            update, SessionActionInput(user_id=user), rpc_timeout=UPDATE_TIMEOUT
+        ),
+        handle,
+    )
     return await reads.session_of(db, user, session_id)

@@ -61,14 +61,22 @@ def test_when_nobody_came_both_are_no_shows_and_nobody_is_rematched() -> None:
 
 
 def test_cancelling_before_the_start_rematches_the_partner_into_the_same_slot() -> None:
-    outcome = cancellation((A, B), "user-b", CLOCK, START - timedelta(minutes=5), 10)
+    outcome = cancellation((A, B), "user-b", frozenset(), CLOCK, START - timedelta(minutes=5), 10)
     assert outcome.reason == CANCELLED_BY_USER and outcome.cancelled_by == "user-b"
     assert outcome.cancelled_request_ids == ("req-b",)
     assert outcome.rematch == (A,) and outcome.rematch_slot == START
 
 
 def test_cancelling_after_the_start_is_the_cancellers_no_show() -> None:
-    outcome = cancellation((A, B), "user-b", CLOCK, START + timedelta(seconds=30), 10)
+    after_start = START + timedelta(seconds=30)
+    outcome = cancellation((A, B), "user-b", frozenset({"user-a"}), CLOCK, after_start, 10)
     assert outcome.reason == NO_SHOW
-    assert outcome.cancelled_request_ids == ("req-b",)
+    assert outcome.cancelled_request_ids == ("req-b",) and outcome.no_show_request_ids == ()
     assert outcome.rematch == (A,) and outcome.rematch_slot == START + timedelta(minutes=10)
+
+
+def test_cancelling_after_the_start_when_the_partner_is_absent_makes_them_a_no_show_too() -> None:
+    outcome = cancellation((A, B), "user-b", frozenset(), CLOCK, START + timedelta(seconds=30), 10)
+    assert outcome.cancelled_request_ids == ("req-b",)
+    assert outcome.no_show_request_ids == ("req-a",)
+    assert outcome.rematch == () and outcome.rematch_slot is None

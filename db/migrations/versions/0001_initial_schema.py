@@ -146,11 +146,17 @@ CREATE TRIGGER match_requests_status_transition
 
 -- Seed step 3, "do this with a trigger": creating a session claims both requests in the same
 -- transaction, and fails unless both are waiting, belong to the participants, sit in the
--- session's slot and are reciprocal. Row locks taken by the UPDATE serialise racing claims.
+-- session's slot, are reciprocal and the slot has not started. Row locks taken by the UPDATE
+-- serialise racing claims.
 CREATE FUNCTION sessions_claim_requests() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     claimed integer;
 BEGIN
+    -- A pairing that lands after its slot started would only produce two no-shows.
+    IF NEW.scheduled_start <= now() THEN
+        RAISE EXCEPTION 'session % starts at %, which has passed', NEW.id, NEW.scheduled_start
+            USING ERRCODE = '23P94';
+    END IF;
     UPDATE match_requests r
        SET status = 'matched', matched_at = NEW.created_at, session_id = NEW.id,
            updated_at = NEW.created_at
