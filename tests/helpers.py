@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from httpx import AsyncClient, Response
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError
@@ -91,6 +91,16 @@ async def slot_ahead(stack: Stack, minutes: int = 60) -> datetime:
     )
 
 
+async def _requests_of_test(db: AsyncSession, suffix: str) -> Sequence[Row[Any]]:
+    """Id, slot and duration of every request made by this test's people."""
+    query = select(
+        MatchRequestRow.id,
+        MatchRequestRow.availability_start,
+        MatchRequestRow.preferred_duration_minutes,
+    ).where(MatchRequestRow.user_id.like(suffix))
+    return (await db.execute(query)).all()
+
+
 async def settle(stack: Stack) -> None:
     """Let every workflow this test started run to its natural end, then end any straggler.
 
@@ -101,28 +111,12 @@ async def settle(stack: Stack) -> None:
     """
     suffix = f"%-{stack.tag}"
     async with stack.sessionmaker() as db:
-        requests = (
-            await db.execute(
-                select(
-                    MatchRequestRow.id,
-                    MatchRequestRow.availability_start,
-                    MatchRequestRow.preferred_duration_minutes,
-                ).where(MatchRequestRow.user_id.like(suffix))
-            )
-        ).all()
+        requests = await _requests_of_test(db, suffix)
     if requests:
         last = max(r.availability_start for r in requests)
         await skip_to(stack, last + SETTLE_AFTER_LAST_SLOT)
     async with stack.sessionmaker() as db:
-        requests = (
-            await db.execute(
-                select(
-                    MatchRequestRow.id,
-                    MatchRequestRow.availability_start,
-                    MatchRequestRow.preferred_duration_minutes,
-                ).where(MatchRequestRow.user_id.like(suffix))
-            )
-        ).all()
+        requests = await _requests_of_test(db, suffix)
         sessions = await db.scalars(
             select(SessionRow.id).where(SessionRow.participant_one_id.like(suffix))
         )
