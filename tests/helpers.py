@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -91,7 +92,9 @@ async def slot_ahead(stack: Stack, minutes: int = 60) -> datetime:
     )
 
 
-async def _requests_of_test(db: AsyncSession, suffix: str) -> Sequence[Row[Any]]:
+async def _requests_of_test(
+    db: AsyncSession, suffix: str
+) -> Sequence[Row[uuid.UUID, datetime, int]]:
     """Id, slot and duration of every request made by this test's people."""
     query = select(
         MatchRequestRow.id,
