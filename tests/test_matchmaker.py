@@ -23,13 +23,14 @@ async def test_a_matchmaker_that_continues_as_new_loses_no_request(stack: Stack)
             search_attributes.MATCHMAKER, [], slot, "matching"
         ),
     )
-    people = [(person(stack, f"en{i}"), person(stack, f"es{i}")) for i in range(6)]
-    request_ids = []
-    for english, spanish in people:
-        request_ids.append((english, (await english.book(slot, "english", "spanish")).json()["id"]))
-        request_ids.append((spanish, (await spanish.book(slot, "spanish", "english")).json()["id"]))
-    for owner, request_id in request_ids:
-        await eventually(partial(owner.get, f"/v1/match-requests/{request_id}"), is_matched)
+    for i in range(6):
+        english, spanish = person(stack, f"en{i}"), person(stack, f"es{i}")
+        booked = [
+            (english, (await english.book(slot, "english", "spanish")).json()["id"]),
+            (spanish, (await spanish.book(slot, "spanish", "english")).json()["id"]),
+        ]
+        for owner, request_id in booked:
+            await eventually(partial(owner.get, f"/v1/match-requests/{request_id}"), is_matched)
     state = await handle.query(MatchmakerWorkflow.state)
     assert state.runs > 1
     assert state.sessions_created == 6 and state.waiting_request_ids == []
