@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError, InternalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from activities.errors import STATE_CONFLICT, refusal, refusal_from_database
+from activities.errors import NOT_FOUND, STATE_CONFLICT, refusal, refusal_from_database
 from db.models import MatchRequestRow
 from workflows.contracts import PoolEntry, RequestSpec
 
@@ -211,5 +211,5 @@ class RequestActivities:
             )
             row = await db.get(MatchRequestRow, request_id, populate_existing=True)
             if row is None:
-                raise refusal("NotFound", f"match request {input.request_id} does not exist")
+                raise refusal(NOT_FOUND, f"match request {input.request_id} does not exist")
             return _result(row)

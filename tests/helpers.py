@@ -174,3 +174,17 @@ async def eventually(
 def is_matched(request: dict[str, Any]) -> bool:
     """A request the API shows as matched."""
     return request["status"] == "matched"
+
+
+async def book_pair(stack: Stack, a: Person, b: Person, slot: datetime) -> tuple[dict, dict, dict]:
+    """A books english->spanish, B spanish->english; wait for their session."""
+    req_a = await a.book(slot, "english", "spanish")
+    assert req_a.status_code == 201, req_a.text
+    req_b = await b.book(slot, "spanish", "english")
+    assert req_b.status_code == 201, req_b.text
+    matched_a = await eventually(
+        lambda: a.get(f"/v1/match-requests/{req_a.json()['id']}"),
+        is_matched,
+    )
+    session = (await a.get(f"/v1/sessions/{matched_a['session_id']}")).json()
+    return req_a.json(), req_b.json(), session

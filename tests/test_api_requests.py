@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from api.security import mint_token
-from tests.helpers import Stack, eventually, person, skip_to, slot_ahead
+from tests.helpers import Stack, eventually, is_matched, person, skip_to, slot_ahead
 
 
 async def test_every_endpoint_but_the_public_ones_needs_a_token(stack: Stack) -> None:
@@ -176,9 +176,7 @@ async def test_a_matched_request_cannot_be_cancelled_or_rescheduled(stack: Stack
     slot = await slot_ahead(stack)
     request_id = (await a.book(slot, "english", "spanish")).json()["id"]
     await b.book(slot, "spanish", "english")
-    await eventually(
-        lambda: a.get(f"/v1/match-requests/{request_id}"), lambda r: r["status"] == "matched"
-    )
+    await eventually(lambda: a.get(f"/v1/match-requests/{request_id}"), is_matched)
     assert (await a.post(f"/v1/match-requests/{request_id}/cancel")).status_code == 409
     moved = await a.post(
         f"/v1/match-requests/{request_id}/reschedule",
@@ -205,7 +203,5 @@ async def test_levels_more_than_one_step_apart_are_not_paired(stack: Stack) -> N
     far = (await a.book(slot, "english", "spanish", level="beginner")).json()["id"]
     await b.book(slot, "spanish", "english", level="upper_intermediate")
     near = (await c.book(slot, "english", "spanish", level="advanced")).json()["id"]
-    await eventually(
-        lambda: c.get(f"/v1/match-requests/{near}"), lambda r: r["status"] == "matched"
-    )
+    await eventually(lambda: c.get(f"/v1/match-requests/{near}"), is_matched)
     assert (await a.get(f"/v1/match-requests/{far}")).json()["status"] == "waiting"

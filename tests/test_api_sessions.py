@@ -14,6 +14,7 @@ from api.main import create_app
 from settings import Settings
 from tests.helpers import (
     Stack,
+    book_pair,
     eventually,
     new_calendar_offset,
     person,
@@ -21,7 +22,6 @@ from tests.helpers import (
     skip_to,
     slot_ahead,
 )
-from tests.test_seed_scenarios import book_pair
 from worker import build_worker
 from workflows.ids import session_workflow_id
 from workflows.session import SessionWorkflow

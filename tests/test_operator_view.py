@@ -24,7 +24,7 @@ from devstack.processes import free_port, stop_all
 from devstack.temporal import SEARCH_ATTRIBUTES, start_dev_server, wait_for_temporal
 from domain.slots import next_slot_after
 from settings import Settings
-from tests.helpers import Person, eventually
+from tests.helpers import Person, eventually, is_matched
 from worker import build_worker
 from workflows.ids import matchmaker_workflow_id, session_workflow_id
 from workflows.matchmaker import MatchmakerWorkflow
@@ -77,7 +77,7 @@ async def test_an_operator_finds_a_users_session_by_user_slot_and_status(
         await b.book(slot, "spanish", "english")
         matched = await eventually(
             lambda: a.get(f"/v1/match-requests/{request_a['id']}"),
-            lambda r: r["status"] == "matched",
+            is_matched,
         )
         session_id = matched["session_id"]
         until = slot + timedelta(minutes=test_settings.slot_minutes)

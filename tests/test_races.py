@@ -6,8 +6,7 @@ import asyncio
 from datetime import UTC, datetime
 from functools import partial
 
-from tests.helpers import Stack, eventually, is_matched, person, slot_ahead
-from tests.test_seed_scenarios import book_pair
+from tests.helpers import Stack, book_pair, eventually, is_matched, person, slot_ahead
 from workflows.contracts import PoolEntry
 from workflows.ids import matchmaker_workflow_id
 from workflows.matchmaker import MatchmakerWorkflow
@@ -40,9 +39,7 @@ async def test_a_repeated_signal_for_a_matched_request_never_pairs_it_again(stac
     slot = await slot_ahead(stack)
     request_a = (await a.book(slot, "english", "spanish")).json()
     await b.book(slot, "spanish", "english")
-    await eventually(
-        lambda: a.get(f"/v1/match-requests/{request_a['id']}"), lambda r: r["status"] == "matched"
-    )
+    await eventually(lambda: a.get(f"/v1/match-requests/{request_a['id']}"), is_matched)
     # A second pass sees A again, as if a signal were delivered twice across a continue-as-new.
     matchmaker = stack.env.client.get_workflow_handle(matchmaker_workflow_id(slot, 60))
     await matchmaker.signal(

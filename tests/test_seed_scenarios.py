@@ -4,21 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from tests.helpers import Person, Stack, eventually, person, skip_to, slot_ahead
-
-
-async def book_pair(stack: Stack, a: Person, b: Person, slot: datetime) -> tuple[dict, dict, dict]:
-    """A books english->spanish, B spanish->english; wait for their session."""
-    req_a = await a.book(slot, "english", "spanish")
-    assert req_a.status_code == 201, req_a.text
-    req_b = await b.book(slot, "spanish", "english")
-    assert req_b.status_code == 201, req_b.text
-    matched_a = await eventually(
-        lambda: a.get(f"/v1/match-requests/{req_a.json()['id']}"),
-        lambda r: r["status"] == "matched",
-    )
-    session = (await a.get(f"/v1/sessions/{matched_a['session_id']}")).json()
-    return req_a.json(), req_b.json(), session
+from tests.helpers import Stack, book_pair, eventually, is_matched, person, skip_to, slot_ahead
 
 
 async def test_scenario_1_two_reciprocal_people_are_matched_and_their_session_runs(
@@ -132,7 +118,7 @@ async def test_scenario_3_a_cancellation_before_the_start_finds_a_replacement_in
     assert req_c.status_code == 201, req_c.text
     matched = await eventually(
         lambda: a.get(f"/v1/match-requests/{replacement['id']}"),
-        lambda r: r["status"] == "matched",
+        is_matched,
     )
     new_session = (await c.get(f"/v1/sessions/{matched['session_id']}")).json()
     assert {new_session["participant_one_id"], new_session["participant_two_id"]} == {

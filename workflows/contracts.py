@@ -98,6 +98,32 @@ class PoolEntry:
     priority: int
     waiting_since: datetime
 
+    @classmethod
+    def of(cls, spec: RequestSpec, waiting_since: datetime) -> PoolEntry:
+        """The pool entry of a request."""
+        return cls(
+            request_id=spec.request_id,
+            user_id=spec.user_id,
+            native_language_id=spec.native_language_id,
+            learning_language_id=spec.learning_language_id,
+            proficiency_level=spec.proficiency_level,
+            priority=spec.priority,
+            waiting_since=waiting_since,
+        )
+
+    def spec(self, slot_start: datetime, duration_minutes: int) -> RequestSpec:
+        """The request this entry stands for, in its matchmaker's slot."""
+        return RequestSpec(
+            request_id=self.request_id,
+            user_id=self.user_id,
+            native_language_id=self.native_language_id,
+            learning_language_id=self.learning_language_id,
+            proficiency_level=self.proficiency_level,
+            slot_start=slot_start,
+            duration_minutes=duration_minutes,
+            priority=self.priority,
+        )
+
 
 @dataclass
 class MatchmakerInput:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -23,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         WorkflowStartActivities,
     )
     from workflows import search_attributes
+    from workflows.activity_calls import business_error, run_activity
     from workflows.contracts import (
         CancelRequestInput,
         MatchedSignal,
@@ -34,19 +37,12 @@ with workflow.unsafe.imports_passed_through():
         RequestSpec,
         RescheduleRequestInput,
     )
-    from workflows.options import DB_ACTIVITY_TIMEOUT, DB_RETRY
+
+ArgT = TypeVar("ArgT")
 
 CREATING = "creating"
 REFUSED = "refused"
 WAITING = "waiting"
-
-
-def business_error(error: ActivityError) -> ApplicationError:
-    """The refusal an activity raised, re-raised as is so an update's caller sees its type."""
-    cause = error.cause
-    if isinstance(cause, ApplicationError):
-        return ApplicationError(cause.message, type=cause.type, non_retryable=True)
-    return ApplicationError(str(error), type="Internal", non_retryable=True)
 
 
 @workflow.defn
@@ -73,12 +69,10 @@ class MatchRequestWorkflow:
             f"{spec.proficiency_level}, slot {spec.slot_start:%Y-%m-%d %H:%M} UTC"
         )
         try:
-            row = await workflow.execute_activity_method(
+            row = await run_activity(
                 RequestActivities.create_match_request,
                 CreateMatchRequestInput(spec=spec, created_at=workflow.now()),
-                start_to_close_timeout=DB_ACTIVITY_TIMEOUT,
-                retry_policy=DB_RETRY,
-                summary="insert match_requests row",
+                "insert match_requests row",
             )
         except ActivityError as error:
             self._refusal = business_error(error)
@@ -87,25 +81,15 @@ class MatchRequestWorkflow:
             return self._result()
         self._adopt(row)
         if self._status == WAITING:
-            await workflow.execute_activity_method(
+            await run_activity(
                 WorkflowStartActivities.enqueue_request,
                 EnqueueRequestInput(
                     slot_start=spec.slot_start,
                     duration_minutes=spec.duration_minutes,
                     policy=input.policy,
-                    entry=PoolEntry(
-                        request_id=spec.request_id,
-                        user_id=spec.user_id,
-                        native_language_id=spec.native_language_id,
-                        learning_language_id=spec.learning_language_id,
-                        proficiency_level=spec.proficiency_level,
-                        priority=spec.priority,
-                        waiting_since=workflow.now(),
-                    ),
+                    entry=PoolEntry.of(spec, waiting_since=workflow.now()),
                 ),
-                start_to_close_timeout=DB_ACTIVITY_TIMEOUT,
-                retry_policy=DB_RETRY,
-                summary="signal-with-start the slot's matchmaker",
+                "signal-with-start the slot's matchmaker",
             )
             await self._wait_for_outcome(spec)
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -125,12 +109,10 @@ class MatchRequestWorkflow:
         # An update may be writing the row right now; let it finish so we act on its result.
         await workflow.wait_condition(lambda: not self._changing)
         if self._status == WAITING:
-            row = await workflow.execute_activity_method(
+            row = await run_activity(
                 RequestActivities.expire_match_request,
                 CloseRequestInput(spec.request_id, workflow.now(), "slot started unmatched"),
-                start_to_close_timeout=DB_ACTIVITY_TIMEOUT,
-                retry_policy=DB_RETRY,
-                summary="expire: slot started unmatched",
+                "expire: slot started unmatched",
             )
             self._adopt(row, reason="slot started unmatched")
 
@@ -166,22 +148,14 @@ class MatchRequestWorkflow:
     @workflow.update
     async def cancel(self, input: CancelRequestInput) -> MatchRequestState:
         """Cancel while waiting; a request matched meanwhile is a conflict."""
-        assert self._spec is not None
-        await workflow.wait_condition(lambda: self._status != CREATING and not self._changing)
-        self._require_waiting("cancelled")
-        self._changing = True
-        try:
-            row = await workflow.execute_activity_method(
-                RequestActivities.cancel_match_request,
-                CloseRequestInput(self._spec.request_id, workflow.now(), "cancelled by user"),
-                start_to_close_timeout=DB_ACTIVITY_TIMEOUT,
-                retry_policy=DB_RETRY,
-                summary="cancel a waiting request",
-            )
-        except ActivityError as error:
-            raise business_error(error) from None
-        finally:
-            self._changing = False
+        spec = self._spec
+        assert spec is not None
+        row = await self._change_waiting(
+            "cancelled",
+            RequestActivities.cancel_match_request,
+            lambda: CloseRequestInput(spec.request_id, workflow.now(), "cancelled by user"),
+            "cancel a waiting request",
+        )
         self._adopt(row, reason="cancelled by user")
         if row.status != "cancelled":
             raise ApplicationError(
@@ -194,41 +168,31 @@ class MatchRequestWorkflow:
     @workflow.update
     async def reschedule(self, input: RescheduleRequestInput) -> MatchRequestState:
         """Replace this waiting request by one for another slot, atomically."""
-        assert self._spec is not None
-        await workflow.wait_condition(lambda: self._status != CREATING and not self._changing)
-        self._require_waiting("rescheduled")
+        old = self._spec
+        assert old is not None
         new_spec = replace(
-            self._spec,
+            old,
             request_id=input.new_request_id,
             slot_start=input.new_slot_start,
             idempotency_key=None,
-            replaces_request_id=self._spec.request_id,
+            replaces_request_id=old.request_id,
             origin_session_id=None,
         )
-        self._changing = True
-        try:
-            row = await workflow.execute_activity_method(
-                RequestActivities.reschedule_match_request,
-                RescheduleMatchRequestInput(self._spec.request_id, new_spec, workflow.now()),
-                start_to_close_timeout=DB_ACTIVITY_TIMEOUT,
-                retry_policy=DB_RETRY,
-                summary=f"reschedule to {input.new_slot_start:%Y-%m-%d %H:%M} UTC",
-            )
-        except ActivityError as error:
-            raise business_error(error) from None
-        finally:
-            self._changing = False
+        row = await self._change_waiting(
+            "rescheduled",
+            RequestActivities.reschedule_match_request,
+            lambda: RescheduleMatchRequestInput(old.request_id, new_spec, workflow.now()),
+            f"reschedule to {input.new_slot_start:%Y-%m-%d %H:%M} UTC",
+        )
         self._replaced_by = row.request_id
         self._set_status("cancelled", f"rescheduled to request {row.request_id}")
-        await workflow.execute_activity_method(
+        await run_activity(
             WorkflowStartActivities.start_match_request,
             StartMatchRequestInput(
                 request=MatchRequestInput(spec=new_spec, policy=self._policy),
                 summary=f"Rescheduled request of {new_spec.user_id}",
             ),
-            start_to_close_timeout=DB_ACTIVITY_TIMEOUT,
-            retry_policy=DB_RETRY,
-            summary="start the replacement request's workflow",
+            "start the replacement request's workflow",
         )
         return self.state()
 
@@ -247,6 +211,24 @@ class MatchRequestWorkflow:
             raise ApplicationError(
                 f"only a waiting request can change; it is {self._status}", type=STATE_CONFLICT
             )
+
+    async def _change_waiting(
+        self,
+        verb: str,
+        method: Callable[[Any, ArgT], Awaitable[RequestRowResult]],
+        make_arg: Callable[[], ArgT],
+        summary: str,
+    ) -> RequestRowResult:
+        """Write a waiting request's row, one change at a time; a refusal fails the update."""
+        await workflow.wait_condition(lambda: self._status != CREATING and not self._changing)
+        self._require_waiting(verb)
+        self._changing = True
+        try:
+            return await run_activity(method, make_arg(), summary)
+        except ActivityError as error:
+            raise business_error(error) from None
+        finally:
+            self._changing = False
 
     def _require_waiting(self, verb: str) -> None:
         if self._status != WAITING:

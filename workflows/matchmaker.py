@@ -13,16 +13,15 @@ with workflow.unsafe.imports_passed_through():
     from domain.levels import Level
     from domain.matching import Candidate, Pair, pair_pool
     from workflows import search_attributes
+    from workflows.activity_calls import run_activity
     from workflows.contracts import (
         MatchmakerInput,
         MatchmakerResult,
         MatchmakerState,
         PoolEntry,
-        RequestSpec,
         SessionInput,
         SessionSpec,
     )
-    from workflows.options import DB_ACTIVITY_TIMEOUT, DB_RETRY
 
 # Continue-as-new comes well before Temporal's limits; the next run reloads the pool from
 # Postgres, so a signal that lands during the hand-over is never lost.
@@ -41,19 +40,6 @@ def _candidate(entry: PoolEntry, input: MatchmakerInput) -> Candidate:
         waiting_since=entry.waiting_since,
         slot_start=input.slot_start,
         duration_minutes=input.duration_minutes,
-    )
-
-
-def _request_spec(entry: PoolEntry, input: MatchmakerInput) -> RequestSpec:
-    return RequestSpec(
-        request_id=entry.request_id,
-        user_id=entry.user_id,
-        native_language_id=entry.native_language_id,
-        learning_language_id=entry.learning_language_id,
-        proficiency_level=entry.proficiency_level,
-        slot_start=input.slot_start,
-        duration_minutes=input.duration_minutes,
-        priority=entry.priority,
     )
 
 
@@ -78,12 +64,10 @@ class MatchmakerWorkflow:
             f"{input.slot_start:%Y-%m-%d %H:%M} UTC"
         )
         if workflow.now() < input.slot_start:
-            loaded = await workflow.execute_activity_method(
+            loaded = await run_activity(
                 RequestActivities.load_waiting_requests,
                 LoadWaitingInput(input.slot_start, input.duration_minutes),
-                start_to_close_timeout=DB_ACTIVITY_TIMEOUT,
-                retry_policy=DB_RETRY,
-                summary="load the slot's waiting requests",
+                "load the slot's waiting requests",
             )
             for entry in loaded.entries:
                 self._pool.setdefault(entry.request_id, entry)
@@ -164,12 +148,10 @@ class MatchmakerWorkflow:
             )
             for pair in pairs
         ]
-        result = await workflow.execute_activity_method(
+        result = await run_activity(
             SessionActivities.create_sessions,
             CreateSessionsInput(sessions=specs, created_at=workflow.now()),
-            start_to_close_timeout=DB_ACTIVITY_TIMEOUT,
-            retry_policy=DB_RETRY,
-            summary=f"persist {len(specs)} session(s)",
+            f"persist {len(specs)} session(s)",
         )
         created = set(result.created_session_ids)
         sessions = []
@@ -182,18 +164,16 @@ class MatchmakerWorkflow:
             sessions.append(
                 SessionInput(
                     spec=spec,
-                    request_one=_request_spec(one, input),
-                    request_two=_request_spec(two, input),
+                    request_one=one.spec(input.slot_start, input.duration_minutes),
+                    request_two=two.spec(input.slot_start, input.duration_minutes),
                     policy=input.policy,
                 )
             )
         if sessions:
-            await workflow.execute_activity_method(
+            await run_activity(
                 WorkflowStartActivities.start_sessions,
                 StartSessionsInput(sessions=sessions),
-                start_to_close_timeout=DB_ACTIVITY_TIMEOUT,
-                retry_policy=DB_RETRY,
-                summary=f"start {len(sessions)} session workflow(s)",
+                f"start {len(sessions)} session workflow(s)",
             )
         self._sessions_created += len(sessions)
         for request_id in result.dead_request_ids:

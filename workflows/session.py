@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -22,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import session_rules
     from domain.session_rules import Cancellation, Participant, SessionClock
     from workflows import search_attributes
+    from workflows.activity_calls import business_error, run_activity
     from workflows.contracts import (
         MatchedSignal,
         MatchRequestInput,
@@ -32,7 +34,6 @@ with workflow.unsafe.imports_passed_through():
         SessionState,
     )
     from workflows.ids import match_request_workflow_id
-    from workflows.options import DB_ACTIVITY_TIMEOUT, DB_RETRY
 
 # Internal phases; the in-between ones stop a racing update from acting on a stale status.
 SCHEDULED, ACTIVATING, ACTIVE, COMPLETED = "scheduled", "activating", "active", "completed"
@@ -50,7 +51,6 @@ class SessionWorkflow:
         self._joined: dict[str, datetime] = {}
         self._cancel_by: str | None = None
         self._end_by: str | None = None
-        self._end_requested = False
         self._cancellation: Cancellation | None = None
         self._rematch_ids: list[str] = []
         self._rematch_refusals: list[str] = []
@@ -102,21 +102,17 @@ class SessionWorkflow:
     async def _run_active(self, clock: SessionClock) -> None:
         assert self._input is not None
         self._phase = ACTIVATING
-        await workflow.execute_activity_method(
+        await run_activity(
             SessionActivities.activate_session,
             SessionChangeInput(self._input.spec.session_id, workflow.now()),
-            start_to_close_timeout=DB_ACTIVITY_TIMEOUT,
-            retry_policy=DB_RETRY,
-            summary="both joined: session active",
+            "both joined: session active",
         )
         self._set_phase(ACTIVE)
-        await self._wait_until(clock.end, lambda: self._end_requested, "scheduled end")
-        await workflow.execute_activity_method(
+        await self._wait_until(clock.end, lambda: self._end_by is not None, "scheduled end")
+        await run_activity(
             SessionActivities.complete_session,
             SessionChangeInput(self._input.spec.session_id, workflow.now(), self._end_by),
-            start_to_close_timeout=DB_ACTIVITY_TIMEOUT,
-            retry_policy=DB_RETRY,
-            summary="session completed",
+            "session completed",
         )
         self._set_phase(COMPLETED, f"ended by {self._end_by}" if self._end_by else "ran to its end")
 
@@ -125,7 +121,7 @@ class SessionWorkflow:
         spec = self._input.spec
         self._phase = CANCELLING
         self._cancellation = cancellation
-        await workflow.execute_activity_method(
+        await run_activity(
             SessionActivities.cancel_session,
             CancelSessionInput(
                 session_id=spec.session_id,
@@ -135,9 +131,7 @@ class SessionWorkflow:
                 cancelled_request_ids=list(cancellation.cancelled_request_ids),
                 no_show_request_ids=list(cancellation.no_show_request_ids),
             ),
-            start_to_close_timeout=DB_ACTIVITY_TIMEOUT,
-            retry_policy=DB_RETRY,
-            summary=f"cancel session ({cancellation.reason})",
+            f"cancel session ({cancellation.reason})",
         )
         for participant in cancellation.rematch:
             assert cancellation.rematch_slot is not None
@@ -155,44 +149,34 @@ class SessionWorkflow:
         assert self._input is not None
         original = self._original_request(participant)
         request_id = str(workflow.uuid4())
-        rematch = RequestSpec(
+        rematch = replace(
+            original,
             request_id=request_id,
-            user_id=original.user_id,
-            native_language_id=original.native_language_id,
-            learning_language_id=original.learning_language_id,
-            proficiency_level=original.proficiency_level,
             slot_start=slot,
-            duration_minutes=original.duration_minutes,
             priority=1,
+            idempotency_key=None,
             replaces_request_id=original.request_id,
             origin_session_id=self._input.spec.session_id,
         )
         try:
             # Persist the rematch here, so that a refusal (it overlaps another booking of theirs)
             # is known to the session rather than lost in a workflow nobody watches.
-            await workflow.execute_activity_method(
+            await run_activity(
                 RequestActivities.create_match_request,
                 CreateMatchRequestInput(spec=rematch, created_at=workflow.now()),
-                start_to_close_timeout=DB_ACTIVITY_TIMEOUT,
-                retry_policy=DB_RETRY,
-                summary=f"insert the rematch request of {original.user_id}",
+                f"insert the rematch request of {original.user_id}",
             )
         except ActivityError as error:
-            reason = (
-                error.cause.message if isinstance(error.cause, ApplicationError) else str(error)
-            )
-            self._rematch_refusals.append(f"{original.user_id}: {reason}")
+            self._rematch_refusals.append(f"{original.user_id}: {business_error(error).message}")
             return
-        await workflow.execute_activity_method(
+        await run_activity(
             WorkflowStartActivities.start_match_request,
             StartMatchRequestInput(
                 request=MatchRequestInput(spec=rematch, policy=self._input.policy),
                 summary=f"Priority rematch for {original.user_id} after session "
                 f"{self._input.spec.session_id}",
             ),
-            start_to_close_timeout=DB_ACTIVITY_TIMEOUT,
-            retry_policy=DB_RETRY,
-            summary=f"rematch {original.user_id} at {slot:%H:%M} UTC",
+            f"rematch {original.user_id} at {slot:%H:%M} UTC",
         )
         self._rematch_ids.append(request_id)
 
@@ -233,12 +217,10 @@ class SessionWorkflow:
         assert self._input is not None
         if input.user_id not in self._joined:
             self._joined[input.user_id] = workflow.now()
-            await workflow.execute_activity_method(
+            await run_activity(
                 SessionActivities.record_join,
                 RecordJoinInput(self._input.spec.session_id, input.user_id, workflow.now()),
-                start_to_close_timeout=DB_ACTIVITY_TIMEOUT,
-                retry_policy=DB_RETRY,
-                summary=f"{input.user_id} joined",
+                f"{input.user_id} joined",
             )
         if self._both_present() and workflow.now() >= self._clock().start:
             await workflow.wait_condition(lambda: self._phase not in (SCHEDULED, ACTIVATING))
@@ -265,8 +247,7 @@ class SessionWorkflow:
         """End an active session before its scheduled end."""
         if self._phase not in (ACTIVE, COMPLETED):
             raise ApplicationError(f"the session is {self._phase}", type=STATE_CONFLICT)
-        if not self._end_requested:
-            self._end_requested = True
+        if self._end_by is None:
             self._end_by = input.user_id
         await workflow.wait_condition(lambda: self._phase == COMPLETED)
         return self.state()

@@ -51,14 +51,17 @@ Limit = Annotated[int, Query(ge=1, le=200)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 
 
-def _same_request(row: MatchRequestRow, body: MatchRequestCreate) -> bool:
-    return (
+def _require_same_request(row: MatchRequestRow, body: MatchRequestCreate) -> None:
+    """An Idempotency-Key answers for one request only."""
+    same = (
         row.native_language_id == body.native_language_id
         and row.learning_language_id == body.learning_language_id
         and row.proficiency_level == body.proficiency_level
         and row.availability_start == body.availability_start
         and row.preferred_duration_minutes == body.preferred_duration_minutes
     )
+    if not same:
+        raise StateConflict("this Idempotency-Key was used for a different request")
 
 
 @router.post(
@@ -81,8 +84,7 @@ async def create_match_request(
     if idempotency_key is not None:
         existing = await reads.request_by_idempotency_key(db, user, idempotency_key)
         if existing is not None:
-            if not _same_request(existing, body):
-                raise StateConflict("this Idempotency-Key was used for a different request")
+            _require_same_request(existing, body)
             return existing
     validate_request(
         RequestDraft(
@@ -131,9 +133,9 @@ async def create_match_request(
         )
     )
     created = await reads.request_of(db, user, request_id)
-    if idempotency_key is not None and not _same_request(created, body):
-        # A concurrent call with the same key but another body got there first.
-        raise StateConflict("this Idempotency-Key was used for a different request")
+    if idempotency_key is not None:
+        # A concurrent call with the same key but another body may have got there first.
+        _require_same_request(created, body)
     return created
 
 
