@@ -29,11 +29,11 @@ HTTP_STATUS_BY_REFUSAL = {
 }
 
 
-def rule_violation_response(field: str, reason: str, *, location: str = "body") -> JSONResponse:
+def rule_violation_response(field: str, reason: str) -> JSONResponse:
     """422 in FastAPI's own validation-error shape, so clients parse one format."""
     return JSONResponse(
         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-        content={"detail": [{"loc": [location, field], "msg": reason, "type": "rule_violation"}]},
+        content={"detail": [{"loc": ["body", field], "msg": reason, "type": "rule_violation"}]},
     )
 
 

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 
 from fastapi import HTTPException, status
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import LanguageRow, MatchRequestRow, SessionRow
@@ -63,7 +63,7 @@ async def requests_of(
     return (await db.scalars(query.limit(limit).offset(offset))).all()
 
 
-def _takes_part(user_id: str):  # type: ignore[no-untyped-def]
+def _takes_part(user_id: str) -> ColumnElement[bool]:
     return or_(SessionRow.participant_one_id == user_id, SessionRow.participant_two_id == user_id)
 
 
