@@ -66,6 +66,17 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(status_code=status.HTTP_409_CONFLICT, content={"detail": error.reason})
 
 
+class StillSettingUp(HTTPException):
+    """The row is committed a moment before its workflow starts: a retry will find it."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "it is still being set up; retry in a moment",
+            headers={"Retry-After": "1"},
+        )
+
+
 def refusal_to_http(error: ApplicationError) -> HTTPException:
     """A workflow's business refusal as the HTTP error it means."""
     code = HTTP_STATUS_BY_REFUSAL.get(error.type or "", status.HTTP_409_CONFLICT)
@@ -91,10 +102,5 @@ async def _absent_or_finished(handle: WorkflowHandle[Any, Any]) -> HTTPException
     try:
         await handle.describe()
     except RPCError:
-        # The row is committed a moment before its workflow starts: worth a retry.
-        return HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            "it is still being set up; retry in a moment",
-            headers={"Retry-After": "1"},
-        )
+        return StillSettingUp()
     return HTTPException(status.HTTP_409_CONFLICT, "it has finished and can no longer change")

@@ -32,7 +32,6 @@ with workflow.unsafe.imports_passed_through():
         MatchRequestInput,
         MatchRequestResult,
         MatchRequestState,
-        Policy,
         PoolEntry,
         RequestSpec,
         RescheduleRequestInput,
@@ -49,9 +48,11 @@ WAITING = "waiting"
 class MatchRequestWorkflow:
     """Persists the request, hands it to its matchmaker, waits for a session or the slot."""
 
-    def __init__(self) -> None:
-        self._spec: RequestSpec | None = None
-        self._policy = Policy()
+    @workflow.init
+    def __init__(self, input: MatchRequestInput) -> None:
+        # Set before any handler runs: an update can arrive in the workflow's very first task.
+        self._spec: RequestSpec | None = input.spec
+        self._policy = input.policy
         self._status = CREATING
         self._session_id: str | None = None
         self._reason: str | None = None

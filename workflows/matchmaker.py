@@ -47,12 +47,13 @@ def _candidate(entry: PoolEntry, input: MatchmakerInput) -> Candidate:
 class MatchmakerWorkflow:
     """Coalesces arriving requests into passes; each makes a maximum pairing and persists it."""
 
-    def __init__(self) -> None:
+    @workflow.init
+    def __init__(self, input: MatchmakerInput) -> None:
         self._pool: dict[str, PoolEntry] = {}
         self._finished: set[str] = set()
         self._dirty = False
-        self._sessions_created = 0
-        self._input: MatchmakerInput | None = None
+        self._sessions_created = input.sessions_created
+        self._input: MatchmakerInput | None = input
 
     @workflow.run
     async def run(self, input: MatchmakerInput) -> MatchmakerResult:

@@ -45,8 +45,10 @@ PUBLIC_STATUS = {ACTIVATING: SCHEDULED, CANCELLING: SCHEDULED}
 class SessionWorkflow:
     """Waits for both participants, cancels on no-show or request, then runs until the end."""
 
-    def __init__(self) -> None:
-        self._input: SessionInput | None = None
+    @workflow.init
+    def __init__(self, input: SessionInput) -> None:
+        # Set before any handler runs: a join can arrive in the workflow's very first task.
+        self._input: SessionInput | None = input
         self._phase = SCHEDULED
         self._joined: dict[str, datetime] = {}
         self._cancel_by: str | None = None

@@ -6,15 +6,23 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    stop_after_delay,
+    wait_exponential,
+)
 
 from api import reads
 from api.deps import CurrentUser, DbDep, TemporalDep
-from api.errors import UPDATE_TIMEOUT, workflow_call
+from api.errors import UPDATE_TIMEOUT, StillSettingUp, workflow_call
 from api.schemas import SessionOut
 from db.models import SessionRow
 from workflows.contracts import SessionActionInput
 from workflows.ids import session_workflow_id
 from workflows.session import SessionWorkflow
+
+SETUP_WAIT_SECONDS = 5
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 
@@ -75,10 +83,19 @@ async def _act(
     await reads.session_of(db, user, session_id)
     await reads.release(db)
     handle = temporal.get_workflow_handle(session_workflow_id(str(session_id)))
-    await workflow_call(
-        handle.execute_update(  # type: ignore[call-overload]
-            update, SessionActionInput(user_id=user), rpc_timeout=UPDATE_TIMEOUT
-        ),
-        handle,
-    )
+    # The matchmaker commits the row, then starts the workflow: someone who joins the moment
+    # the session appears waits those few milliseconds here instead of getting a 503.
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception_type(StillSettingUp),
+        stop=stop_after_delay(SETUP_WAIT_SECONDS),
+        wait=wait_exponential(multiplier=0.02, max=0.5),
+        reraise=True,
+    ):
+        with attempt:
+            await workflow_call(
+                handle.execute_update(  # type: ignore[call-overload]
+                    update, SessionActionInput(user_id=user), rpc_timeout=UPDATE_TIMEOUT
+                ),
+                handle,
+            )
     return await reads.session_of(db, user, session_id)

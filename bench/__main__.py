@@ -1,0 +1,129 @@
+"""`python -m bench [--profile full|tiny] [--json PATH]`: start a stack, run every scenario,
+print a table and write the figures as JSON."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import platform
+import random
+import sys
+import time
+from contextlib import AbstractContextManager
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client
+
+from bench import report
+from bench.api_client import BenchApi
+from bench.context import BenchContext
+from bench.environment import Target, attached_stack, started_stack
+from bench.profiles import PROFILES, Profile
+from bench.scenarios import floor, histories, hot_slot, steady, timers
+from db.engine import make_engine
+
+SCENARIOS = ("floor", "steady", "timers", "hot_slot", "history")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="full")
+    parser.add_argument("--json", type=Path, default=Path("bench-results.json"))
+    parser.add_argument("--only", nargs="*", choices=SCENARIOS, help="run only these scenarios")
+    parser.add_argument("--seed", type=int, default=20261123)
+    parser.add_argument("--hot-requests", type=int, help="override the profile's hot-slot size")
+    parser.add_argument("--data-dir", type=Path, help="where the started stack keeps its state")
+    parser.add_argument(
+        "--attach", metavar="API_URL", help="use a running stack (DATABASE_URL, TEMPORAL_ADDRESS)"
+    )
+    return parser.parse_args(argv)
+
+
+async def run_scenarios(
+    target: Target, profile: Profile, wanted: set[str], seed: int, logs: Path
+) -> dict[str, Any]:
+    """Every wanted scenario, in order; each one's figures under its name."""
+    temporal = await Client.connect(target.temporal_address)
+    engine = make_engine(target.settings.sqlalchemy_url)
+    api = BenchApi(target.api_url, target.settings.signing_secret())
+    ctx = BenchContext(
+        target=target,
+        api=api,
+        temporal=temporal,
+        engine=engine,
+        run_id=f"{int(time.time()) % 1_000_000}",
+        languages=sorted(await api.language_ids()),
+        rng=random.Random(seed),
+    )
+    results: dict[str, Any] = {}
+    try:
+        if "floor" in wanted:
+            results["floor"] = await floor.run(ctx, profile, logs)
+        floor_rate = results.get("floor", {}).get("workflows_per_second")
+        sample: list[str] = []
+        if "steady" in wanted:
+            results["steady"] = await steady.run(ctx, profile, floor_rate)
+            sample = results["steady"].pop("sample_session_ids")[: profile.history_pairs]
+        if "timers" in wanted:
+            measured = results.get("steady", {}).get("maximum", {}).get("accepted_per_second")
+            results["timers"] = await timers.run(ctx, profile, measured or 5.0)
+            if "history" in wanted:
+                results["history_no_show"] = await histories.events_per_pair(
+                    ctx, results["timers"].pop("session_ids")[: profile.history_pairs]
+                )
+        if "hot_slot" in wanted:
+            results["hot_slot"] = await hot_slot.run(ctx, profile)
+        if "history" in wanted and sample:
+            results["history"] = await histories.events_per_pair(ctx, sample)
+    finally:
+        await api.close()
+        await engine.dispose()
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; exit 0 when it completed (the figures say how well)."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    profile = PROFILES[args.profile]
+    if args.hot_requests:
+        profile = replace(profile, hot_requests=args.hot_requests)
+    wanted = set(args.only or SCENARIOS)
+    stack: AbstractContextManager[Target] = (
+        attached_stack(args.attach) if args.attach else started_stack(args.data_dir)
+    )
+    began = time.monotonic()
+    with stack as target:
+        logs = Path(args.data_dir or Path.cwd() / ".parley") / "bench-logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        results = asyncio.run(run_scenarios(target, profile, wanted, args.seed, logs))
+    results["run"] = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "profile": profile.name,
+        "hot_requests": profile.hot_requests,
+        "seed": args.seed,
+        "seconds": round(time.monotonic() - began, 1),
+        "stack_started_seconds": target.started_seconds,
+        "machine": f"{platform.machine()}, {_cpus()} CPUs, Python {platform.python_version()}",
+        "settings": {
+            "slot_minutes": target.settings.slot_minutes,
+            "no_show_grace_seconds": target.settings.no_show_grace_seconds,
+        },
+    }
+    report.write_json(results, args.json)
+    print(report.table(results))
+    print(f"\nfigures written to {args.json}")
+    return 0
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

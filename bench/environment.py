@@ -1,0 +1,92 @@
+"""The stack under test: started fresh (as `python3 dev.py up` would) or attached to."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from devstack.postgres import create_database, local_test_postgres_url, with_database
+from devstack.stack import Stack, StackOptions
+from settings import Settings, get_settings
+
+# Time compressed by configuration, so no-show timers come due within the run: one-minute
+# slots and a five-second grace instead of ten minutes and two.
+COMPRESSED_TIME = {
+    "PARLEY_SLOT_MINUTES": "1",
+    "PARLEY_NO_SHOW_GRACE_SECONDS": "5",
+    "PARLEY_JOIN_OPENS_MINUTES": "5",
+    "PARLEY_DEV_MODE": "true",
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the stack answers, and the settings it runs with."""
+
+    api_url: str
+    database_url: str
+    temporal_address: str
+    settings: Settings
+    started_seconds: float | None
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def started_stack(data_dir: Path | None = None) -> Iterator[Target]:
+    """Start Postgres (a fresh database), Temporal, the worker and the API; stop them after."""
+    root = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="parley-bench-"))
+    os.environ.update(COMPRESSED_TIME)
+    os.environ.pop("TEMPORAL_ADDRESS", None)  # the benchmark's own dev server, never a shared one
+    admin_url = local_test_postgres_url(root / "postgres")
+    database = f"parley_bench_{int(time.time())}_{os.getpid()}"
+    create_database(admin_url, database)
+    os.environ["DATABASE_URL"] = with_database(admin_url, database)
+    get_settings.cache_clear()
+    stack = Stack(
+        StackOptions(
+            data_dir=root,
+            temporal_port=_free_port(),
+            ui_port=_free_port(),
+            api_port=_free_port(),
+            timeout_seconds=120,
+        )
+    )
+    began = time.monotonic()
+    try:
+        stack.up()
+        yield Target(
+            api_url=stack.api_url,
+            database_url=stack.database_url,
+            temporal_address=stack.temporal_address,
+            settings=get_settings(),
+            started_seconds=round(time.monotonic() - began, 1),
+        )
+    finally:
+        stack.down()
+
+
+@contextmanager
+def attached_stack(api_url: str) -> Iterator[Target]:
+    """A stack someone else started, described by DATABASE_URL, TEMPORAL_ADDRESS and PARLEY_*."""
+    settings = get_settings()
+    if not settings.database_url:
+        raise SystemExit("--attach needs DATABASE_URL (the stack's database)")
+    yield Target(
+        api_url=api_url.rstrip("/"),
+        database_url=settings.database_url,
+        temporal_address=settings.temporal_target,
+        settings=settings,
+        started_seconds=None,
+    )

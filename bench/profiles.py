@@ -1,0 +1,60 @@
+"""How big each scenario is: `full` for the published figures, `tiny` for the test that runs it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The sizes and rates of one benchmark run."""
+
+    name: str
+    floor_workflows: int
+    floor_concurrency: int
+    saturation_seconds: float
+    saturation_concurrency: int
+    steady_seconds: float
+    steady_slots: int
+    language_pairs: int
+    hot_requests: int
+    hot_concurrency: int
+    hot_language_pairs: int
+    timer_sessions: int
+    history_pairs: int
+    match_timeout_seconds: float = 60.0
+
+
+FULL = Profile(
+    name="full",
+    floor_workflows=1_000,
+    floor_concurrency=64,
+    saturation_seconds=60,
+    saturation_concurrency=24,
+    steady_seconds=60,
+    steady_slots=24,
+    language_pairs=8,
+    hot_requests=10_000,
+    hot_concurrency=16,
+    hot_language_pairs=10,
+    timer_sessions=300,
+    history_pairs=20,
+)
+
+TINY = Profile(
+    name="tiny",
+    floor_workflows=20,
+    floor_concurrency=8,
+    saturation_seconds=3,
+    saturation_concurrency=4,
+    steady_seconds=3,
+    steady_slots=3,
+    language_pairs=2,
+    hot_requests=60,
+    hot_concurrency=4,
+    hot_language_pairs=3,
+    timer_sessions=3,
+    history_pairs=3,
+)
+
+PROFILES = {profile.name: profile for profile in (FULL, TINY)}

@@ -1,0 +1,80 @@
+"""The run's figures as a table on stdout and as JSON on disk."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+
+def _ms(summary: dict[str, Any]) -> str:
+    return f"p50 {summary['p50_ms']} / p99 {summary['p99_ms']} / max {summary['max_ms']} ms"
+
+
+def rows(results: dict[str, Any]) -> list[tuple[str, str]]:
+    """(figure, value) lines in scenario order."""
+    out: list[tuple[str, str]] = []
+    floor = results.get("floor")
+    if floor:
+        out.append(("floor: empty workflows/s", f"{floor['workflows_per_second']}"))
+    steady = results.get("steady")
+    if steady:
+        top, half = steady["maximum"], steady["half_rate"]
+        out += [
+            ("max rate: accepted requests/s", f"{top['accepted_per_second']}"),
+            (
+                "max rate: accepted-and-matched requests/s",
+                f"{top['matched_requests_per_second']} "
+                f"({top.get('matched_per_second_vs_floor')} of floor)",
+            ),
+            ("max rate: POST latency", _ms(top["post_latency"])),
+            ("max rate: match latency", _ms(top["match_latency"])),
+            ("half rate: target requests/s", f"{half['target_requests_per_second']}"),
+            ("half rate: accepted requests/s", f"{half['accepted_per_second']}"),
+            ("half rate: POST latency", _ms(half["post_latency"])),
+            ("half rate: match latency", _ms(half["match_latency"])),
+            ("steady: pairs unmatched", f"{top['pairs_unmatched'] + half['pairs_unmatched']}"),
+        ]
+    hot = results.get("hot_slot")
+    if hot:
+        out += [
+            ("hot slot: requests accepted", f"{hot['accepted']} of {hot['requests']}"),
+            ("hot slot: seconds until every pair made", f"{hot['seconds_until_all_pairs']}"),
+            ("hot slot: pairs made / possible", f"{hot['pairs_made']} / {hot['pairs_possible']}"),
+            ("hot slot: POST latency", _ms(hot["post_latency"])),
+            ("hot slot: matchmaker runs", f"{hot['matchmaker_runs']}"),
+            ("hot slot: largest history (events)", f"{hot['largest_history_events']}"),
+            ("hot slot: requests lost", f"{hot['lost_requests']}"),
+        ]
+    timers = results.get("timers")
+    if timers:
+        out += [
+            (
+                "timers: no-show cancels seen",
+                f"{timers['cancellations_seen']} of {timers['ready_before_start']}",
+            ),
+            ("timers: lateness after start+grace", _ms(timers["lateness_after_start_plus_grace"])),
+        ]
+    for key, label in (("history", "until matched"), ("history_no_show", "no-show, to the end")):
+        history = results.get(key)
+        if history:
+            out.append(
+                (
+                    f"history events per pair ({label})",
+                    f"mean {history['mean']}, max {history['max']}",
+                )
+            )
+    return out
+
+
+def table(results: dict[str, Any]) -> str:
+    """A plain two-column table, also valid Markdown."""
+    lines = ["| figure | value |", "|---|---|"]
+    lines += [f"| {name} | {value} |" for name, value in rows(results)]
+    return "\n".join(lines)
+
+
+def write_json(results: dict[str, Any], path: Path) -> None:
+    """The same figures, machine-readable."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2, default=str) + "\n")
