@@ -54,10 +54,11 @@ class RescheduleMatchRequestInput:
 
 @dataclass
 class LoadWaitingInput:
-    """Which slot's waiting requests to load."""
+    """Which shard's waiting requests to load: a slot, a duration and a language pair."""
 
     slot_start: datetime
     duration_minutes: int
+    languages: tuple[str, str]
 
 
 @dataclass
@@ -175,7 +176,8 @@ class RequestActivities:
 
     @activity.defn
     async def load_waiting_requests(self, input: LoadWaitingInput) -> LoadWaitingResult:
-        """The database's list of a slot's waiting requests: the matchmaker's source of truth."""
+        """The database's list of a shard's waiting requests: the matchmaker's source of truth."""
+        one, two = input.languages
         async with self._sessionmaker() as db:
             rows = await db.scalars(
                 select(MatchRequestRow)
@@ -183,6 +185,8 @@ class RequestActivities:
                     MatchRequestRow.status == "waiting",
                     MatchRequestRow.availability_start == input.slot_start,
                     MatchRequestRow.preferred_duration_minutes == input.duration_minutes,
+                    MatchRequestRow.native_language_id.in_((one, two)),
+                    MatchRequestRow.learning_language_id.in_((one, two)),
                 )
                 .order_by(MatchRequestRow.created_at, MatchRequestRow.id)
             )

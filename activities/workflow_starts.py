@@ -19,6 +19,7 @@ from temporalio.common import (
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from domain.matching import language_pair
 from workflows import search_attributes
 from workflows.contracts import MatchmakerInput, MatchRequestInput, Policy, PoolEntry, SessionInput
 from workflows.ids import match_request_workflow_id, matchmaker_workflow_id, session_workflow_id
@@ -81,13 +82,16 @@ class WorkflowStartActivities:
 
     @activity.defn
     async def enqueue_request(self, input: EnqueueRequestInput) -> EnqueueRequestResult:
-        """Signal-with-start the slot's matchmaker; a repeated signal is ignored by request id."""
-        workflow_id = matchmaker_workflow_id(input.slot_start, input.duration_minutes)
+        """Signal-with-start the shard's matchmaker; a repeated signal is ignored by request id."""
+        languages = language_pair(input.entry.native_language_id, input.entry.learning_language_id)
+        workflow_id = matchmaker_workflow_id(input.slot_start, input.duration_minutes, languages)
         await self._client.start_workflow(
             "MatchmakerWorkflow",
             MatchmakerInput(
                 slot_start=input.slot_start,
                 duration_minutes=input.duration_minutes,
+                language_one_id=languages[0],
+                language_two_id=languages[1],
                 policy=input.policy,
             ),
             id=workflow_id,
@@ -98,7 +102,7 @@ class WorkflowStartActivities:
                 search_attributes.MATCHMAKER, [], input.slot_start, "matching"
             ),
             static_summary=f"Matchmaker for {input.slot_start:%Y-%m-%d %H:%M} UTC, "
-            f"{input.duration_minutes} min",
+            f"{input.duration_minutes} min, {languages[0]} and {languages[1]}",
         )
         return EnqueueRequestResult(matchmaker_workflow_id=workflow_id)
 

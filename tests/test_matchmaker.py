@@ -16,8 +16,14 @@ async def test_a_matchmaker_that_continues_as_new_loses_no_request(stack: Stack)
     # A tiny history budget forces a hand-over to a new run every pass or two.
     handle = await stack.env.client.start_workflow(
         MatchmakerWorkflow.run,
-        MatchmakerInput(slot_start=slot, duration_minutes=60, history_event_budget=20),
-        id=matchmaker_workflow_id(slot, 60),
+        MatchmakerInput(
+            slot_start=slot,
+            duration_minutes=60,
+            language_one_id="english",
+            language_two_id="spanish",
+            history_event_budget=20,
+        ),
+        id=matchmaker_workflow_id(slot, 60, ("english", "spanish")),
         task_queue=stack.settings.task_queue,
         search_attributes=search_attributes.initial(
             search_attributes.MATCHMAKER, [], slot, "matching"

@@ -93,7 +93,9 @@ async def test_an_operator_finds_a_users_session_by_user_slot_and_status(
         handle = dev_client.get_workflow_handle(session_workflow_id(session_id))
         state = await handle.query(SessionWorkflow.state)
         assert state.status == "scheduled" and state.joined_user_ids == []
-        matchmaker = dev_client.get_workflow_handle(matchmaker_workflow_id(slot, 60))
+        matchmaker = dev_client.get_workflow_handle(
+            matchmaker_workflow_id(slot, 60, ("english", "spanish"))
+        )
         pool = await matchmaker.query(MatchmakerWorkflow.state)
         assert pool.sessions_created == 1 and pool.waiting_request_ids == []
 

@@ -41,7 +41,9 @@ async def test_a_repeated_signal_for_a_matched_request_never_pairs_it_again(stac
     await b.book(slot, "spanish", "english")
     await eventually(lambda: a.get(f"/v1/match-requests/{request_a['id']}"), is_matched)
     # A second pass sees A again, as if a signal were delivered twice across a continue-as-new.
-    matchmaker = stack.env.client.get_workflow_handle(matchmaker_workflow_id(slot, 60))
+    matchmaker = stack.env.client.get_workflow_handle(
+        matchmaker_workflow_id(slot, 60, ("english", "spanish"))
+    )
     await matchmaker.signal(
         MatchmakerWorkflow.add_request,
         PoolEntry(

@@ -127,15 +127,24 @@ class PoolEntry:
 
 @dataclass
 class MatchmakerInput:
-    """One matchmaker per slot and duration; each run reloads the waiting pool from Postgres."""
+    """One matchmaker per slot, duration and language pair (a shard); each run reloads the
+    shard's waiting pool from Postgres."""
 
     slot_start: datetime
     duration_minutes: int
+    # The shard's unordered language pair, smaller id first (`domain.matching.language_pair`).
+    language_one_id: str
+    language_two_id: str
     policy: Policy = field(default_factory=Policy)
     sessions_created: int = 0
     # Continue-as-new once a run's history passes this many events (or the server suggests it).
     history_event_budget: int = 2_000
     runs: int = 1
+
+    @property
+    def languages(self) -> tuple[str, str]:
+        """The shard's language pair."""
+        return self.language_one_id, self.language_two_id
 
 
 @dataclass
@@ -152,6 +161,8 @@ class MatchmakerState:
 
     slot_start: datetime
     duration_minutes: int
+    language_one_id: str
+    language_two_id: str
     waiting_request_ids: list[str]
     sessions_created: int
     runs: int

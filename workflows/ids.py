@@ -15,6 +15,14 @@ def session_workflow_id(session_id: str) -> str:
     return f"session-{session_id}"
 
 
-def matchmaker_workflow_id(slot_start: datetime, duration_minutes: int) -> str:
-    """`matchmaker-<UTC slot>-<duration>m`, e.g. `matchmaker-20250727T1500Z-60m`."""
-    return f"matchmaker-{slot_start.astimezone(UTC):%Y%m%dT%H%MZ}-{duration_minutes}m"
+def matchmaker_workflow_id(
+    slot_start: datetime, duration_minutes: int, languages: tuple[str, str]
+) -> str:
+    """`matchmaker-<UTC slot>-<duration>m-<language>-<language>`, one per shard of a slot.
+
+    For example `matchmaker-20250727T1500Z-60m-english-spanish`.
+    """
+    first, second = languages
+    return (
+        f"matchmaker-{slot_start.astimezone(UTC):%Y%m%dT%H%MZ}-{duration_minutes}m-{first}-{second}"
+    )

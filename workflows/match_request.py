@@ -59,6 +59,8 @@ class MatchRequestWorkflow:
         self._refusal: ApplicationError | None = None
         self._replaced_by: str | None = None
         self._changing = False
+        # Whoever starts this workflow sets ParleyStatus to "waiting" (search_attributes.initial).
+        self._published_status = WAITING
 
     @workflow.run
     async def run(self, input: MatchRequestInput) -> MatchRequestResult:
@@ -250,7 +252,10 @@ class MatchRequestWorkflow:
     def _set_status(self, status: str, reason: str | None = None) -> None:
         self._status = status
         self._reason = reason
-        workflow.upsert_search_attributes(search_attributes.status_update(status))
+        if status != self._published_status:
+            # Each upsert is a history event and a visibility write: only real changes.
+            workflow.upsert_search_attributes(search_attributes.status_update(status))
+            self._published_status = status
         workflow.set_current_details(f"{status}" + (f": {reason}" if reason else ""))
 
     def _result(self) -> MatchRequestResult:

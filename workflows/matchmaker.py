@@ -61,13 +61,13 @@ class MatchmakerWorkflow:
         self._input = input
         self._sessions_created = input.sessions_created
         workflow.set_current_details(
-            f"pairing {input.duration_minutes}-minute requests for "
-            f"{input.slot_start:%Y-%m-%d %H:%M} UTC"
+            f"pairing {input.duration_minutes}-minute {input.language_one_id}/"
+            f"{input.language_two_id} requests for {input.slot_start:%Y-%m-%d %H:%M} UTC"
         )
         if workflow.now() < input.slot_start:
             loaded = await run_activity(
                 RequestActivities.load_waiting_requests,
-                LoadWaitingInput(input.slot_start, input.duration_minutes),
+                LoadWaitingInput(input.slot_start, input.duration_minutes, input.languages),
                 "load the slot's waiting requests",
             )
             for entry in loaded.entries:
@@ -91,6 +91,8 @@ class MatchmakerWorkflow:
                     MatchmakerInput(
                         slot_start=input.slot_start,
                         duration_minutes=input.duration_minutes,
+                        language_one_id=input.language_one_id,
+                        language_two_id=input.language_two_id,
                         policy=input.policy,
                         sessions_created=self._sessions_created,
                         history_event_budget=input.history_event_budget,
@@ -117,6 +119,8 @@ class MatchmakerWorkflow:
         return MatchmakerState(
             slot_start=self._input.slot_start,
             duration_minutes=self._input.duration_minutes,
+            language_one_id=self._input.language_one_id,
+            language_two_id=self._input.language_two_id,
             waiting_request_ids=sorted(self._pool),
             sessions_created=self._sessions_created,
             runs=self._input.runs,

@@ -9,7 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.levels import Level, level_distance
-from domain.matching import Candidate, Pair, can_pair, pair_pool, preference_key
+from domain.matching import (
+    Candidate,
+    Pair,
+    can_pair,
+    language_pair,
+    pair_pool,
+    preference_key,
+)
 
 T = TypeVar("T")
 THREE_PM = datetime(2025, 7, 27, 15, 0, tzinfo=UTC)
@@ -336,6 +343,22 @@ def test_the_total_level_distance_is_the_least_for_the_requests_served(pool: lis
 
 
 @settings(deadline=None, max_examples=200)
+@given(any_pool)
+def test_pairing_each_language_pair_apart_makes_as_many_pairs_as_pairing_the_whole_pool(
+    pool: list[Candidate],
+):
+    shards: dict[tuple[str, str], list[Candidate]] = {}
+    for candidate in pool:
+        key = language_pair(candidate.native_language_id, candidate.learning_language_id)
+        shards.setdefault(key, []).append(candidate)
+    assert sum(len(pair_pool(shard)) for shard in shards.values()) == len(pair_pool(pool))
+
+
+def test_a_language_pair_is_the_same_from_either_side():
+    assert language_pair("spanish", "english") == language_pair("english", "spanish")
+    assert language_pair("english", "spanish") == ("english", "spanish")
+
+
 @given(any_pool, st.randoms(use_true_random=False))
 def test_the_pairs_do_not_depend_on_the_order_of_the_pool(pool: list[Candidate], rng):
     shuffled = list(pool)

@@ -1,0 +1,51 @@
+"""The benchmark, run on tiny numbers so that it cannot rot: it must start its own stack, drive
+every scenario through the API and report figures that say the work was really done.
+
+No timing is asserted here; speeds are the benchmark's business, not a test's.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO
+
+
+def test_the_benchmark_runs_every_scenario_on_tiny_numbers(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "bench", "--profile", "tiny", "--json", str(out),
+         "--data-dir", str(tmp_path / "stack")],
+        cwd=REPO, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    figures = json.loads(out.read_text())
+    assert "| floor: empty workflows/s |" in run.stdout
+
+    assert figures["floor"]["workflows_per_second"] > 0
+
+    for phase in ("maximum", "half_rate"):
+        steady = figures["steady"][phase]
+        assert steady["refused"] == 0, steady["refusals"]
+        assert steady["pairs_unmatched"] == 0
+        assert steady["pairs_matched"] * 2 == steady["accepted"] > 0
+        assert steady["match_latency"]["count"] == steady["pairs_matched"]
+
+    hot = figures["hot_slot"]
+    assert hot["accepted"] == hot["requests"] == 60
+    assert hot["lost_requests"] == 0
+    assert hot["pairable_pairs_left_waiting"] == 0
+    assert 0 < hot["pairs_made"] <= hot["pairs_possible"]
+    assert hot["matchmaker_runs"] >= 1 and hot["largest_history_events"] > 0
+
+    timers = figures["timers"]
+    assert timers["join_refusals"] == []
+    assert timers["ready_before_start"] == timers["sessions"] == 3
+    assert timers["cancellations_seen"] == 3
+    assert timers["cancel_reasons"] == {"no_show": 3}
+
+    for key in ("history", "history_no_show"):
+        assert figures[key]["pairs"] == 3 and figures[key]["mean"] > 0
