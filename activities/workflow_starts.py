@@ -18,10 +18,18 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from domain.matching import language_pair
 from workflows import search_attributes
-from workflows.contracts import MatchmakerInput, MatchRequestInput, Policy, PoolEntry, SessionInput
+from workflows.contracts import (
+    MatchedSignal,
+    MatchmakerInput,
+    MatchRequestInput,
+    Policy,
+    PoolEntry,
+    SessionInput,
+)
 from workflows.ids import match_request_workflow_id, matchmaker_workflow_id, session_workflow_id
 
 # Bounded fan-out: a hot slot can create hundreds of sessions in one pass.
@@ -108,13 +116,17 @@ class WorkflowStartActivities:
 
     @activity.defn
     async def start_sessions(self, input: StartSessionsInput) -> StartSessionsResult:
-        """Start each session's workflow unless it already exists."""
+        """Start each session's workflow unless it exists, and tell both requests they matched.
+
+        Signalling from here rather than from the session workflow keeps four events and a
+        workflow task per pair out of the session's history.
+        """
         gate = asyncio.Semaphore(PARALLEL_STARTS)
 
         async def start(session: SessionInput) -> str:
             spec = session.spec
             async with gate:
-                return await self._start_once(
+                workflow_id = await self._start_once(
                     "SessionWorkflow",
                     session,
                     workflow_id=session_workflow_id(spec.session_id),
@@ -127,6 +139,10 @@ class WorkflowStartActivities:
                     summary=f"Session {spec.participant_one_id} with {spec.participant_two_id}, "
                     f"{spec.scheduled_start:%Y-%m-%d %H:%M} UTC",
                 )
+                signal = MatchedSignal(session_id=spec.session_id)
+                for request_id in (spec.match_request_one_id, spec.match_request_two_id):
+                    await self._tell_matched(request_id, signal)
+                return workflow_id
 
         return StartSessionsResult(list(await asyncio.gather(*map(start, input.sessions))))
 
@@ -144,6 +160,15 @@ class WorkflowStartActivities:
             summary=input.summary,
         )
         return StartMatchRequestResult(workflow_id=workflow_id)
+
+    async def _tell_matched(self, request_id: str, signal: MatchedSignal) -> None:
+        handle = self._client.get_workflow_handle(match_request_workflow_id(request_id))
+        try:
+            await handle.signal("matched", signal)
+        except RPCError as error:
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise
+            # It already ended: at the slot start it read its matched row itself.
 
     async def _start_once(
         self,

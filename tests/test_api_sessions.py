@@ -198,6 +198,13 @@ async def test_a_rematch_that_would_double_book_is_refused_and_recorded(stack: S
     assert [r["id"] for r in waiting] == [later.json()["id"]]
     # ...and the session says so to an operator.
     handle = stack.env.client.get_workflow_handle(session_workflow_id(session["id"]))
-    state = await handle.query(SessionWorkflow.state)
+    # The row reads cancelled as soon as it is written; the workflow records the refused rematch
+    # a moment later, in the same workflow task.
+    for _ in range(100):
+        state = await handle.query(SessionWorkflow.state)
+        if state.status == "cancelled":
+            break
+        await asyncio.sleep(0.1)
+    assert state.status == "cancelled"
     assert state.rematch_request_ids == []
     assert len(state.rematch_refusals) == 1 and "overlaps" in state.rematch_refusals[0]

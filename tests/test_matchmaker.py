@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from functools import partial
 
 from tests.helpers import Stack, eventually, is_matched, person, slot_ahead
@@ -37,6 +38,12 @@ async def test_a_matchmaker_that_continues_as_new_loses_no_request(stack: Stack)
         ]
         for owner, request_id in booked:
             await eventually(partial(owner.get, f"/v1/match-requests/{request_id}"), is_matched)
-    state = await handle.query(MatchmakerWorkflow.state)
-    assert state.runs > 1
-    assert state.sessions_created == 6 and state.waiting_request_ids == []
+    # The requests read `matched` once a pass's sessions are committed; the matchmaker counts
+    # them a moment later, when it has started their workflows.
+    for _ in range(100):
+        state = await handle.query(MatchmakerWorkflow.state)
+        if state.sessions_created == 6:
+            break
+        await asyncio.sleep(0.1)
+    assert state.sessions_created == 6
+    assert state.runs > 1 and state.waiting_request_ids == []

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, TemporalError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.errors import NOT_FOUND, STATE_CONFLICT
@@ -25,7 +24,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes
     from workflows.activity_calls import business_error, run_activity
     from workflows.contracts import (
-        MatchedSignal,
         MatchRequestInput,
         RequestSpec,
         SessionActionInput,
@@ -33,7 +31,6 @@ with workflow.unsafe.imports_passed_through():
         SessionResult,
         SessionState,
     )
-    from workflows.ids import match_request_workflow_id
 
 # Internal phases; the in-between ones stop a racing update from acting on a stale status.
 SCHEDULED, ACTIVATING, ACTIVE, COMPLETED = "scheduled", "activating", "active", "completed"
@@ -68,7 +65,6 @@ class SessionWorkflow:
             f"{spec.participant_two_id} ({spec.language_two_id}), "
             f"{spec.scheduled_start:%Y-%m-%d %H:%M} UTC for {spec.duration_minutes} min"
         )
-        await self._tell_requests()
 
         await self._wait_until(clock.start, lambda: self._cancel_by is not None, "session start")
         if self._cancel_by is None and not self._both_present():
@@ -181,23 +177,6 @@ class SessionWorkflow:
             f"rematch {original.user_id} at {slot:%H:%M} UTC",
         )
         self._rematch_ids.append(request_id)
-
-    async def _tell_requests(self) -> None:
-        assert self._input is not None
-        signal = MatchedSignal(session_id=self._input.spec.session_id)
-
-        async def tell(request_id: str) -> None:
-            handle = workflow.get_external_workflow_handle(match_request_workflow_id(request_id))
-            try:
-                await handle.signal("matched", signal)
-            except TemporalError:
-                # The request workflow already ended after reading its matched row itself.
-                pass
-
-        await asyncio.gather(
-            tell(self._input.spec.match_request_one_id),
-            tell(self._input.spec.match_request_two_id),
-        )
 
     @workflow.query
     def state(self) -> SessionState:
