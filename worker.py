@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.booking import BookingActivities
+from activities.pairing import PairingActivities
 from activities.requests import RequestActivities
 from activities.sessions import SessionActivities
 from activities.workflow_starts import WorkflowStartActivities
@@ -38,17 +40,16 @@ def build_worker(
         workflows=WORKFLOWS,
         activities=[
             requests.create_match_request,
+            BookingActivities(requests, starts).book_request,
             requests.cancel_match_request,
             requests.expire_match_request,
             requests.reschedule_match_request,
             requests.load_waiting_requests,
-            sessions.create_sessions,
             sessions.record_join,
             sessions.activate_session,
             sessions.complete_session,
             sessions.cancel_session,
-            starts.enqueue_request,
-            starts.start_sessions,
+            PairingActivities(sessions, starts).persist_pairs,
             starts.start_match_request,
         ],
         **options,

@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import platform
 import random
+import signal
 import sys
 import time
 from contextlib import AbstractContextManager
@@ -88,6 +89,8 @@ async def run_scenarios(
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; exit 0 when it completed (the figures say how well)."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    # A stop signal unwinds like Ctrl-C, so the stack stops and the throwaway database goes.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     profile = PROFILES[args.profile]
     if args.hot_requests:
         profile = replace(profile, hot_requests=args.hot_requests)

@@ -12,13 +12,20 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
 from db.engine import make_engine, make_sessionmaker
 from db.migrate import upgrade
 from devstack.postgres import create_database, local_test_postgres_url, with_database
-from devstack.temporal import SEARCH_ATTRIBUTES, test_server_path
+from devstack.processes import free_port, stop_all
+from devstack.temporal import (
+    SEARCH_ATTRIBUTES,
+    start_dev_server,
+    test_server_path,
+    wait_for_temporal,
+)
 from settings import Settings
 from tests.helpers import Stack, new_calendar_offset, settle
 from worker import build_worker
@@ -104,3 +111,18 @@ async def stack(
             yield stack
         finally:
             await settle(stack)
+
+
+@pytest.fixture
+async def dev_client(tmp_path: Path) -> AsyncIterator[Client]:
+    """A Temporal dev server (SQLite, search attributes registered) for this test alone."""
+    port = free_port()
+    child = start_dev_server(
+        tmp_path / "temporal.db", port, free_port(), tmp_path / "temporal.log", headless=True
+    )
+    try:
+        yield await wait_for_temporal(
+            f"127.0.0.1:{port}", search_attributes=SEARCH_ATTRIBUTES, child=child
+        )
+    finally:
+        stop_all([child])

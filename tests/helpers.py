@@ -6,23 +6,26 @@ import asyncio
 import itertools
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from httpx import AsyncClient, Response
+from httpx import ASGITransport, AsyncClient, Response
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from api.main import create_app
 from api.security import mint_token
 from db.models import MatchRequestRow, SessionRow
 from domain.matching import language_pair
 from domain.slots import next_slot_after
 from settings import Settings
+from worker import build_worker
 from workflows.ids import match_request_workflow_id, matchmaker_workflow_id, session_workflow_id
 
 REAL_SECONDS_TO_SETTLE = 30.0
@@ -197,3 +200,23 @@ async def book_pair(stack: Stack, a: Person, b: Person, slot: datetime) -> tuple
     )
     session = (await a.get(f"/v1/sessions/{matched_a['session_id']}")).json()
     return req_a.json(), req_b.json(), session
+
+
+@asynccontextmanager
+async def on_dev_server(
+    client: Client, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[tuple[Settings, Callable[[str], Person]]]:
+    """A worker and the API on the real dev server, on a fresh task queue; makes people."""
+    test_settings = settings.model_copy(update={"task_queue": f"parley-{uuid.uuid4()}"})
+    app = create_app(test_settings, temporal=client, sessionmaker=sessionmaker)
+    tag = uuid.uuid4().hex[:8]
+    async with (
+        build_worker(client, sessionmaker, test_settings.task_queue),
+        AsyncClient(transport=ASGITransport(app=app), base_url="http://parley.test") as api,
+    ):
+
+        def people(name: str) -> Person:
+            user = f"{name}-{tag}"
+            return Person(user, api, mint_token(user, test_settings.signing_secret()))
+
+        yield test_settings, people

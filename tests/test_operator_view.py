@@ -8,42 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
-from httpx import ASGITransport, AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
-from api.main import create_app
-from api.security import mint_token
-from devstack.processes import free_port, stop_all
-from devstack.temporal import SEARCH_ATTRIBUTES, start_dev_server, wait_for_temporal
 from domain.slots import next_slot_after
 from settings import Settings
-from tests.helpers import Person, eventually, is_matched
-from worker import build_worker
+from tests.helpers import eventually, is_matched, on_dev_server
 from workflows.ids import matchmaker_workflow_id, session_workflow_id
 from workflows.matchmaker import MatchmakerWorkflow
 from workflows.session import SessionWorkflow
-
-
-@pytest.fixture
-async def dev_client(tmp_path: Path) -> AsyncIterator[Client]:
-    """A Temporal dev server (SQLite, search attributes registered) for this test alone."""
-    port = free_port()
-    child = start_dev_server(
-        tmp_path / "temporal.db", port, free_port(), tmp_path / "temporal.log", headless=True
-    )
-    try:
-        yield await wait_for_temporal(
-            f"127.0.0.1:{port}", search_attributes=SEARCH_ATTRIBUTES, child=child
-        )
-    finally:
-        stop_all([child])
 
 
 async def listed(client: Client, query: str, expected: int) -> list[str]:
@@ -61,18 +36,9 @@ async def listed(client: Client, query: str, expected: int) -> list[str]:
 async def test_an_operator_finds_a_users_session_by_user_slot_and_status(
     dev_client: Client, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    test_settings = settings.model_copy(update={"task_queue": f"parley-{uuid.uuid4()}"})
-    app = create_app(test_settings, temporal=dev_client, sessionmaker=sessionmaker)
-    tag = uuid.uuid4().hex[:8]
-    slot = next_slot_after(datetime.now(UTC) + timedelta(hours=2), test_settings.slot_minutes)
-    async with (
-        build_worker(dev_client, sessionmaker, test_settings.task_queue),
-        AsyncClient(transport=ASGITransport(app=app), base_url="http://parley.test") as api,
-    ):
-        a, b = (
-            Person(f"{n}-{tag}", api, mint_token(f"{n}-{tag}", test_settings.signing_secret()))
-            for n in ("ana", "ben")
-        )
+    async with on_dev_server(dev_client, settings, sessionmaker) as (test_settings, people):
+        slot = next_slot_after(datetime.now(UTC) + timedelta(hours=2), test_settings.slot_minutes)
+        a, b = people("ana"), people("ben")
         request_a = (await a.book(slot, "english", "spanish")).json()
         await b.book(slot, "spanish", "english")
         matched = await eventually(

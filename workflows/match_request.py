@@ -11,16 +11,15 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.booking import BookingActivities, BookInput
     from activities.errors import NOT_FOUND, STATE_CONFLICT
     from activities.requests import (
         CloseRequestInput,
-        CreateMatchRequestInput,
         RequestActivities,
         RequestRowResult,
         RescheduleMatchRequestInput,
     )
     from activities.workflow_starts import (
-        EnqueueRequestInput,
         StartMatchRequestInput,
         WorkflowStartActivities,
     )
@@ -32,7 +31,6 @@ with workflow.unsafe.imports_passed_through():
         MatchRequestInput,
         MatchRequestResult,
         MatchRequestState,
-        PoolEntry,
         RequestSpec,
         RescheduleRequestInput,
     )
@@ -73,9 +71,9 @@ class MatchRequestWorkflow:
         )
         try:
             row = await run_activity(
-                RequestActivities.create_match_request,
-                CreateMatchRequestInput(spec=spec, created_at=workflow.now()),
-                "insert match_requests row",
+                BookingActivities.book_request,
+                BookInput(spec=spec, created_at=workflow.now(), policy=input.policy),
+                "insert match_requests row and signal-with-start the matchmaker",
             )
         except ActivityError as error:
             self._refusal = business_error(error)
@@ -84,16 +82,6 @@ class MatchRequestWorkflow:
             return self._result()
         self._adopt(row)
         if self._status == WAITING:
-            await run_activity(
-                WorkflowStartActivities.enqueue_request,
-                EnqueueRequestInput(
-                    slot_start=spec.slot_start,
-                    duration_minutes=spec.duration_minutes,
-                    policy=input.policy,
-                    entry=PoolEntry.of(spec, waiting_since=workflow.now()),
-                ),
-                "signal-with-start the slot's matchmaker",
-            )
             await self._wait_for_outcome(spec)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._result()

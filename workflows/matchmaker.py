@@ -7,9 +7,8 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from activities.pairing import PairingActivities, PersistPairsInput
     from activities.requests import LoadWaitingInput, RequestActivities
-    from activities.sessions import CreateSessionsInput, SessionActivities
-    from activities.workflow_starts import StartSessionsInput, WorkflowStartActivities
     from domain.levels import Level
     from domain.matching import Candidate, Pair, pair_pool
     from workflows import search_attributes
@@ -139,48 +138,41 @@ class MatchmakerWorkflow:
                 return
 
     async def _persist(self, input: MatchmakerInput, pairs: list[Pair]) -> bool:
-        specs = [
-            SessionSpec(
-                session_id=str(workflow.uuid4()),
-                participant_one_id=pair.first.user_id,
-                participant_two_id=pair.second.user_id,
-                match_request_one_id=pair.first.request_id,
-                match_request_two_id=pair.second.request_id,
-                language_one_id=pair.first.native_language_id,
-                language_two_id=pair.second.native_language_id,
-                scheduled_start=input.slot_start,
-                duration_minutes=input.duration_minutes,
+        sessions = [
+            SessionInput(
+                spec=SessionSpec(
+                    session_id=str(workflow.uuid4()),
+                    participant_one_id=pair.first.user_id,
+                    participant_two_id=pair.second.user_id,
+                    match_request_one_id=pair.first.request_id,
+                    match_request_two_id=pair.second.request_id,
+                    language_one_id=pair.first.native_language_id,
+                    language_two_id=pair.second.native_language_id,
+                    scheduled_start=input.slot_start,
+                    duration_minutes=input.duration_minutes,
+                ),
+                request_one=self._pool[pair.first.request_id].spec(
+                    input.slot_start, input.duration_minutes
+                ),
+                request_two=self._pool[pair.second.request_id].spec(
+                    input.slot_start, input.duration_minutes
+                ),
+                policy=input.policy,
             )
             for pair in pairs
         ]
         result = await run_activity(
-            SessionActivities.create_sessions,
-            CreateSessionsInput(sessions=specs, created_at=workflow.now()),
-            f"persist {len(specs)} session(s)",
+            PairingActivities.persist_pairs,
+            PersistPairsInput(sessions=sessions, created_at=workflow.now()),
+            f"persist and start {len(sessions)} session(s)",
         )
         created = set(result.created_session_ids)
-        sessions = []
-        for spec in specs:
-            if spec.session_id not in created:
-                continue
-            one = self._pool.pop(spec.match_request_one_id)
-            two = self._pool.pop(spec.match_request_two_id)
-            self._finished.update((one.request_id, two.request_id))
-            sessions.append(
-                SessionInput(
-                    spec=spec,
-                    request_one=one.spec(input.slot_start, input.duration_minutes),
-                    request_two=two.spec(input.slot_start, input.duration_minutes),
-                    policy=input.policy,
-                )
-            )
-        if sessions:
-            await run_activity(
-                WorkflowStartActivities.start_sessions,
-                StartSessionsInput(sessions=sessions),
-                f"start {len(sessions)} session workflow(s)",
-            )
-        self._sessions_created += len(sessions)
+        for session in sessions:
+            if session.spec.session_id in created:
+                for request_id in (session.request_one.request_id, session.request_two.request_id):
+                    self._pool.pop(request_id)
+                    self._finished.add(request_id)
+        self._sessions_created += len(created)
         for request_id in result.dead_request_ids:
             self._pool.pop(request_id, None)
             self._finished.add(request_id)

@@ -1,0 +1,50 @@
+"""A request workflow's first step in one activity: insert the row, then hand it to its matchmaker.
+
+One activity where there were two takes a workflow task and an activity round trip off the path
+from a booking to its match.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from temporalio import activity
+
+from activities.requests import CreateMatchRequestInput, RequestActivities, RequestRowResult
+from activities.workflow_starts import EnqueueRequestInput, WorkflowStartActivities
+from workflows.contracts import Policy, PoolEntry, RequestSpec
+
+
+@dataclass
+class BookInput:
+    """The request to persist and enqueue, and the timing rules its matchmaker runs by."""
+
+    spec: RequestSpec
+    created_at: datetime
+    policy: Policy
+
+
+class BookingActivities:
+    """Composes the request insert and the matchmaker signal; both are safe to retry."""
+
+    def __init__(self, requests: RequestActivities, starts: WorkflowStartActivities) -> None:
+        self._requests = requests
+        self._starts = starts
+
+    @activity.defn
+    async def book_request(self, input: BookInput) -> RequestRowResult:
+        """Insert the row (or find it); if it is waiting, signal-with-start its matchmaker."""
+        row = await self._requests.create_match_request(
+            CreateMatchRequestInput(spec=input.spec, created_at=input.created_at)
+        )
+        if row.status == "waiting":
+            await self._starts.enqueue_request(
+                EnqueueRequestInput(
+                    slot_start=input.spec.slot_start,
+                    duration_minutes=input.spec.duration_minutes,
+                    policy=input.policy,
+                    entry=PoolEntry.of(input.spec, waiting_since=input.created_at),
+                )
+            )
+        return row
