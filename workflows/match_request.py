@@ -49,7 +49,7 @@ class MatchRequestWorkflow:
     @workflow.init
     def __init__(self, input: MatchRequestInput) -> None:
         # Set before any handler runs: an update can arrive in the workflow's very first task.
-        self._spec: RequestSpec | None = input.spec
+        self._spec = input.spec
         self._policy = input.policy
         self._status = CREATING
         self._session_id: str | None = None
@@ -63,8 +63,7 @@ class MatchRequestWorkflow:
     @workflow.run
     async def run(self, input: MatchRequestInput) -> MatchRequestResult:
         """Create the row, enqueue it, then wait until matched, cancelled or the slot starts."""
-        spec = self._spec = input.spec
-        self._policy = input.policy
+        spec = input.spec
         workflow.set_current_details(
             f"{spec.user_id}: {spec.native_language_id} -> {spec.learning_language_id}, "
             f"{spec.proficiency_level}, slot {spec.slot_start:%Y-%m-%d %H:%M} UTC"
@@ -117,7 +116,6 @@ class MatchRequestWorkflow:
     @workflow.query
     def state(self) -> MatchRequestState:
         """The request as this workflow sees it."""
-        assert self._spec is not None
         return MatchRequestState(
             request_id=self._spec.request_id,
             user_id=self._spec.user_id,
@@ -140,7 +138,6 @@ class MatchRequestWorkflow:
     async def cancel(self, input: CancelRequestInput) -> MatchRequestState:
         """Cancel while waiting; a request matched meanwhile is a conflict."""
         spec = self._spec
-        assert spec is not None
         row = await self._change_waiting(
             "cancelled",
             RequestActivities.cancel_match_request,
@@ -160,7 +157,6 @@ class MatchRequestWorkflow:
     async def reschedule(self, input: RescheduleRequestInput) -> MatchRequestState:
         """Replace this waiting request by one for another slot, atomically."""
         old = self._spec
-        assert old is not None
         new_spec = replace(
             old,
             request_id=input.new_request_id,
@@ -196,7 +192,7 @@ class MatchRequestWorkflow:
         self._validate_owner(input.user_id)
 
     def _validate_owner(self, user_id: str) -> None:
-        if self._spec is None or self._spec.user_id != user_id:
+        if self._spec.user_id != user_id:
             raise ApplicationError("no such match request", type=NOT_FOUND)
         if self._status not in (CREATING, WAITING):
             raise ApplicationError(
@@ -247,7 +243,6 @@ class MatchRequestWorkflow:
         workflow.set_current_details(f"{status}" + (f": {reason}" if reason else ""))
 
     def _result(self) -> MatchRequestResult:
-        assert self._spec is not None
         return MatchRequestResult(
             request_id=self._spec.request_id,
             status=self._status,

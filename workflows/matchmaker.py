@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from temporalio import workflow
@@ -52,13 +53,11 @@ class MatchmakerWorkflow:
         self._finished: set[str] = set()
         self._dirty = False
         self._sessions_created = input.sessions_created
-        self._input: MatchmakerInput | None = input
+        self._input = input
 
     @workflow.run
     async def run(self, input: MatchmakerInput) -> MatchmakerResult:
         """Load the slot's waiting requests, then pair on every change until the slot starts."""
-        self._input = input
-        self._sessions_created = input.sessions_created
         workflow.set_current_details(
             f"pairing {input.duration_minutes}-minute {input.language_one_id}/"
             f"{input.language_two_id} requests for {input.slot_start:%Y-%m-%d %H:%M} UTC"
@@ -87,16 +86,7 @@ class MatchmakerWorkflow:
             if self._should_continue_as_new(input.history_event_budget):
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(
-                    MatchmakerInput(
-                        slot_start=input.slot_start,
-                        duration_minutes=input.duration_minutes,
-                        language_one_id=input.language_one_id,
-                        language_two_id=input.language_two_id,
-                        policy=input.policy,
-                        sessions_created=self._sessions_created,
-                        history_event_budget=input.history_event_budget,
-                        runs=input.runs + 1,
-                    )
+                    replace(input, sessions_created=self._sessions_created, runs=input.runs + 1)
                 )
         workflow.upsert_search_attributes(search_attributes.status_update("closed"))
         return MatchmakerResult(
@@ -114,7 +104,6 @@ class MatchmakerWorkflow:
     @workflow.query
     def state(self) -> MatchmakerState:
         """The pool as it stands."""
-        assert self._input is not None
         return MatchmakerState(
             slot_start=self._input.slot_start,
             duration_minutes=self._input.duration_minutes,

@@ -45,7 +45,7 @@ class SessionWorkflow:
     @workflow.init
     def __init__(self, input: SessionInput) -> None:
         # Set before any handler runs: a join can arrive in the workflow's very first task.
-        self._input: SessionInput | None = input
+        self._input = input
         self._phase = SCHEDULED
         self._joined: dict[str, datetime] = {}
         self._cancel_by: str | None = None
@@ -57,7 +57,6 @@ class SessionWorkflow:
     @workflow.run
     async def run(self, input: SessionInput) -> SessionResult:
         """Drive the session's life; every wait is a durable timer."""
-        self._input = input
         spec = input.spec
         clock = self._clock()
         workflow.set_current_details(
@@ -98,7 +97,6 @@ class SessionWorkflow:
         )
 
     async def _run_active(self, clock: SessionClock) -> None:
-        assert self._input is not None
         self._phase = ACTIVATING
         await run_activity(
             SessionActivities.activate_session,
@@ -115,7 +113,6 @@ class SessionWorkflow:
         self._set_phase(COMPLETED, f"ended by {self._end_by}" if self._end_by else "ran to its end")
 
     async def _cancel(self, cancellation: Cancellation) -> None:
-        assert self._input is not None
         spec = self._input.spec
         self._phase = CANCELLING
         self._cancellation = cancellation
@@ -144,7 +141,6 @@ class SessionWorkflow:
         self._set_phase(CANCELLED, f"{cancellation.reason}{who}; rematched: {rematched}{refused}")
 
     async def _start_rematch(self, participant: Participant, slot: datetime) -> None:
-        assert self._input is not None
         original = self._original_request(participant)
         request_id = str(workflow.uuid4())
         rematch = replace(
@@ -181,7 +177,6 @@ class SessionWorkflow:
     @workflow.query
     def state(self) -> SessionState:
         """The session as this workflow sees it."""
-        assert self._input is not None
         return SessionState(
             session_id=self._input.spec.session_id,
             status=self._public_status(),
@@ -195,7 +190,6 @@ class SessionWorkflow:
     @workflow.update
     async def join(self, input: SessionActionInput) -> SessionState:
         """Join from the join window on; joining twice is harmless."""
-        assert self._input is not None
         if input.user_id not in self._joined:
             self._joined[input.user_id] = workflow.now()
             await run_activity(
@@ -270,7 +264,7 @@ class SessionWorkflow:
         return "the session is being cancelled: the no-show window has closed"
 
     def _validate_participant(self, user_id: str) -> None:
-        if self._input is None or user_id not in (
+        if user_id not in (
             self._input.spec.participant_one_id,
             self._input.spec.participant_two_id,
         ):
@@ -290,7 +284,6 @@ class SessionWorkflow:
             pass
 
     def _clock(self) -> SessionClock:
-        assert self._input is not None
         spec, policy = self._input.spec, self._input.policy
         return SessionClock.for_session(
             spec.scheduled_start,
@@ -300,7 +293,6 @@ class SessionWorkflow:
         )
 
     def _participants(self) -> tuple[Participant, Participant]:
-        assert self._input is not None
         spec = self._input.spec
         return (
             Participant(spec.participant_one_id, spec.match_request_one_id),
@@ -308,7 +300,6 @@ class SessionWorkflow:
         )
 
     def _original_request(self, participant: Participant) -> RequestSpec:
-        assert self._input is not None
         one = self._input.request_one
         return one if one.request_id == participant.request_id else self._input.request_two
 
