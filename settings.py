@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     booking_horizon_days: int = Field(default=30, ge=1, le=365)
     join_opens_minutes: int = Field(default=5, ge=0, le=60)
     no_show_grace_seconds: int = Field(default=120, ge=1, le=3600)
+    rearrange_after_quiet_seconds: int = Field(default=30, ge=0, le=86400)
 
     # Unset outside development: the API refuses to start rather than trust a published secret.
     jwt_secret: str | None = Field(default=None, min_length=16)

@@ -8,9 +8,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import PollerBehaviorAutoscaling, UnsandboxedWorkflowRunner, Worker
 
 from activities.booking import BookingActivities
+from activities.no_shows import NoShowActivities
 from activities.pairing import PairingActivities
 from activities.requests import RequestActivities
 from activities.sessions import SessionActivities
@@ -23,6 +24,20 @@ from workflows.session import SessionWorkflow
 
 WORKFLOWS = [MatchRequestWorkflow, MatchmakerWorkflow, SessionWorkflow]
 
+# The worker's shape, shared with the benchmark's floor worker so that the two compare fairly.
+# - Pollers scale with the backlog: with a fixed five, most tasks missed a waiting poller and
+#   took a round trip through the server's database (bench: 1.5 -> 0.6 persisted tasks per
+#   request, 0.19 -> 0.25 of the floor).
+# - No sandbox: it re-imports and recompiles a workflow's module for every new run, a third of
+#   this worker's CPU (bench: 32 -> 21 ms per request). The tests run every workflow in the
+#   sandbox instead (tests/helpers.py), where a non-deterministic call fails loudly.
+# - Every activity is local (workflows/activity_calls.py): no activity queue to poll.
+TUNING: dict[str, Any] = {
+    "workflow_task_poller_behavior": PollerBehaviorAutoscaling(),
+    "workflow_runner": UnsandboxedWorkflowRunner(),
+    "no_remote_activities": True,
+}
+
 
 def build_worker(
     client: Client,
@@ -34,6 +49,7 @@ def build_worker(
     requests = RequestActivities(sessionmaker)
     sessions = SessionActivities(sessionmaker)
     starts = WorkflowStartActivities(client)
+    no_shows = NoShowActivities(sessionmaker)
     return Worker(
         client,
         task_queue=task_queue,
@@ -45,14 +61,17 @@ def build_worker(
             requests.expire_match_request,
             requests.reschedule_match_request,
             requests.load_waiting_requests,
+            requests.still_waiting,
             sessions.record_join,
             sessions.activate_session,
             sessions.complete_session,
             sessions.cancel_session,
+            no_shows.settle_shard_no_shows,
+            no_shows.settle_session_no_show,
             PairingActivities(sessions, starts).persist_pairs,
             starts.start_match_request,
         ],
-        **options,
+        **{**TUNING, **options},
     )
 
 

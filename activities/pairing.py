@@ -5,22 +5,33 @@ One activity where there were two halves the events and the task round trips of 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from temporalio import activity
 
-from activities.sessions import CreateSessionsInput, CreateSessionsResult, SessionActivities
-from activities.workflow_starts import StartSessionsInput, WorkflowStartActivities
+from activities.sessions import (
+    CreateSessionsInput,
+    CreateSessionsResult,
+    RearrangeSessionsInput,
+    SessionActivities,
+)
+from activities.workflow_starts import (
+    DissolvedSession,
+    StartSessionsInput,
+    WorkflowStartActivities,
+)
 from workflows.contracts import SessionInput
 
 
 @dataclass
 class PersistPairsInput:
-    """One session per pair, its id chosen by the workflow so that a retry is idempotent."""
+    """One session per pair, its id chosen by the workflow so that a retry is idempotent; with
+    `dissolved`, a rearrangement: those sessions make way, all or nothing."""
 
     sessions: list[SessionInput]
     created_at: datetime
+    dissolved: list[DissolvedSession] = field(default_factory=list)
 
 
 class PairingActivities:
@@ -32,15 +43,23 @@ class PairingActivities:
 
     @activity.defn
     async def persist_pairs(self, input: PersistPairsInput) -> CreateSessionsResult:
-        """Insert the sessions in one transaction, then start the workflows of those that exist."""
-        created = await self._sessions.create_sessions(
-            CreateSessionsInput(
-                sessions=[session.spec for session in input.sessions],
-                created_at=input.created_at,
+        """Insert the sessions in one transaction, then start the workflows of those that exist
+        (and end the workflows of the sessions they replace)."""
+        specs = [session.spec for session in input.sessions]
+        if input.dissolved:
+            created = await self._sessions.rearrange_sessions(
+                RearrangeSessionsInput(
+                    [session.session_id for session in input.dissolved], specs, input.created_at
+                )
             )
-        )
+        else:
+            created = await self._sessions.create_sessions(
+                CreateSessionsInput(sessions=specs, created_at=input.created_at)
+            )
         ids = set(created.created_session_ids)
         started = [session for session in input.sessions if session.spec.session_id in ids]
         if started:
             await self._starts.start_sessions(StartSessionsInput(sessions=started))
+        if started and input.dissolved:
+            await self._starts.tell_rearranged(input.dissolved)
         return created

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError, InternalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 from temporalio import activity
 
 from activities.errors import NOT_FOUND, STATE_CONFLICT, refusal, refusal_from_database
-from db.models import MatchRequestRow
-from workflows.contracts import PoolEntry, RequestSpec
+from db.models import MatchRequestRow, SessionRow
+from workflows.contracts import PoolEntry, RequestSpec, SeatedEntry
 
 
 @dataclass
@@ -54,18 +55,36 @@ class RescheduleMatchRequestInput:
 
 @dataclass
 class LoadWaitingInput:
-    """Which shard's waiting requests to load: a slot, a duration and a language pair."""
+    """Which shard to load: a slot, a duration and a language pair; and whether its sessions
+    that may still be rearranged are wanted too."""
 
     slot_start: datetime
     duration_minutes: int
     languages: tuple[str, str]
+    with_seated: bool = False
 
 
 @dataclass
 class LoadWaitingResult:
-    """The waiting requests of a slot, oldest first."""
+    """The waiting requests of a shard, oldest first, and the pairs seated in its sessions
+    that nobody has joined yet."""
 
     entries: list[PoolEntry]
+    seated: list[SeatedEntry] = field(default_factory=list)
+
+
+@dataclass
+class StillWaitingInput:
+    """Requests whose status the matchmaker is unsure of."""
+
+    request_ids: list[str]
+
+
+@dataclass
+class StillWaitingResult:
+    """Those of the asked requests that are still waiting."""
+
+    request_ids: list[str]
 
 
 def _row_values(spec: RequestSpec, created_at: datetime) -> dict[str, object]:
@@ -104,6 +123,42 @@ async def _insert_request(db: AsyncSession, spec: RequestSpec, created_at: datet
         .values(**_row_values(spec, created_at))
         .on_conflict_do_nothing(index_elements=["id"])
     )
+
+
+def _pool_entry(row: MatchRequestRow) -> PoolEntry:
+    return PoolEntry(
+        request_id=str(row.id),
+        user_id=row.user_id,
+        native_language_id=row.native_language_id,
+        learning_language_id=row.learning_language_id,
+        proficiency_level=row.proficiency_level,
+        priority=row.priority,
+        waiting_since=row.created_at,
+    )
+
+
+async def _seated(db: AsyncSession, input: LoadWaitingInput) -> list[SeatedEntry]:
+    """The shard's sessions nobody has joined, with both of their requests."""
+    one, two = aliased(MatchRequestRow), aliased(MatchRequestRow)
+    rows = await db.execute(
+        select(SessionRow.id, one, two)
+        .join(one, one.id == SessionRow.match_request_one_id)
+        .join(two, two.id == SessionRow.match_request_two_id)
+        .where(
+            SessionRow.status == "scheduled",
+            SessionRow.scheduled_start == input.slot_start,
+            SessionRow.duration_minutes == input.duration_minutes,
+            SessionRow.language_one_id.in_(input.languages),
+            SessionRow.language_two_id.in_(input.languages),
+            SessionRow.participant_one_joined_at.is_(None),
+            SessionRow.participant_two_joined_at.is_(None),
+        )
+        .order_by(SessionRow.created_at, SessionRow.id)
+    )
+    return [
+        SeatedEntry(str(session_id), _pool_entry(first), _pool_entry(second))
+        for session_id, first, second in rows
+    ]
 
 
 class RequestActivities:
@@ -176,7 +231,7 @@ class RequestActivities:
 
     @activity.defn
     async def load_waiting_requests(self, input: LoadWaitingInput) -> LoadWaitingResult:
-        """The database's list of a shard's waiting requests: the matchmaker's source of truth."""
+        """The database's view of a shard: the matchmaker's source of truth for each run."""
         one, two = input.languages
         async with self._sessionmaker() as db:
             rows = await db.scalars(
@@ -190,20 +245,24 @@ class RequestActivities:
                 )
                 .order_by(MatchRequestRow.created_at, MatchRequestRow.id)
             )
-            return LoadWaitingResult(
-                entries=[
-                    PoolEntry(
-                        request_id=str(row.id),
-                        user_id=row.user_id,
-                        native_language_id=row.native_language_id,
-                        learning_language_id=row.learning_language_id,
-                        proficiency_level=row.proficiency_level,
-                        priority=row.priority,
-                        waiting_since=row.created_at,
+            result = LoadWaitingResult(entries=[_pool_entry(row) for row in rows])
+            if input.with_seated:
+                result.seated = await _seated(db, input)
+            return result
+
+    @activity.defn
+    async def still_waiting(self, input: StillWaitingInput) -> StillWaitingResult:
+        """Which of the given requests are still waiting, in the order asked."""
+        async with self._sessionmaker() as db:
+            waiting = set(
+                await db.scalars(
+                    select(MatchRequestRow.id).where(
+                        MatchRequestRow.id.in_([uuid.UUID(r) for r in input.request_ids]),
+                        MatchRequestRow.status == "waiting",
                     )
-                    for row in rows
-                ]
+                )
             )
+        return StillWaitingResult([r for r in input.request_ids if uuid.UUID(r) in waiting])
 
     async def _close_waiting(self, input: CloseRequestInput, status: str) -> RequestRowResult:
         request_id = uuid.UUID(input.request_id)

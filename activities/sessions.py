@@ -15,6 +15,7 @@ from temporalio import activity
 
 from activities.errors import SLOT_STARTED, refusal_from_database, sqlstate
 from db.models import MatchRequestRow, SessionRow
+from domain.session_rules import NO_SHOW, REARRANGED
 from workflows.contracts import SessionSpec
 
 
@@ -28,10 +29,22 @@ class CreateSessionsInput:
 
 @dataclass
 class CreateSessionsResult:
-    """Which sessions exist now, and which requests turned out not to be waiting any more."""
+    """Which sessions exist now, which requests turned out not to be waiting any more, and
+    (for a rearrangement) which sessions could no longer be dissolved."""
 
     created_session_ids: list[str] = field(default_factory=list)
     dead_request_ids: list[str] = field(default_factory=list)
+    stale_session_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RearrangeSessionsInput:
+    """Dissolve these sessions and seat their people, and some waiting ones, in new sessions:
+    all of it in one transaction, or none of it."""
+
+    dissolved_session_ids: list[str]
+    sessions: list[SessionSpec]
+    at: datetime
 
 
 @dataclass
@@ -66,10 +79,14 @@ class CancelSessionInput:
 
 @dataclass
 class SessionRowResult:
-    """A session's status as the database holds it after the activity."""
+    """A session as the database holds it after the activity: the facts its workflow adopts,
+    since the slot's no-show sweep may have closed it first."""
 
     session_id: str
     status: str
+    cancel_reason: str | None = None
+    cancelled_by: str | None = None
+    joined_user_ids: list[str] = field(default_factory=list)
 
 
 def _session_values(spec: SessionSpec, created_at: datetime) -> dict[str, object]:
@@ -121,6 +138,49 @@ async def _not_waiting(db: AsyncSession, spec: SessionSpec) -> list[str]:
     return [str(row_id) for (row_id,) in rows]
 
 
+async def _mark(
+    db: AsyncSession, request_ids: list[str], status: str, reason: str, at: datetime
+) -> None:
+    """Move the matched requests among `request_ids` to `status`."""
+    if request_ids:
+        await db.execute(
+            update(MatchRequestRow)
+            .where(
+                MatchRequestRow.id.in_([uuid.UUID(i) for i in request_ids]),
+                MatchRequestRow.status == "matched",
+            )
+            .values(status=status, status_reason=reason, updated_at=at)
+        )
+
+
+class _Abandoned(Exception):
+    """Roll the transaction back and answer with this result."""
+
+    def __init__(self, result: CreateSessionsResult) -> None:
+        super().__init__("rearrangement abandoned")
+        self.result = result
+
+
+async def _gone(db: AsyncSession, input: RearrangeSessionsInput) -> list[str]:
+    """Requests of a refused rearrangement that are neither waiting nor in a dissolved session."""
+    ids = {
+        uuid.UUID(i)
+        for spec in input.sessions
+        for i in (spec.match_request_one_id, spec.match_request_two_id)
+    }
+    rows = await db.execute(
+        select(MatchRequestRow.id, MatchRequestRow.status, MatchRequestRow.session_id).where(
+            MatchRequestRow.id.in_(ids)
+        )
+    )
+    seated = {uuid.UUID(i) for i in input.dissolved_session_ids}
+    return [
+        str(request_id)
+        for request_id, status, session_id in rows
+        if status != "waiting" and session_id not in seated
+    ]
+
+
 class SessionActivities:
     """Session writes; each is safe to retry."""
 
@@ -150,14 +210,63 @@ class SessionActivities:
         return result
 
     @activity.defn
+    async def rearrange_sessions(self, input: RearrangeSessionsInput) -> CreateSessionsResult:
+        """Cancel the old sessions as `rearranged` and insert the new ones, or change nothing and
+        say why: a session someone has joined or cancelled meanwhile, or a request gone."""
+        new_ids = [uuid.UUID(spec.session_id) for spec in input.sessions]
+        try:
+            async with self._sessionmaker.begin() as db:
+                existing = await db.scalars(select(SessionRow.id).where(SessionRow.id.in_(new_ids)))
+                if set(existing) == set(new_ids):
+                    # A retry of a rearrangement that committed.
+                    return CreateSessionsResult(created_session_ids=[str(i) for i in new_ids])
+                dissolved = set(
+                    await db.scalars(
+                        update(SessionRow)
+                        .where(
+                            SessionRow.id.in_([uuid.UUID(i) for i in input.dissolved_session_ids]),
+                            SessionRow.status == "scheduled",
+                            SessionRow.participant_one_joined_at.is_(None),
+                            SessionRow.participant_two_joined_at.is_(None),
+                        )
+                        .values(status="cancelled", cancel_reason=REARRANGED, updated_at=input.at)
+                        .returning(SessionRow.id)
+                    )
+                )
+                stale = [i for i in input.dissolved_session_ids if uuid.UUID(i) not in dissolved]
+                if stale:
+                    raise _Abandoned(CreateSessionsResult(stale_session_ids=stale))
+                await db.execute(
+                    insert(SessionRow).values(
+                        [_session_values(spec, input.at) for spec in input.sessions]
+                    )
+                )
+        except _Abandoned as abandoned:
+            return abandoned.result
+        except (IntegrityError, InternalError) as error:
+            async with self._sessionmaker() as db:
+                gone = await _gone(db, input)
+            if not gone:
+                # Refused for a reason the pool cannot explain (a bug, not a race): change
+                # nothing, and let the matchmaker carry on without this rearrangement.
+                activity.logger.error("rearrangement refused: %s", error.orig)
+            return CreateSessionsResult(dead_request_ids=gone)
+        return CreateSessionsResult(created_session_ids=[str(i) for i in new_ids])
+
+    @activity.defn
     async def record_join(self, input: RecordJoinInput) -> SessionRowResult:
-        """Stamp the participant's first join time."""
+        """Stamp the participant's first join time, unless the session has closed meanwhile
+        (the slot's no-show sweep): the row lock orders a join and the sweep, either way."""
         is_one = SessionRow.participant_one_id == input.user_id
         is_two = SessionRow.participant_two_id == input.user_id
         async with self._sessionmaker.begin() as db:
             await db.execute(
                 update(SessionRow)
-                .where(SessionRow.id == uuid.UUID(input.session_id), is_one | is_two)
+                .where(
+                    SessionRow.id == uuid.UUID(input.session_id),
+                    SessionRow.status == "scheduled",
+                    is_one | is_two,
+                )
                 .values(
                     participant_one_joined_at=_first_stamp(
                         is_one, SessionRow.participant_one_joined_at, input.at
@@ -202,22 +311,20 @@ class SessionActivities:
                     .returning(SessionRow.id)
                 )
                 if changed.first() is not None:
-                    for status, ids in (
-                        ("cancelled", input.cancelled_request_ids),
-                        ("no_show", input.no_show_request_ids),
-                    ):
-                        if ids:
-                            await db.execute(
-                                update(MatchRequestRow)
-                                .where(
-                                    MatchRequestRow.id.in_([uuid.UUID(i) for i in ids]),
-                                    MatchRequestRow.status == "matched",
-                                )
-                                .values(
-                                    status=status, status_reason=input.reason, updated_at=input.at
-                                )
-                            )
-                return await self._status(db, input.session_id)
+                    await _mark(
+                        db, input.cancelled_request_ids, "cancelled", input.reason, input.at
+                    )
+                    await _mark(db, input.no_show_request_ids, "no_show", input.reason, input.at)
+                    return await self._status(db, input.session_id)
+                facts = await self._status(db, input.session_id)
+                if input.cancelled_by and (facts.cancel_reason, facts.cancelled_by) == (
+                    NO_SHOW,
+                    None,
+                ):
+                    # The deadline's sweep got there first; the canceller's request still leaves.
+                    why = "cancelled by user as the no-show deadline passed"
+                    await _mark(db, input.cancelled_request_ids, "cancelled", why, input.at)
+                return facts
         except (IntegrityError, InternalError) as error:
             raise refusal_from_database(error) from None
 
@@ -235,7 +342,27 @@ class SessionActivities:
             return await self._status(db, input.session_id)
 
     async def _status(self, db: AsyncSession, session_id: str) -> SessionRowResult:
-        status = await db.scalar(
-            select(SessionRow.status).where(SessionRow.id == uuid.UUID(session_id))
-        )
-        return SessionRowResult(session_id=session_id, status=status or "missing")
+        return await session_facts(db, session_id)
+
+
+async def session_facts(db: AsyncSession, session_id: str) -> SessionRowResult:
+    """The session's row as it stands in this transaction."""
+    row = await db.get(SessionRow, uuid.UUID(session_id), populate_existing=True)
+    if row is None:
+        return SessionRowResult(session_id=session_id, status="missing")
+    return SessionRowResult(
+        session_id=session_id,
+        status=row.status,
+        cancel_reason=row.cancel_reason,
+        cancelled_by=row.cancelled_by,
+        joined_user_ids=sorted(joined_user_ids(row)),
+    )
+
+
+def joined_user_ids(row: SessionRow) -> frozenset[str]:
+    """The participants whose join the row records."""
+    stamps = (
+        (row.participant_one_id, row.participant_one_joined_at),
+        (row.participant_two_id, row.participant_two_joined_at),
+    )
+    return frozenset(user for user, joined_at in stamps if joined_at is not None)

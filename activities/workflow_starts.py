@@ -28,6 +28,7 @@ from workflows.contracts import (
     MatchRequestInput,
     Policy,
     PoolEntry,
+    RearrangedSignal,
     SessionInput,
 )
 from workflows.ids import match_request_workflow_id, matchmaker_workflow_id, session_workflow_id
@@ -65,6 +66,14 @@ class StartSessionsResult:
     """The ids of the session workflows that now exist."""
 
     workflow_ids: list[str]
+
+
+@dataclass
+class DissolvedSession:
+    """A session a rearrangement dissolved, and the new sessions its two people sit in."""
+
+    session_id: str
+    replacement_session_ids: list[str]
 
 
 @dataclass
@@ -146,6 +155,15 @@ class WorkflowStartActivities:
 
         return StartSessionsResult(list(await asyncio.gather(*map(start, input.sessions))))
 
+    async def tell_rearranged(self, dissolved: list[DissolvedSession]) -> None:
+        """Tell each dissolved session's workflow where its people sit now."""
+        for session in dissolved:
+            await self._signal_if_running(
+                session_workflow_id(session.session_id),
+                "rearranged",
+                RearrangedSignal(replacement_session_ids=session.replacement_session_ids),
+            )
+
     @activity.defn
     async def start_match_request(self, input: StartMatchRequestInput) -> StartMatchRequestResult:
         """Start a request's workflow unless it already exists."""
@@ -162,13 +180,16 @@ class WorkflowStartActivities:
         return StartMatchRequestResult(workflow_id=workflow_id)
 
     async def _tell_matched(self, request_id: str, signal: MatchedSignal) -> None:
-        handle = self._client.get_workflow_handle(match_request_workflow_id(request_id))
+        # A request that already ended needs no telling: it read its row when it closed, or
+        # (re-seated by a rearrangement) it was told of its first session then.
+        await self._signal_if_running(match_request_workflow_id(request_id), "matched", signal)
+
+    async def _signal_if_running(self, workflow_id: str, name: str, signal: object) -> None:
         try:
-            await handle.signal("matched", signal)
+            await self._client.get_workflow_handle(workflow_id).signal(name, signal)
         except RPCError as error:
             if error.status != RPCStatusCode.NOT_FOUND:
                 raise
-            # It already ended: at the slot start it read its matched row itself.
 
     async def _start_once(
         self,
@@ -189,6 +210,9 @@ class WorkflowStartActivities:
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 search_attributes=attributes,
                 static_summary=summary,
+                # This worker runs the new workflow's first task itself, handed back with the
+                # start: one history write and one task dispatch fewer per workflow.
+                request_eager_start=True,
             )
         except WorkflowAlreadyStartedError:
             pass  # it ran and finished already: starting it again would repeat its effects

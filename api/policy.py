@@ -20,4 +20,5 @@ def workflow_policy(settings: Settings) -> Policy:
         slot_minutes=settings.slot_minutes,
         join_opens_minutes=settings.join_opens_minutes,
         no_show_grace_seconds=settings.no_show_grace_seconds,
+        rearrange_after_quiet_seconds=settings.rearrange_after_quiet_seconds,
     )

@@ -22,6 +22,7 @@ from temporalio.client import Client
 from bench import report
 from bench.api_client import BenchApi
 from bench.context import BenchContext
+from bench.costs import CostMeter
 from bench.environment import Target, attached_stack, started_stack
 from bench.profiles import PROFILES, Profile
 from bench.scenarios import floor, histories, hot_slot, steady, timers
@@ -60,6 +61,7 @@ async def run_scenarios(
         run_id=f"{int(time.time()) % 1_000_000}",
         languages=sorted(await api.language_ids()),
         rng=random.Random(seed),
+        costs=CostMeter(target),
     )
     results: dict[str, Any] = {}
     try:
@@ -115,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         "settings": {
             "slot_minutes": target.settings.slot_minutes,
             "no_show_grace_seconds": target.settings.no_show_grace_seconds,
+            "rearrange_after_quiet_seconds": target.settings.rearrange_after_quiet_seconds,
         },
     }
     report.write_json(results, args.json)

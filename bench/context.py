@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
 from bench.api_client import BenchApi, Booking
+from bench.costs import CostMeter
 from bench.environment import Target
 from domain.levels import Level
 from domain.slots import next_slot_after
@@ -32,6 +33,7 @@ class BenchContext:
     run_id: str
     languages: list[str]
     rng: random.Random
+    costs: CostMeter
     _users: count[int] = field(default_factory=count)
 
     @property

@@ -9,7 +9,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from devstack.postgres import (
@@ -23,10 +23,12 @@ from devstack.stack import Stack, StackOptions
 from settings import Settings, get_settings
 
 # Time compressed by configuration, so no-show timers come due within the run: one-minute
-# slots and a five-second grace instead of ten minutes and two.
+# slots and a five-second grace instead of ten minutes and two, and partners swapped for someone
+# left alone after five seconds instead of thirty.
 COMPRESSED_TIME = {
     "PARLEY_SLOT_MINUTES": "1",
     "PARLEY_NO_SHOW_GRACE_SECONDS": "5",
+    "PARLEY_REARRANGE_AFTER_QUIET_SECONDS": "5",
     "PARLEY_JOIN_OPENS_MINUTES": "5",
     "PARLEY_DEV_MODE": "true",
 }
@@ -41,6 +43,9 @@ class Target:
     temporal_address: str
     settings: Settings
     started_seconds: float | None
+    # Known only for a stack the benchmark started: where to read the costs of its parts.
+    metrics_url: str | None = None
+    pids: dict[str, int] = field(default_factory=dict)
 
 
 def _free_port() -> int:
@@ -65,6 +70,7 @@ def started_stack(data_dir: Path | None = None) -> Iterator[Target]:
     create_database(admin_url, database)
     os.environ["DATABASE_URL"] = with_database(admin_url, database)
     get_settings.cache_clear()
+    metrics_port = _free_port()
     stack = Stack(
         StackOptions(
             data_dir=root,
@@ -72,6 +78,7 @@ def started_stack(data_dir: Path | None = None) -> Iterator[Target]:
             ui_port=_free_port(),
             api_port=_free_port(),
             timeout_seconds=120,
+            metrics_port=metrics_port,
         )
     )
     began = time.monotonic()
@@ -84,6 +91,8 @@ def started_stack(data_dir: Path | None = None) -> Iterator[Target]:
             temporal_address=stack.temporal_address,
             settings=get_settings(),
             started_seconds=round(time.monotonic() - began, 1),
+            metrics_url=f"http://127.0.0.1:{metrics_port}/metrics",
+            pids=stack.pids(),
         )
         completed = True
     finally:

@@ -13,13 +13,14 @@ from temporalio.worker import Worker
 
 from bench.floor_workflow import EmptyWorkflow
 from settings import get_settings
+from worker import TUNING
 
 
 async def main(task_queue: str) -> None:
     """Poll `task_queue` until stopped."""
     settings = get_settings()
     client = await Client.connect(settings.temporal_target, namespace=settings.temporal_namespace)
-    await Worker(client, task_queue=task_queue, workflows=[EmptyWorkflow]).run()
+    await Worker(client, task_queue=task_queue, workflows=[EmptyWorkflow], **TUNING).run()
 
 
 if __name__ == "__main__":

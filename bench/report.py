@@ -11,12 +11,22 @@ def _ms(summary: dict[str, Any]) -> str:
     return f"p50 {summary['p50_ms']} / p99 {summary['p99_ms']} / max {summary['max_ms']} ms"
 
 
+def _cost(cost: dict[str, Any]) -> str:
+    parts = ", ".join(f"{part} {ms}" for part, ms in sorted(cost["cpu_ms"].items()) if ms >= 0.05)
+    return (
+        f"{cost['temporal_history_writes']} history writes, {cost['temporal_stored_tasks']} "
+        f"stored tasks; CPU {cost['cpu_ms_total']} ms ({parts})"
+    )
+
+
 def rows(results: dict[str, Any]) -> list[tuple[str, str]]:
     """(figure, value) lines in scenario order."""
     out: list[tuple[str, str]] = []
     floor = results.get("floor")
     if floor:
         out.append(("floor: empty workflows/s", f"{floor['workflows_per_second']}"))
+        if floor.get("cost_per_workflow"):
+            out.append(("floor: cost per empty workflow", _cost(floor["cost_per_workflow"])))
     steady = results.get("steady")
     if steady:
         top, half = steady["maximum"], steady["half_rate"]
@@ -28,6 +38,11 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str]]:
                 f"({top.get('matched_per_second_vs_floor')} of floor)",
             ),
             ("max rate: POST latency", _ms(top["post_latency"])),
+            *(
+                [("max rate: cost per request", _cost(top["cost_per_request"]))]
+                if top.get("cost_per_request")
+                else []
+            ),
             ("max rate: match latency", _ms(top["match_latency"])),
             ("half rate: target requests/s", f"{half['target_requests_per_second']}"),
             ("half rate: accepted requests/s", f"{half['accepted_per_second']}"),
@@ -42,6 +57,7 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str]]:
             ("hot slot: seconds until pairing done", f"{hot['seconds_until_pairing_done']}"),
             ("hot slot: pairs made / possible", f"{hot['pairs_made']} / {hot['pairs_possible']}"),
             ("hot slot: pairable pairs left waiting", f"{hot['pairable_pairs_left_waiting']}"),
+            ("hot slot: sessions rearranged to seat more", f"{hot['sessions_rearranged']}"),
             ("hot slot: POST latency", _ms(hot["post_latency"])),
             ("hot slot: matchmaker runs", f"{hot['matchmaker_runs']}"),
             ("hot slot: largest history (events)", f"{hot['largest_history_events']}"),
@@ -55,6 +71,10 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str]]:
                 f"{timers['cancellations_seen']} of {timers['ready_before_start']}",
             ),
             ("timers: lateness after start+grace", _ms(timers["lateness_after_start_plus_grace"])),
+            (
+                "timers: rematch of who came, after start+grace",
+                _ms(timers["rematch_after_start_plus_grace"]),
+            ),
         ]
     for key, label in (("history", "until matched"), ("history_no_show", "no-show, to the end")):
         history = results.get(key)

@@ -40,6 +40,7 @@ class StackOptions:
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     timeout_seconds: float = 90.0
+    metrics_port: int | None = None
 
 
 @dataclass
@@ -92,6 +93,7 @@ class Stack:
             self.options.temporal_port,
             self.options.ui_port,
             self.logs_dir / "temporal.log",
+            metrics_port=self.options.metrics_port,
         )
         self.children.append(self.dev_server)
         self.temporal_address = f"127.0.0.1:{self.options.temporal_port}"
@@ -159,6 +161,10 @@ class Stack:
             str(self.options.api_port),
         ]
         self.children.append(spawn("api", api, self.logs_dir / "api.log", env=env, cwd=REPO_ROOT))
+
+    def pids(self) -> dict[str, int]:
+        """Process ids of the children, by name."""
+        return {child.name: child.process.pid for child in self.children}
 
     @property
     def api_url(self) -> str:

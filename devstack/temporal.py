@@ -61,7 +61,13 @@ def test_server_path() -> str:
 
 
 def dev_server_command(
-    db_file: Path, port: int, ui_port: int, *, ip: str = "127.0.0.1", headless: bool = False
+    db_file: Path,
+    port: int,
+    ui_port: int,
+    *,
+    ip: str = "127.0.0.1",
+    headless: bool = False,
+    metrics_port: int | None = None,
 ) -> list[str]:
     """`temporal server start-dev` keeping state in `db_file`, with Parley's search attributes."""
     command = [
@@ -80,17 +86,27 @@ def dev_server_command(
         str(port),
     ]
     command += ["--headless"] if headless else ["--ui-port", str(ui_port)]
+    if metrics_port is not None:
+        command += ["--metrics-port", str(metrics_port)]  # Prometheus text at /metrics
     for name, kind in SEARCH_ATTRIBUTES.items():
         command += ["--search-attribute", f"{name}={kind}"]
     return command
 
 
 def start_dev_server(
-    db_file: Path, port: int, ui_port: int, log_path: Path, *, headless: bool = False
+    db_file: Path,
+    port: int,
+    ui_port: int,
+    log_path: Path,
+    *,
+    headless: bool = False,
+    metrics_port: int | None = None,
 ) -> Child:
     """Start the dev server as a child process logging to `log_path` (not yet waited for)."""
     db_file.parent.mkdir(parents=True, exist_ok=True)
-    command = dev_server_command(db_file, port, ui_port, headless=headless)
+    command = dev_server_command(
+        db_file, port, ui_port, headless=headless, metrics_port=metrics_port
+    )
     return spawn("temporal", command, log_path)
 
 

@@ -9,6 +9,8 @@ from domain.slots import next_slot_after
 
 CANCELLED_BY_USER = "cancelled_by_user"
 NO_SHOW = "no_show"
+# Dissolved before anyone joined so that more people could be seated; both have new sessions.
+REARRANGED = "rearranged"
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,14 @@ def end_refusal(status: str) -> str | None:
 
 def both_present(participants: tuple[Participant, Participant], joined: frozenset[str]) -> bool:
     """True when every participant has joined."""
-    return all(p.user_id in joined for p in participants)
+    return not absentees(participants, joined)
+
+
+def absentees(
+    participants: tuple[Participant, Participant], joined: frozenset[str]
+) -> tuple[Participant, ...]:
+    """Who has not joined."""
+    return tuple(p for p in participants if p.user_id not in joined)
 
 
 def no_show(
@@ -94,7 +103,7 @@ def no_show(
     slot_minutes: int,
 ) -> Cancellation:
     """At start + grace: absentees are no-shows; whoever came is rematched in the next slot."""
-    absent = tuple(p for p in participants if p.user_id not in joined)
+    absent = absentees(participants, joined)
     present = tuple(p for p in participants if p.user_id in joined)
     return Cancellation(
         reason=NO_SHOW,
@@ -103,6 +112,43 @@ def no_show(
         no_show_request_ids=tuple(p.request_id for p in absent),
         rematch=present,
         rematch_slot=next_slot_after(now, slot_minutes) if present else None,
+    )
+
+
+def swept(
+    participants: tuple[Participant, Participant],
+    joined: frozenset[str],
+    canceller_id: str | None,
+    now: datetime,
+    slot_minutes: int,
+) -> Cancellation:
+    """The deadline's sweep closed the session as a no-show just before a participant's cancel
+    landed: its verdict stands, but whoever cancelled wanted out, so they are not rematched
+    (their request is cancelled if the sweep left it matched)."""
+    verdict = no_show(participants, joined, now, slot_minutes)
+    if canceller_id is None:
+        return verdict
+    rematch = tuple(p for p in verdict.rematch if p.user_id != canceller_id)
+    canceller = next(p for p in participants if p.user_id == canceller_id)
+    return Cancellation(
+        reason=NO_SHOW,
+        cancelled_by=None,
+        cancelled_request_ids=(canceller.request_id,) if canceller_id in joined else (),
+        no_show_request_ids=verdict.no_show_request_ids,
+        rematch=rematch,
+        rematch_slot=verdict.rematch_slot if rematch else None,
+    )
+
+
+def rearranged() -> Cancellation:
+    """The matchmaker seated both participants in other sessions: nobody is let down."""
+    return Cancellation(
+        reason=REARRANGED,
+        cancelled_by=None,
+        cancelled_request_ids=(),
+        no_show_request_ids=(),
+        rematch=(),
+        rematch_slot=None,
     )
 
 

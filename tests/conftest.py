@@ -27,8 +27,7 @@ from devstack.temporal import (
     wait_for_temporal,
 )
 from settings import Settings
-from tests.helpers import Stack, new_calendar_offset, settle
-from worker import build_worker
+from tests.helpers import Stack, new_calendar_offset, settle, test_worker
 
 REPO = Path(__file__).resolve().parent.parent
 INDEXED_TYPES = {
@@ -94,7 +93,7 @@ async def stack(
     app = create_app(
         test_settings, temporal=env.client, sessionmaker=sessionmaker, clock=env.get_current_time
     )
-    worker = build_worker(env.client, sessionmaker, test_settings.task_queue)
+    worker = test_worker(env.client, sessionmaker, test_settings.task_queue)
     async with (
         worker,
         AsyncClient(transport=ASGITransport(app=app), base_url="http://parley.test") as api,

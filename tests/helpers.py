@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from api.main import create_app
 from api.security import mint_token
@@ -80,6 +82,22 @@ class Person:
             **extra,
         }
         return await self.post("/v1/match-requests", body)
+
+
+def test_worker(
+    client: Client,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    task_queue: str,
+    **options: Any,
+) -> Worker:
+    """Parley's worker, but with every workflow in Temporal's sandbox, which fails a test on any
+    non-deterministic call that production (unsandboxed, for speed) would let through."""
+    return build_worker(
+        client, sessionmaker, task_queue, workflow_runner=SandboxedWorkflowRunner(), **options
+    )
+
+
+test_worker.__test__ = False  # type: ignore[attr-defined]  # a factory, not a pytest test
 
 
 def person(stack: Stack, user_id: str) -> Person:
@@ -211,7 +229,7 @@ async def on_dev_server(
     app = create_app(test_settings, temporal=client, sessionmaker=sessionmaker)
     tag = uuid.uuid4().hex[:8]
     async with (
-        build_worker(client, sessionmaker, test_settings.task_queue),
+        test_worker(client, sessionmaker, test_settings.task_queue),
         AsyncClient(transport=ASGITransport(app=app), base_url="http://parley.test") as api,
     ):
 

@@ -21,8 +21,8 @@ from tests.helpers import (
     settle,
     skip_to,
     slot_ahead,
+    test_worker,
 )
-from worker import build_worker
 from workflows.ids import session_workflow_id
 from workflows.session import SessionWorkflow
 
@@ -143,7 +143,7 @@ async def _book_join_then_restart(stack: Stack) -> None:
     slot = await slot_ahead(stack)
     queue = stack.settings.task_queue
     # No sticky cache: a real crash loses it too, and the next worker must replay from history.
-    async with build_worker(stack.env.client, stack.sessionmaker, queue, max_cached_workflows=0):
+    async with test_worker(stack.env.client, stack.sessionmaker, queue, max_cached_workflows=0):
         _, req_b, session = await book_pair(stack, a, b, slot)
         await skip_to(stack, slot - timedelta(minutes=1))
         assert (await a.post(f"/v1/sessions/{session['id']}/join")).status_code == 200
@@ -153,7 +153,7 @@ async def _book_join_then_restart(stack: Stack) -> None:
     await asyncio.sleep(1.0)
     assert (await a.get(f"/v1/sessions/{session['id']}")).json()["status"] == "scheduled"
     # A brand-new worker (empty cache: it replays the history) finishes the job.
-    async with build_worker(stack.env.client, stack.sessionmaker, queue):
+    async with test_worker(stack.env.client, stack.sessionmaker, queue):
         await skipping
         cancelled = await eventually(
             lambda: a.get(f"/v1/sessions/{session['id']}"), lambda s: s["status"] == "cancelled"

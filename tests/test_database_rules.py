@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 
-SLOT = datetime(2031, 7, 27, 15, 0, tzinfo=UTC)
+from tests.rows import SLOT, insert_request, insert_session, status_of, user
 
 
 @pytest.fixture
@@ -19,53 +18,6 @@ def conn(database_url: str) -> Iterator[psycopg.Connection[Any]]:
     """An autocommit connection: every statement stands on its own, as concurrent callers would."""
     with psycopg.connect(database_url, autocommit=True) as connection:
         yield connection
-
-
-def user() -> str:
-    return f"user-{uuid.uuid4().hex[:8]}"
-
-
-def insert_request(
-    conn: psycopg.Connection[Any],
-    user_id: str,
-    native: str = "english",
-    learning: str = "spanish",
-    start: datetime = SLOT,
-    duration: int = 60,
-) -> uuid.UUID:
-    request_id = uuid.uuid4()
-    conn.execute(
-        "INSERT INTO match_requests (id, user_id, native_language_id, learning_language_id,"
-        " proficiency_level, availability_start, availability_end, preferred_duration_minutes)"
-        " VALUES (%s, %s, %s, %s, 'intermediate', %s, %s, %s)",
-        (request_id, user_id, native, learning, start, start, duration),
-    )
-    return request_id
-
-
-def insert_session(
-    conn: psycopg.Connection[Any],
-    one: tuple[str, uuid.UUID],
-    two: tuple[str, uuid.UUID],
-    start: datetime = SLOT,
-) -> uuid.UUID:
-    session_id = uuid.uuid4()
-    conn.execute(
-        "INSERT INTO sessions (id, participant_one_id, participant_two_id, match_request_one_id,"
-        " match_request_two_id, language_one_id, language_two_id, scheduled_start, scheduled_end,"
-        " duration_minutes) VALUES (%s, %s, %s, %s, %s, 'english', 'spanish', %s, %s, 60)",
-        (session_id, one[0], two[0], one[1], two[1], start, start + timedelta(minutes=60)),
-    )
-    return session_id
-
-
-def status_of(conn: psycopg.Connection[Any], request_id: uuid.UUID) -> tuple[Any, ...]:
-    row = conn.execute(
-        "SELECT status, matched_at IS NOT NULL, session_id FROM match_requests WHERE id = %s",
-        (request_id,),
-    ).fetchone()
-    assert row is not None
-    return tuple(row)
 
 
 def test_creating_a_session_marks_both_requests_matched_in_the_same_transaction(conn) -> None:
@@ -177,6 +129,87 @@ def test_a_cancel_racing_a_match_leaves_exactly_one_of_them_done(database_url: s
         matcher.close()
     # The cancel waited for the match and then found nothing waiting to cancel.
     assert status_of(conn, rb)[0] == "matched"
+
+
+def test_a_new_session_may_take_the_requests_of_one_rearranged_in_the_same_transaction(
+    database_url: str, conn
+) -> None:
+    a, b, c, d = user(), user(), user(), user()
+    ra, rb = insert_request(conn, a), insert_request(conn, b, "spanish", "english")
+    rc, rd = insert_request(conn, c, "spanish", "english"), insert_request(conn, d)
+    old = insert_session(conn, (a, ra), (b, rb))
+    with psycopg.connect(database_url) as matchmaker:
+        matchmaker.execute(
+            "UPDATE sessions SET status = 'cancelled', cancel_reason = 'rearranged' WHERE id = %s",
+            (old,),
+        )
+        first = insert_session(matchmaker, (a, ra), (c, rc))
+        second = insert_session(matchmaker, (d, rd), (b, rb))
+        matchmaker.commit()
+    assert [status_of(conn, r) for r in (ra, rc)] == [("matched", True, first)] * 2
+    assert [status_of(conn, r) for r in (rd, rb)] == [("matched", True, second)] * 2
+    with pytest.raises(psycopg.errors.ExclusionViolation):
+        insert_request(conn, a, "french", "german")  # a's time is held by the new session
+
+
+def test_a_request_of_a_session_cancelled_otherwise_cannot_be_taken(conn) -> None:
+    a, b, c = user(), user(), user()
+    ra, rb = insert_request(conn, a), insert_request(conn, b, "spanish", "english")
+    rc = insert_request(conn, c)
+    old = insert_session(conn, (a, ra), (b, rb))
+    conn.execute(
+        "UPDATE sessions SET status = 'cancelled', cancel_reason = 'cancelled_by_user'"
+        " WHERE id = %s",
+        (old,),
+    )
+    # b's request sits in the other column this time, so only the claim trigger can refuse it.
+    with pytest.raises(psycopg.IntegrityError) as refused:
+        insert_session(conn, (b, rb), (c, rc), languages=("spanish", "english"))
+    assert refused.value.sqlstate == "23P91"
+    assert status_of(conn, rc) == ("waiting", False, None)
+    assert status_of(conn, rb)[2] == old
+
+
+def _rearranging(database_url: str, old: Any, *new: tuple[Any, Any]) -> psycopg.Error | None:
+    """Dissolve `old` and insert sessions over the given (user, request) pairs, in one
+    transaction; the error the commit raised, if any."""
+    with psycopg.connect(database_url) as matchmaker:
+        try:
+            matchmaker.execute(
+                "UPDATE sessions SET status = 'cancelled', cancel_reason = 'rearranged'"
+                " WHERE id = %s",
+                (old,),
+            )
+            for one, two in new:
+                insert_session(matchmaker, one, two)
+            matchmaker.commit()
+        except psycopg.Error as error:
+            return error
+    return None
+
+
+def test_a_rearrangement_that_leaves_someone_without_a_session_is_refused_at_commit(
+    database_url: str, conn
+) -> None:
+    a, b, c = user(), user(), user()
+    ra, rb = insert_request(conn, a), insert_request(conn, b, "spanish", "english")
+    rc = insert_request(conn, c, "spanish", "english")
+    old = insert_session(conn, (a, ra), (b, rb))
+    refused = _rearranging(database_url, old, ((a, ra), (c, rc)))  # b is left out
+    assert refused is not None and refused.sqlstate == "23P95"
+    assert status_of(conn, rb)[2] == status_of(conn, ra)[2] == old
+    assert status_of(conn, rc) == ("waiting", False, None)
+
+
+def test_a_session_someone_joined_cannot_be_rearranged(database_url: str, conn) -> None:
+    a, b, c, d = user(), user(), user(), user()
+    ra, rb = insert_request(conn, a), insert_request(conn, b, "spanish", "english")
+    rc, rd = insert_request(conn, c, "spanish", "english"), insert_request(conn, d)
+    old = insert_session(conn, (a, ra), (b, rb))
+    conn.execute("UPDATE sessions SET participant_one_joined_at = now() WHERE id = %s", (old,))
+    refused = _rearranging(database_url, old, ((a, ra), (c, rc)), ((d, rd), (b, rb)))
+    assert refused is not None and refused.sqlstate == "23P95"
+    assert status_of(conn, ra)[2] == old
 
 
 def test_a_user_cannot_hold_two_overlapping_live_requests(conn) -> None:

@@ -1,4 +1,10 @@
-"""How workflows call activities: one timeout, one retry policy, refusals unwrapped."""
+"""How workflows call activities: local, with one timeout, one retry policy, refusals unwrapped.
+
+Every Parley activity is a short Postgres transaction or an idempotent Temporal call, so each
+runs as a local activity: inside the workflow task that asked for it, recorded as one marker,
+with no activity task to schedule, dispatch and report back (four history writes and a second
+workflow task each, on the server that is Parley's bottleneck).
+"""
 
 from __future__ import annotations
 
@@ -27,19 +33,26 @@ DB_RETRY = RetryPolicy(
 async def run_activity(
     method: Callable[[Any, ArgT], Awaitable[ResultT]], arg: ArgT, summary: str
 ) -> ResultT:
-    """Run an activity method with Parley's timeout and retry policy, labelled for the UI."""
-    return await workflow.execute_activity_method(
-        method,
-        arg,
-        start_to_close_timeout=DB_ACTIVITY_TIMEOUT,
-        retry_policy=DB_RETRY,
-        summary=summary,
-    )
+    """Run an activity method locally with Parley's timeout and retry policy, labelled for the UI.
+
+    A business refusal (an activity's non-retryable ApplicationError) is raised as an
+    ApplicationError of the same type and message, so that an update's caller sees it as it is.
+    """
+    try:
+        return await workflow.execute_local_activity_method(
+            method,
+            arg,
+            start_to_close_timeout=DB_ACTIVITY_TIMEOUT,
+            retry_policy=DB_RETRY,
+            summary=summary,
+        )
+    except (ActivityError, ApplicationError) as error:
+        raise _refusal(error) from None
 
 
-def business_error(error: ActivityError) -> ApplicationError:
-    """The refusal an activity raised, re-raised as is so an update's caller sees its type."""
-    cause = error.cause
+def _refusal(error: ActivityError | ApplicationError) -> ApplicationError:
+    # Local activities raise the activity's own error; remote ones wrap it in an ActivityError.
+    cause = error.cause if isinstance(error, ActivityError) else error
     if isinstance(cause, ApplicationError):
         return ApplicationError(cause.message, type=cause.type, non_retryable=True)
     return ApplicationError(str(error), type="Internal", non_retryable=True)

@@ -13,6 +13,9 @@ class Policy:
     slot_minutes: int = 10
     join_opens_minutes: int = 5
     no_show_grace_seconds: int = 120
+    # How long a shard must go without a new request before partners are swapped for someone
+    # left alone: while requests keep coming, they are left to pair naturally.
+    rearrange_after_quiet_seconds: int = 30
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,13 @@ class MatchedSignal:
     session_id: str
 
 
+@dataclass
+class RearrangedSignal:
+    """Signal to a dissolved session: its people were seated in these sessions instead."""
+
+    replacement_session_ids: list[str]
+
+
 @dataclass(frozen=True)
 class PoolEntry:
     """A waiting request as the matchmaker pools it."""
@@ -125,6 +135,15 @@ class PoolEntry:
         )
 
 
+@dataclass(frozen=True)
+class SeatedEntry:
+    """A session nobody has joined, with its two requests: its partners may still change."""
+
+    session_id: str
+    first: PoolEntry
+    second: PoolEntry
+
+
 @dataclass
 class MatchmakerInput:
     """One matchmaker per slot, duration and language pair (a shard); each run reloads the
@@ -137,6 +156,7 @@ class MatchmakerInput:
     language_two_id: str
     policy: Policy = field(default_factory=Policy)
     sessions_created: int = 0
+    sessions_rearranged: int = 0
     # Continue-as-new once a run's history passes this many events (or the server suggests it).
     history_event_budget: int = 2_000
     runs: int = 1
@@ -149,10 +169,12 @@ class MatchmakerInput:
 
 @dataclass
 class MatchmakerResult:
-    """What a matchmaker run achieved before its slot started."""
+    """What a matchmaker achieved: sessions before its slot started, no-shows at the deadline."""
 
     sessions_created: int
     left_unmatched: int
+    sessions_rearranged: int = 0
+    no_shows_cancelled: int = 0
 
 
 @dataclass
@@ -166,6 +188,7 @@ class MatchmakerState:
     waiting_request_ids: list[str]
     sessions_created: int
     runs: int
+    sessions_rearranged: int = 0
 
 
 @dataclass(frozen=True)

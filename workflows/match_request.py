@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.booking import BookingActivities, BookInput
@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
         WorkflowStartActivities,
     )
     from workflows import search_attributes
-    from workflows.activity_calls import business_error, run_activity
+    from workflows.activity_calls import run_activity
     from workflows.contracts import (
         CancelRequestInput,
         MatchedSignal,
@@ -74,8 +74,8 @@ class MatchRequestWorkflow:
                 BookInput(spec=spec, created_at=workflow.now(), policy=input.policy),
                 "insert match_requests row and signal-with-start the matchmaker",
             )
-        except ActivityError as error:
-            self._refusal = business_error(error)
+        except ApplicationError as error:
+            self._refusal = error
             self._set_status(REFUSED, self._refusal.message)
             await workflow.wait_condition(workflow.all_handlers_finished)
             return self._result()
@@ -212,8 +212,6 @@ class MatchRequestWorkflow:
         self._changing = True
         try:
             return await run_activity(method, make_arg(), summary)
-        except ActivityError as error:
-            raise business_error(error) from None
         finally:
             self._changing = False
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from activities.no_shows import NoShowActivities, ShardNoShowsInput
     from activities.pairing import PairingActivities, PersistPairsInput
-    from activities.requests import LoadWaitingInput, RequestActivities
+    from activities.requests import LoadWaitingInput, RequestActivities, StillWaitingInput
+    from activities.workflow_starts import DissolvedSession
     from domain.levels import Level
     from domain.matching import Candidate, Pair, pair_pool
+    from domain.rearranging import Seated, rearrange
     from workflows import search_attributes
     from workflows.activity_calls import run_activity
     from workflows.contracts import (
@@ -19,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
         MatchmakerResult,
         MatchmakerState,
         PoolEntry,
+        SeatedEntry,
         SessionInput,
         SessionSpec,
     )
@@ -27,6 +31,9 @@ with workflow.unsafe.imports_passed_through():
 # Postgres, so a signal that lands during the hand-over is never lost.
 # Pairs persisted per activity call: one transaction, bounded payload.
 SESSIONS_PER_BATCH = 200
+# Room for the clocks of Temporal's hosts to disagree when telling whether a request is older
+# than this run.
+CLOCK_SKEW = timedelta(seconds=5)
 
 
 def _candidate(entry: PoolEntry, input: MatchmakerInput) -> Candidate:
@@ -43,6 +50,12 @@ def _candidate(entry: PoolEntry, input: MatchmakerInput) -> Candidate:
     )
 
 
+def _seat(seat: SeatedEntry, input: MatchmakerInput) -> Seated:
+    return Seated(
+        seat.session_id, Pair(_candidate(seat.first, input), _candidate(seat.second, input))
+    )
+
+
 @workflow.defn
 class MatchmakerWorkflow:
     """Coalesces arriving requests into passes; each makes a maximum pairing and persists it."""
@@ -50,9 +63,17 @@ class MatchmakerWorkflow:
     @workflow.init
     def __init__(self, input: MatchmakerInput) -> None:
         self._pool: dict[str, PoolEntry] = {}
+        # This shard's sessions nobody has joined: their partners may still change.
+        self._seated: dict[str, SeatedEntry] = {}
         self._finished: set[str] = set()
+        # Signalled requests an earlier run may have finished: its `_finished` is not carried.
+        self._unconfirmed: set[str] = set()
+        self._run_started = workflow.now()
         self._dirty = False
+        self._last_arrival = workflow.now()
+        self._quiet_checked = False
         self._sessions_created = input.sessions_created
+        self._sessions_rearranged = input.sessions_rearranged
         self._input = input
 
     @workflow.run
@@ -65,33 +86,80 @@ class MatchmakerWorkflow:
         if workflow.now() < input.slot_start:
             loaded = await run_activity(
                 RequestActivities.load_waiting_requests,
-                LoadWaitingInput(input.slot_start, input.duration_minutes, input.languages),
-                "load the slot's waiting requests",
+                LoadWaitingInput(
+                    input.slot_start,
+                    input.duration_minutes,
+                    input.languages,
+                    with_seated=self._may_rearrange(input),
+                ),
+                "load the shard's waiting requests and sessions",
             )
             for entry in loaded.entries:
                 self._pool.setdefault(entry.request_id, entry)
+            self._seated = {seat.session_id: seat for seat in loaded.seated}
             self._dirty = bool(self._pool)
         while workflow.now() < input.slot_start:
-            remaining = (input.slot_start - workflow.now()).total_seconds()
+            wake, why = input.slot_start, "slot start: stop matching"
+            due = self._next_rearrangement_due(input)
+            if due is not None and due < wake:
+                wake, why = due, "quiet: swap partners for whoever is left alone"
+            timed_out = False
             try:
+                # Repeated signals for known requests grow the history without a pass, so a
+                # long history wakes the loop too.
                 await workflow.wait_condition(
-                    lambda: self._dirty,
-                    timeout=timedelta(seconds=remaining),
-                    timeout_summary="slot start: stop matching",
+                    lambda: self._dirty or self._should_continue_as_new(input.history_event_budget),
+                    timeout=max(wake - workflow.now(), timedelta(0)),
+                    timeout_summary=why,
                 )
             except TimeoutError:
+                timed_out = True
+            if not timed_out:
+                if self._dirty:
+                    self._dirty = False
+                    await self._pass(input)
+            elif workflow.now() >= input.slot_start:
                 break
-            self._dirty = False
-            await self._pass(input)
+            else:
+                self._quiet_checked = True
+                await self._rearrange(input)
             if self._should_continue_as_new(input.history_event_budget):
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(
-                    replace(input, sessions_created=self._sessions_created, runs=input.runs + 1)
+                    replace(
+                        input,
+                        sessions_created=self._sessions_created,
+                        sessions_rearranged=self._sessions_rearranged,
+                        runs=input.runs + 1,
+                    )
                 )
+        no_shows = await self._sweep_no_shows(input)
         workflow.upsert_search_attributes(search_attributes.status_update("closed"))
         return MatchmakerResult(
-            sessions_created=self._sessions_created, left_unmatched=len(self._pool)
+            sessions_created=self._sessions_created,
+            sessions_rearranged=self._sessions_rearranged,
+            left_unmatched=len(self._pool),
+            no_shows_cancelled=no_shows,
         )
+
+    async def _sweep_no_shows(self, input: MatchmakerInput) -> int:
+        """At the slot's no-show deadline, cancel every session of this shard someone has not
+        joined, in one transaction: the sessions' own timers follow to rematch who came."""
+        deadline = input.slot_start + timedelta(seconds=input.policy.no_show_grace_seconds)
+        if self._sessions_created == 0 or workflow.now() >= deadline:
+            return 0
+        workflow.upsert_search_attributes(search_attributes.status_update("awaiting_no_shows"))
+        workflow.set_current_details(f"no-show sweep at {deadline:%H:%M:%S} UTC")
+        await workflow.sleep(deadline - workflow.now(), summary="the slot's no-show deadline")
+        swept = await run_activity(
+            NoShowActivities.settle_shard_no_shows,
+            ShardNoShowsInput(
+                input.slot_start, input.duration_minutes, input.languages, workflow.now()
+            ),
+            "cancel the shard's no-show sessions",
+        )
+        workflow.set_current_details(f"no-show sweep cancelled {len(swept.cancelled_session_ids)}")
+        return len(swept.cancelled_session_ids)
 
     @workflow.signal
     def add_request(self, entry: PoolEntry) -> None:
@@ -99,7 +167,11 @@ class MatchmakerWorkflow:
         if entry.request_id in self._finished or entry.request_id in self._pool:
             return
         self._pool[entry.request_id] = entry
+        if self._input.runs > 1 and entry.waiting_since < self._run_started + CLOCK_SKEW:
+            self._unconfirmed.add(entry.request_id)
         self._dirty = True
+        self._last_arrival = workflow.now()
+        self._quiet_checked = False
 
     @workflow.query
     def state(self) -> MatchmakerState:
@@ -111,6 +183,7 @@ class MatchmakerWorkflow:
             language_two_id=self._input.language_two_id,
             waiting_request_ids=sorted(self._pool),
             sessions_created=self._sessions_created,
+            sessions_rearranged=self._sessions_rearranged,
             runs=self._input.runs,
         )
 
@@ -119,53 +192,164 @@ class MatchmakerWorkflow:
         while True:
             pairs = pair_pool([_candidate(e, input) for e in self._pool.values()])
             if not pairs:
-                return
-            lost_any = False
+                break
+            known = self._known()
+            all_persisted = True
             for start in range(0, len(pairs), SESSIONS_PER_BATCH):
-                lost_any |= await self._persist(input, pairs[start : start + SESSIONS_PER_BATCH])
-            if not lost_any:
-                return
+                batch = pairs[start : start + SESSIONS_PER_BATCH]
+                all_persisted &= await self._persist(input, batch)
+            if all_persisted or self._known() == known:
+                break
+        await self._confirm_leftovers()
 
-    async def _persist(self, input: MatchmakerInput, pairs: list[Pair]) -> bool:
-        sessions = [
-            SessionInput(
-                spec=SessionSpec(
-                    session_id=str(workflow.uuid4()),
-                    participant_one_id=pair.first.user_id,
-                    participant_two_id=pair.second.user_id,
-                    match_request_one_id=pair.first.request_id,
-                    match_request_two_id=pair.second.request_id,
-                    language_one_id=pair.first.native_language_id,
-                    language_two_id=pair.second.native_language_id,
-                    scheduled_start=input.slot_start,
-                    duration_minutes=input.duration_minutes,
-                ),
-                request_one=self._pool[pair.first.request_id].spec(
-                    input.slot_start, input.duration_minutes
-                ),
-                request_two=self._pool[pair.second.request_id].spec(
-                    input.slot_start, input.duration_minutes
-                ),
-                policy=input.policy,
+    async def _confirm_leftovers(self) -> None:
+        """Drop the requests a repeated signal brought back after an earlier run finished them;
+        the ones this pass paired were confirmed by persisting."""
+        unsure = sorted(self._unconfirmed & self._pool.keys())
+        self._unconfirmed.clear()
+        if not unsure:
+            return
+        confirmed = await run_activity(
+            RequestActivities.still_waiting,
+            StillWaitingInput(unsure),
+            f"check {len(unsure)} request(s) an earlier run may have paired",
+        )
+        for request_id in set(unsure) - set(confirmed.request_ids):
+            self._pool.pop(request_id, None)
+            self._finished.add(request_id)
+
+    async def _rearrange(self, input: MatchmakerInput) -> None:
+        """Seat whoever is left waiting by swapping partners in sessions nobody has joined, as
+        long as nobody may join yet; a session joined or cancelled meanwhile is left out."""
+        while self._may_rearrange(input) and self._seated and self._waiting_on_both_sides():
+            result = rearrange(
+                [_candidate(entry, input) for entry in self._pool.values()],
+                [_seat(seat, input) for seat in self._seated.values()],
             )
-            for pair in pairs
-        ]
+            if not result.pairs:
+                return
+            known = self._known()
+            if await self._persist(input, list(result.pairs), result.dissolved):
+                return
+            if self._known() == known:
+                return  # refused, and nothing learnt to try otherwise: wait for news
+        if not self._may_rearrange(input):
+            self._seated.clear()
+
+    async def _persist(
+        self, input: MatchmakerInput, pairs: list[Pair], dissolved: tuple[str, ...] = ()
+    ) -> bool:
+        """Persist and start the pairs' sessions (in place of `dissolved`, all or nothing).
+        False when a request or session turned out gone: it is dropped, and the caller pairs
+        again."""
+        entries = dict(self._pool)
+        for sid in dissolved:
+            seat = self._seated[sid]
+            entries[seat.first.request_id] = seat.first
+            entries[seat.second.request_id] = seat.second
+        sessions = [self._session(input, pair, entries) for pair in pairs]
+        summary = f"persist and start {len(sessions)} session(s)"
+        if dissolved:
+            summary = f"rearrange {len(dissolved)} session(s) into {len(sessions)}"
         result = await run_activity(
             PairingActivities.persist_pairs,
-            PersistPairsInput(sessions=sessions, created_at=workflow.now()),
-            f"persist and start {len(sessions)} session(s)",
+            PersistPairsInput(
+                sessions=sessions,
+                created_at=workflow.now(),
+                dissolved=[self._dissolution(sid, sessions) for sid in dissolved],
+            ),
+            summary,
         )
         created = set(result.created_session_ids)
+        if created and dissolved:
+            for sid in dissolved:
+                del self._seated[sid]
+            self._sessions_rearranged += len(dissolved)
         for session in sessions:
-            if session.spec.session_id in created:
-                for request_id in (session.request_one.request_id, session.request_two.request_id):
-                    self._pool.pop(request_id)
+            if session.spec.session_id not in created:
+                continue
+            one, two = (entries[r.request_id] for r in (session.request_one, session.request_two))
+            if self._may_rearrange(input):
+                self._seated[session.spec.session_id] = SeatedEntry(
+                    session.spec.session_id, one, two
+                )
+            for request_id in (one.request_id, two.request_id):
+                if self._pool.pop(request_id, None) is not None:
                     self._finished.add(request_id)
         self._sessions_created += len(created)
+        dead = set(result.dead_request_ids)
+        for sid, seat in list(self._seated.items()):
+            if (
+                sid in result.stale_session_ids
+                or {seat.first.request_id, seat.second.request_id} & dead
+            ):
+                del self._seated[sid]
         for request_id in result.dead_request_ids:
             self._pool.pop(request_id, None)
             self._finished.add(request_id)
-        return bool(result.dead_request_ids)
+        return not (result.dead_request_ids or result.stale_session_ids)
+
+    def _dissolution(self, session_id: str, sessions: list[SessionInput]) -> DissolvedSession:
+        seat = self._seated[session_id]
+        people = {seat.first.request_id, seat.second.request_id}
+        return DissolvedSession(
+            session_id,
+            [
+                s.spec.session_id
+                for s in sessions
+                if {s.spec.match_request_one_id, s.spec.match_request_two_id} & people
+            ],
+        )
+
+    def _known(self) -> tuple[int, int]:
+        # What a refused persist can teach: requests gone from the pool, sessions from the seats.
+        return len(self._pool), len(self._seated)
+
+    def _session(
+        self, input: MatchmakerInput, pair: Pair, entries: dict[str, PoolEntry]
+    ) -> SessionInput:
+        return SessionInput(
+            spec=SessionSpec(
+                session_id=str(workflow.uuid4()),
+                participant_one_id=pair.first.user_id,
+                participant_two_id=pair.second.user_id,
+                match_request_one_id=pair.first.request_id,
+                match_request_two_id=pair.second.request_id,
+                language_one_id=pair.first.native_language_id,
+                language_two_id=pair.second.native_language_id,
+                scheduled_start=input.slot_start,
+                duration_minutes=input.duration_minutes,
+            ),
+            request_one=entries[pair.first.request_id].spec(
+                input.slot_start, input.duration_minutes
+            ),
+            request_two=entries[pair.second.request_id].spec(
+                input.slot_start, input.duration_minutes
+            ),
+            policy=input.policy,
+        )
+
+    def _next_rearrangement_due(self, input: MatchmakerInput) -> datetime | None:
+        """When the shard will have been quiet long enough to swap partners for someone left
+        alone: a burst of bookings pairs naturally, and only what it leaves needs a swap."""
+        if self._quiet_checked:
+            return None  # tried since the last arrival; the next arrival tries again later
+        if not (self._may_rearrange(input) and self._seated and self._waiting_on_both_sides()):
+            return None
+        due = self._last_arrival + timedelta(seconds=input.policy.rearrange_after_quiet_seconds)
+        return due if due < self._join_opens(input) else None
+
+    def _waiting_on_both_sides(self) -> bool:
+        # An augmenting path runs from someone waiting on one side to someone on the other.
+        return len({entry.native_language_id for entry in self._pool.values()}) == 2
+
+    def _may_rearrange(self, input: MatchmakerInput) -> bool:
+        # Partners may change only before anyone may join.
+        return workflow.now() < self._join_opens(input)
+
+    @staticmethod
+    def _join_opens(input: MatchmakerInput) -> datetime:
+        return input.slot_start - timedelta(minutes=input.policy.join_opens_minutes)
 
     def _should_continue_as_new(self, budget: int) -> bool:
         info = workflow.info()

@@ -7,24 +7,27 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.errors import NOT_FOUND, STATE_CONFLICT
+    from activities.no_shows import NoShowActivities, SessionNoShowInput
     from activities.requests import CreateMatchRequestInput, RequestActivities
     from activities.sessions import (
         CancelSessionInput,
         RecordJoinInput,
         SessionActivities,
         SessionChangeInput,
+        SessionRowResult,
     )
     from activities.workflow_starts import StartMatchRequestInput, WorkflowStartActivities
     from domain import session_rules
     from domain.session_rules import Cancellation, Participant, SessionClock
     from workflows import search_attributes
-    from workflows.activity_calls import business_error, run_activity
+    from workflows.activity_calls import run_activity
     from workflows.contracts import (
         MatchRequestInput,
+        RearrangedSignal,
         RequestSpec,
         SessionActionInput,
         SessionInput,
@@ -36,6 +39,13 @@ with workflow.unsafe.imports_passed_through():
 SCHEDULED, ACTIVATING, ACTIVE, COMPLETED = "scheduled", "activating", "active", "completed"
 CANCELLING, CANCELLED = "cancelling", "cancelled"
 PUBLIC_STATUS = {ACTIVATING: SCHEDULED, CANCELLING: SCHEDULED}
+# The slot's matchmaker cancels its shard's no-shows at the deadline, all in one transaction
+# (activities/no_shows.py); each session's own timer comes this much later, to settle what the
+# sweep did not and rematch whoever came, without racing a few hundred timers against it.
+SWEEP_HEAD_START = timedelta(seconds=1)
+REARRANGED_MESSAGE = (
+    "it was rearranged before anyone joined, and you have a new partner in another session"
+)
 
 
 @workflow.defn
@@ -53,6 +63,7 @@ class SessionWorkflow:
         self._cancellation: Cancellation | None = None
         self._rematch_ids: list[str] = []
         self._rematch_refusals: list[str] = []
+        self._rearranged_into: list[str] | None = None
 
     @workflow.run
     async def run(self, input: SessionInput) -> SessionResult:
@@ -65,29 +76,27 @@ class SessionWorkflow:
             f"{spec.scheduled_start:%Y-%m-%d %H:%M} UTC for {spec.duration_minutes} min"
         )
 
-        await self._wait_until(clock.start, lambda: self._cancel_by is not None, "session start")
-        if self._cancel_by is None and not self._both_present():
-            await self._wait_until(
-                clock.no_show_at,
-                lambda: self._cancel_by is not None or self._both_present(),
-                "no-show window closes",
-            )
-        if self._cancel_by is not None:
+        # Only a session both have joined wakes at its start: the rest sleep to the deadline.
+        await self._wait_until(
+            clock.no_show_at + SWEEP_HEAD_START,
+            lambda: self._interrupted() or self._both_present(),
+            "no-show deadline (just after the slot's sweep)",
+        )
+        if not self._interrupted() and self._both_present():
+            await self._wait_until(clock.start, self._interrupted, "session start")
+        if self._rearranged_into is not None:
+            await self._close(session_rules.rearranged())
+        elif self._cancel_by is not None:
             await self._cancel(
                 session_rules.cancellation(
                     self._participants(), self._cancel_by, frozenset(self._joined), clock,
                     workflow.now(), input.policy.slot_minutes,
                 )
             )  # fmt: skip
-        elif not self._both_present():
-            await self._cancel(
-                session_rules.no_show(
-                    self._participants(), frozenset(self._joined), workflow.now(),
-                    input.policy.slot_minutes,
-                )
-            )  # fmt: skip
-        else:
+        elif self._both_present():
             await self._run_active(clock)
+        else:
+            await self._settle_no_show(clock)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return SessionResult(
             session_id=spec.session_id,
@@ -112,11 +121,24 @@ class SessionWorkflow:
         )
         self._set_phase(COMPLETED, f"ended by {self._end_by}" if self._end_by else "ran to its end")
 
+    async def _settle_no_show(self, clock: SessionClock) -> None:
+        self._phase = CANCELLING
+        facts = await run_activity(
+            NoShowActivities.settle_session_no_show,
+            SessionNoShowInput(self._input.spec.session_id, workflow.now()),
+            "no-show deadline: cancel unless both joined",
+        )
+        if facts.status == SCHEDULED:
+            # Both had joined after all: the second join was being recorded as the timer fired.
+            self._adopt_joins(facts)
+            await self._run_active(clock)
+            return
+        await self._close(self._what_happened(facts, None))
+
     async def _cancel(self, cancellation: Cancellation) -> None:
         spec = self._input.spec
         self._phase = CANCELLING
-        self._cancellation = cancellation
-        await run_activity(
+        facts = await run_activity(
             SessionActivities.cancel_session,
             CancelSessionInput(
                 session_id=spec.session_id,
@@ -128,6 +150,30 @@ class SessionWorkflow:
             ),
             f"cancel session ({cancellation.reason})",
         )
+        await self._close(self._what_happened(facts, cancellation))
+
+    def _what_happened(self, facts: SessionRowResult, ours: Cancellation | None) -> Cancellation:
+        """How the database says the session ended: as this workflow asked, or first by the
+        matchmaker (rearranged before anyone joined, or swept as a no-show at the deadline)."""
+        if facts.cancel_reason == session_rules.REARRANGED:
+            return session_rules.rearranged()
+        if ours is not None and (facts.cancel_reason, facts.cancelled_by) == (
+            ours.reason,
+            ours.cancelled_by,
+        ):
+            return ours
+        self._adopt_joins(facts)
+        return session_rules.swept(
+            self._participants(),
+            frozenset(self._joined),
+            ours.cancelled_by if ours is not None else None,
+            workflow.now(),
+            self._input.policy.slot_minutes,
+        )
+
+    async def _close(self, cancellation: Cancellation) -> None:
+        """Rematch whoever the cancellation lets down, and say how the session ended."""
+        self._cancellation = cancellation
         for participant in cancellation.rematch:
             assert cancellation.rematch_slot is not None
             await self._start_rematch(participant, cancellation.rematch_slot)
@@ -138,7 +184,10 @@ class SessionWorkflow:
             if self._rematch_refusals
             else ""
         )
-        self._set_phase(CANCELLED, f"{cancellation.reason}{who}; rematched: {rematched}{refused}")
+        moved = f"; now in {', '.join(self._rearranged_into)}" if self._rearranged_into else ""
+        self._set_phase(
+            CANCELLED, f"{cancellation.reason}{who}; rematched: {rematched}{refused}{moved}"
+        )
 
     async def _start_rematch(self, participant: Participant, slot: datetime) -> None:
         original = self._original_request(participant)
@@ -160,8 +209,8 @@ class SessionWorkflow:
                 CreateMatchRequestInput(spec=rematch, created_at=workflow.now()),
                 f"insert the rematch request of {original.user_id}",
             )
-        except ActivityError as error:
-            self._rematch_refusals.append(f"{original.user_id}: {business_error(error).message}")
+        except ApplicationError as error:
+            self._rematch_refusals.append(f"{original.user_id}: {error.message}")
             return
         await run_activity(
             WorkflowStartActivities.start_match_request,
@@ -191,12 +240,17 @@ class SessionWorkflow:
     async def join(self, input: SessionActionInput) -> SessionState:
         """Join from the join window on; joining twice is harmless."""
         if input.user_id not in self._joined:
-            self._joined[input.user_id] = workflow.now()
-            await run_activity(
+            facts = await run_activity(
                 SessionActivities.record_join,
                 RecordJoinInput(self._input.spec.session_id, input.user_id, workflow.now()),
-                f"{input.user_id} joined",
+                f"{input.user_id} joins",
             )
+            if input.user_id not in facts.joined_user_ids:
+                why = "the no-show window has closed"
+                if facts.cancel_reason == session_rules.REARRANGED:
+                    why = REARRANGED_MESSAGE
+                raise ApplicationError(f"the session is {facts.status}: {why}", type=STATE_CONFLICT)
+            self._joined.setdefault(input.user_id, workflow.now())
         if self._both_present() and workflow.now() >= self._clock().start:
             await workflow.wait_condition(lambda: self._phase not in (SCHEDULED, ACTIVATING))
         return self.state()
@@ -215,7 +269,14 @@ class SessionWorkflow:
             raise ApplicationError(
                 "the session became active before the cancellation landed", type=STATE_CONFLICT
             )
+        if self._cancellation is not None and self._cancellation.reason == session_rules.REARRANGED:
+            raise ApplicationError(f"not cancelled: {REARRANGED_MESSAGE}", type=STATE_CONFLICT)
         return self.state()
+
+    @workflow.signal
+    def rearranged(self, signal: RearrangedSignal) -> None:
+        """The matchmaker seated both participants in other sessions: this one is over."""
+        self._rearranged_into = list(signal.replacement_session_ids)
 
     @workflow.update
     async def end(self, input: SessionActionInput) -> SessionState:
@@ -244,6 +305,9 @@ class SessionWorkflow:
         if self._cancel_by is not None or self._phase == CANCELLING:
             if self._cancel_by == input.user_id:
                 return  # a retry of one's own cancellation answers with its outcome
+            raise ApplicationError(self._already_closing(), type=STATE_CONFLICT)
+        if self._phase == SCHEDULED and workflow.now() >= self._clock().no_show_at:
+            # Past the deadline the no-show rules decide, not a late cancel.
             raise ApplicationError(self._already_closing(), type=STATE_CONFLICT)
         refusal = session_rules.cancel_refusal(
             ACTIVE if self._phase == ACTIVATING else self._public_status()
@@ -302,6 +366,13 @@ class SessionWorkflow:
     def _original_request(self, participant: Participant) -> RequestSpec:
         one = self._input.request_one
         return one if one.request_id == participant.request_id else self._input.request_two
+
+    def _interrupted(self) -> bool:
+        return self._cancel_by is not None or self._rearranged_into is not None
+
+    def _adopt_joins(self, facts: SessionRowResult) -> None:
+        for user_id in facts.joined_user_ids:
+            self._joined.setdefault(user_id, workflow.now())
 
     def _both_present(self) -> bool:
         return session_rules.both_present(self._participants(), frozenset(self._joined))

@@ -32,6 +32,7 @@ async def run(ctx: BenchContext, profile: Profile, logs: Any) -> dict[str, Any]:
     )
     try:
         await _complete(ctx, task_queue, range(WARM_UP), WARM_UP, None)
+        before = await ctx.costs.snapshot({"worker": worker.process.pid})
         began = time.monotonic()
         latencies = await _complete(
             ctx,
@@ -41,6 +42,7 @@ async def run(ctx: BenchContext, profile: Profile, logs: Any) -> dict[str, Any]:
             bar(profile.floor_workflows, "floor: empty workflows"),
         )
         elapsed = time.monotonic() - began
+        after = await ctx.costs.snapshot({"worker": worker.process.pid})
     finally:
         stop_all([worker])
     return {
@@ -49,6 +51,7 @@ async def run(ctx: BenchContext, profile: Profile, logs: Any) -> dict[str, Any]:
         "seconds": round(elapsed, 2),
         "workflows_per_second": rate(len(latencies), elapsed),
         "start_to_completion": summary_ms(latencies),
+        "cost_per_workflow": ctx.costs.per_unit(before, after, len(latencies)),
     }
 
 

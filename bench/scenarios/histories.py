@@ -48,6 +48,13 @@ async def matchmaker_runs(ctx: BenchContext, slot: datetime) -> list[dict[str, A
     return runs
 
 
+# The pairs a slot seated: every session but those rearranged to make way for two others.
+PAIRS_SEATED = (
+    "SELECT count(*) FROM sessions WHERE scheduled_start = :slot"
+    " AND cancel_reason IS DISTINCT FROM 'rearranged'"
+)
+
+
 async def events_per_pair(ctx: BenchContext, session_ids: list[str]) -> dict[str, Any]:
     """For each session: both requests' histories, its own, and its share of the matchmakers'."""
     per_pair: list[float] = []
@@ -60,9 +67,7 @@ async def events_per_pair(ctx: BenchContext, session_ids: list[str]) -> dict[str
         )
         if slot not in matchmaker_share:
             runs = await matchmaker_runs(ctx, slot)
-            [(sessions_in_slot,)] = await ctx.rows(
-                "SELECT count(*) FROM sessions WHERE scheduled_start = :slot", slot=slot
-            )
+            [(sessions_in_slot,)] = await ctx.rows(PAIRS_SEATED, slot=slot)
             matchmaker_share[slot] = sum(run["events"] for run in runs) / max(1, sessions_in_slot)
         per_pair.append(
             await history_length(ctx, match_request_workflow_id(one))

@@ -12,7 +12,7 @@ from bench.api_client import Booked, Booking
 from bench.context import DURATION_MINUTES, LEVELS, BenchContext
 from bench.profiles import Profile
 from bench.progress import bar
-from bench.scenarios.histories import matchmaker_runs
+from bench.scenarios.histories import PAIRS_SEATED, matchmaker_runs
 from bench.stats import summary_ms
 from domain.levels import Level
 from domain.matching import Candidate, pair_pool
@@ -89,6 +89,11 @@ async def run(ctx: BenchContext, profile: Profile) -> dict[str, Any]:
     most = most_pairs_possible(accepted)
     made, all_made_at = await _wait_for_pairs(ctx, slot, most, profile.match_timeout_seconds)
     left = await pairable_left(ctx, slot)
+    [(rearranged,)] = await ctx.rows(
+        "SELECT count(*) FROM sessions WHERE scheduled_start = :slot"
+        " AND cancel_reason = 'rearranged'",
+        slot=slot,
+    )
     runs = await matchmaker_runs(ctx, slot)
     lost = await _lost_requests(ctx, slot, runs)
     return {
@@ -102,6 +107,7 @@ async def run(ctx: BenchContext, profile: Profile) -> dict[str, Any]:
         "pairs_made": made,
         "pairs_possible": most,
         "pairable_pairs_left_waiting": left,
+        "sessions_rearranged": rearranged,
         "post_latency": summary_ms([post.seconds for post in accepted]),
         "matchmaker_runs": len(runs),
         "largest_history_events": max((run["events"] for run in runs), default=0),
@@ -112,20 +118,14 @@ async def run(ctx: BenchContext, profile: Profile) -> dict[str, Any]:
 async def _wait_for_pairs(
     ctx: BenchContext, slot: datetime, most: int, timeout: float
 ) -> tuple[int, float | None]:
-    """Poll the sessions of the slot until there are `most`, or until no more can be made."""
-    deadline = time.monotonic() + timeout
-    made, changed_at = -1, time.monotonic()
+    """Poll the slot's seated pairs until there are `most`; the last ones may wait for the
+    matchmaker to swap partners for someone left alone, once the slot goes quiet."""
+    deadline = time.monotonic() + timeout + ctx.target.settings.rearrange_after_quiet_seconds
+    made = -1
     while time.monotonic() < deadline:
-        [(count,)] = await ctx.rows(
-            "SELECT count(*) FROM sessions WHERE scheduled_start = :slot", slot=slot
-        )
-        if count != made:
-            made, changed_at = count, time.monotonic()
+        [(made,)] = await ctx.rows(PAIRS_SEATED, slot=slot)
         if made >= most:
-            return made, changed_at
-        # Quiet for a second: every pass has run. Done if nothing pairable is left waiting.
-        if time.monotonic() - changed_at > 1.0 and await pairable_left(ctx, slot) == 0:
-            return made, changed_at
+            return made, time.monotonic()
         await asyncio.sleep(0.1)
     return made, None
 

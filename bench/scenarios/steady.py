@@ -30,6 +30,8 @@ class LoadRecord:
     unmatched: int = 0
     session_ids: list[str] = field(default_factory=list)
 
+    cost_per_request: dict[str, Any] = field(default_factory=dict)
+
     def figures(self, floor_rate: float | None) -> dict[str, Any]:
         """Rates and latencies of the phase."""
         accepted = [post for post in self.posts if post.status_code == 201]
@@ -49,6 +51,7 @@ class LoadRecord:
             "pairs_unmatched": self.unmatched,
             "post_latency": summary_ms([post.seconds for post in accepted]),
             "match_latency": summary_ms(self.match_seconds),
+            "cost_per_request": self.cost_per_request,
         }
         if floor_rate:
             figures["matched_per_second_vs_floor"] = round(end_to_end / floor_rate, 3)
@@ -114,6 +117,7 @@ async def _book_pair(
 async def saturate(ctx: BenchContext, profile: Profile) -> LoadRecord:
     """Closed loop: `saturation_concurrency` users book pair after pair for the phase's length."""
     feed = PairFeed(ctx, "max", profile.steady_slots, profile.language_pairs)
+    before = await ctx.costs.snapshot()
     record = LoadRecord(began=time.monotonic())
     deadline = record.began + profile.saturation_seconds
     watchers: set[Any] = set()
@@ -127,6 +131,8 @@ async def saturate(ctx: BenchContext, profile: Profile) -> LoadRecord:
     await asyncio.gather(*(user() for _ in range(profile.saturation_concurrency)))
     progress.close()
     await asyncio.gather(*list(watchers))
+    accepted = sum(1 for post in record.posts if post.status_code == 201)
+    record.cost_per_request = ctx.costs.per_unit(before, await ctx.costs.snapshot(), accepted)
     return record
 
 

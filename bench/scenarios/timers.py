@@ -55,7 +55,7 @@ async def run(ctx: BenchContext, profile: Profile, requests_per_second: float) -
     ready = sum(1 for outcome in outcomes if outcome)
     progress.close()
     booked_by = datetime.now(UTC)
-    lateness = await _watch_cancellations(ctx, slot, due, ready)
+    lateness, rematch_lateness = await _watch_cancellations(ctx, slot, due, ready)
     # Let the sessions' workflows finish, so their histories are whole when counted.
     await asyncio.sleep(2)
     reasons = await ctx.rows(
@@ -72,6 +72,8 @@ async def run(ctx: BenchContext, profile: Profile, requests_per_second: float) -
         "cancellations_seen": len(lateness),
         "cancel_reasons": {str(reason): n for reason, n in reasons},
         "lateness_after_start_plus_grace": summary_ms(lateness),
+        "rematches_seen": len(rematch_lateness),
+        "rematch_after_start_plus_grace": summary_ms(rematch_lateness),
         "poll_resolution_ms": POLL_SECONDS * 1000,
         "session_ids": [session_id for session_id in outcomes if session_id],
     }
@@ -79,18 +81,25 @@ async def run(ctx: BenchContext, profile: Profile, requests_per_second: float) -
 
 async def _watch_cancellations(
     ctx: BenchContext, slot: datetime, due: datetime, expected: int
-) -> list[float]:
-    """Poll the database; each session's lateness is when it was first seen cancelled."""
-    seen: dict[str, float] = {}
+) -> tuple[list[float], list[float]]:
+    """Poll the database: when each session was first seen cancelled, and when the priority
+    rematch of the one who joined first appeared, both after start + grace."""
+    cancelled: dict[str, float] = {}
+    rematched: dict[str, float] = {}
     give_up = due + timedelta(seconds=60)
     await asyncio.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds() - 1))
-    while len(seen) < expected and datetime.now(UTC) < give_up:
+    while min(len(cancelled), len(rematched)) < expected and datetime.now(UTC) < give_up:
         rows = await ctx.rows(
-            "SELECT id::text FROM sessions WHERE scheduled_start = :slot AND status = 'cancelled'",
+            "SELECT s.id::text, s.status = 'cancelled', r.id IS NOT NULL FROM sessions s"
+            " LEFT JOIN match_requests r ON r.origin_session_id = s.id"
+            " WHERE s.scheduled_start = :slot",
             slot=slot,
         )
-        now = datetime.now(UTC)
-        for (session_id,) in rows:
-            seen.setdefault(session_id, (now - due).total_seconds())
+        late = (datetime.now(UTC) - due).total_seconds()
+        for session_id, is_cancelled, has_rematch in rows:
+            if is_cancelled:
+                cancelled.setdefault(session_id, late)
+            if has_rematch:
+                rematched.setdefault(session_id, late)
         await asyncio.sleep(POLL_SECONDS)
-    return list(seen.values())
+    return list(cancelled.values()), list(rematched.values())

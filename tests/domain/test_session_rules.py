@@ -12,6 +12,7 @@ from domain.session_rules import (
     end_refusal,
     join_refusal,
     no_show,
+    swept,
 )
 
 START = datetime(2025, 7, 27, 15, 0, tzinfo=UTC)
@@ -80,3 +81,17 @@ def test_cancelling_after_the_start_when_the_partner_is_absent_makes_them_a_no_s
     assert outcome.cancelled_request_ids == ("req-b",)
     assert outcome.no_show_request_ids == ("req-a",)
     assert outcome.rematch == () and outcome.rematch_slot is None
+
+
+def test_a_cancel_that_lands_just_after_the_deadlines_sweep_is_still_honoured() -> None:
+    joined_a = frozenset({A.user_id})
+    after = START + timedelta(minutes=2)
+    # A came, then cancelled; the sweep had already made B a no-show: nobody is rematched.
+    a_cancelled = swept((A, B), joined_a, A.user_id, after, 10)
+    assert a_cancelled.rematch == () and a_cancelled.cancelled_request_ids == (A.request_id,)
+    assert a_cancelled.no_show_request_ids == (B.request_id,)
+    # B never came and cancelled: A, who came, is rematched as after any no-show.
+    b_cancelled = swept((A, B), joined_a, B.user_id, after, 10)
+    assert b_cancelled.rematch == (A,) and b_cancelled.cancelled_request_ids == ()
+    # Nobody cancelled: the sweep's verdict as it is.
+    assert swept((A, B), joined_a, None, after, 10) == no_show((A, B), joined_a, after, 10)

@@ -1,0 +1,62 @@
+"""The migrations go up and down on a database of their own, and refuse to lose data."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from alembic import command
+from sqlalchemy.exc import DBAPIError
+
+from db.migrate import alembic_config
+from devstack.postgres import create_database, drop_database, local_test_postgres_url, with_database
+from settings import Settings
+from tests.conftest import REPO
+from tests.rows import insert_pair, insert_request, insert_session, user
+
+
+@pytest.fixture
+def scratch_url() -> Iterator[str]:
+    """A new, empty database, dropped afterwards."""
+    admin_url = local_test_postgres_url(REPO / ".parley" / "test-pg")
+    name = f"parley_migrations_{uuid.uuid4().hex[:10]}"
+    create_database(admin_url, name)
+    try:
+        yield with_database(admin_url, name)
+    finally:
+        drop_database(admin_url, name)
+
+
+def test_every_migration_goes_down_and_up_again(scratch_url: str) -> None:
+    config = alembic_config(Settings(database_url=scratch_url).sqlalchemy_url)
+    command.upgrade(config, "head")
+    command.downgrade(config, "base")
+    command.upgrade(config, "head")
+    with psycopg.connect(scratch_url) as conn:
+        (version,) = conn.execute("SELECT version_num FROM alembic_version").fetchone() or ("",)
+    assert version == "0003"
+
+
+def test_rearranged_sessions_keep_the_schema_from_going_back_below_them(scratch_url: str) -> None:
+    config = alembic_config(Settings(database_url=scratch_url).sqlalchemy_url)
+    command.upgrade(config, "head")
+    with psycopg.connect(scratch_url) as conn:  # A-B seated, then C and D: a swap seats all four
+        old, a, b = insert_pair(conn)
+        c_user, d_user = user(), user()
+        c = (c_user, insert_request(conn, c_user, "spanish", "english"))
+        d = (d_user, insert_request(conn, d_user, "english", "spanish"))
+        conn.commit()
+        conn.execute(
+            "UPDATE sessions SET status = 'cancelled', cancel_reason = 'rearranged' WHERE id = %s",
+            (old,),
+        )
+        insert_session(conn, a, c)
+        insert_session(conn, d, b)
+        conn.commit()
+    with pytest.raises(DBAPIError, match="rearranged"):
+        command.downgrade(config, "0002")
+    with psycopg.connect(scratch_url) as conn:
+        (version,) = conn.execute("SELECT version_num FROM alembic_version").fetchone() or ("",)
+    assert version == "0003"
