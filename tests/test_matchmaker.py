@@ -7,16 +7,20 @@ a continue-as-new (the successor run stopped answering queries in about one run 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
+import psycopg
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client, WorkflowHandle
 
 from domain.slots import next_slot_after
 from settings import Settings
+from tests import rows
 from tests.helpers import Person, eventually, is_matched, on_dev_server
+from tests.rows import insert_request
 from workflows import search_attributes
 from workflows.contracts import MatchmakerInput, MatchmakerResult, MatchmakerState, PoolEntry
 from workflows.ids import matchmaker_workflow_id
@@ -25,11 +29,16 @@ from workflows.matchmaker import MatchmakerWorkflow
 PAIRS = 8
 
 
-async def start_small_matchmaker(
-    client: Client, settings: Settings, slot: datetime
+def matchmaker_id(slot: datetime) -> str:
+    """The workflow id of the slot's hour-long English/Spanish matchmaker."""
+    return matchmaker_workflow_id(slot, 60, ("english", "spanish"))
+
+
+async def start_matchmaker(
+    client: Client, settings: Settings, slot: datetime, budget: int = 12
 ) -> WorkflowHandle[MatchmakerWorkflow, MatchmakerResult]:
-    """The slot's English/Spanish matchmaker, with a history budget so tiny that it hands over
-    to a new run every pass or two."""
+    """The slot's English/Spanish matchmaker; by default with a history budget so tiny that it
+    hands over to a new run every pass or two."""
     return await client.start_workflow(
         MatchmakerWorkflow.run,
         MatchmakerInput(
@@ -37,9 +46,9 @@ async def start_small_matchmaker(
             duration_minutes=60,
             language_one_id="english",
             language_two_id="spanish",
-            history_event_budget=12,
+            history_event_budget=budget,
         ),
-        id=matchmaker_workflow_id(slot, 60, ("english", "spanish")),
+        id=matchmaker_id(slot),
         task_queue=settings.task_queue,
         search_attributes=search_attributes.initial(
             search_attributes.MATCHMAKER, [], slot, "matching"
@@ -52,7 +61,7 @@ async def test_a_matchmaker_that_continues_as_new_loses_no_request(
 ) -> None:
     async with on_dev_server(dev_client, settings, sessionmaker) as (test_settings, people):
         slot = next_slot_after(datetime.now(UTC) + timedelta(hours=2), test_settings.slot_minutes)
-        handle = await start_small_matchmaker(dev_client, test_settings, slot)
+        handle = await start_matchmaker(dev_client, test_settings, slot)
 
         async def book(person: Person, native: str, learning: str) -> tuple[Person, str]:
             response = await person.book(slot, native, learning)
@@ -70,13 +79,10 @@ async def test_a_matchmaker_that_continues_as_new_loses_no_request(
         # them when the activity that also starts their workflows returns. Every booking signals
         # the matchmaker, so its history outgrows the budget and it hands over, even when one
         # run loaded every request from Postgres and the signals only repeat them.
-        for _ in range(100):
-            state = await handle.query(MatchmakerWorkflow.state)
-            if state.sessions_created == PAIRS and state.runs > 1:
-                break
-            await asyncio.sleep(0.1)
-        assert state.sessions_created == PAIRS
-        assert state.runs > 1 and state.waiting_request_ids == []
+        state = await until_state(
+            handle, lambda state: state.sessions_created == PAIRS and state.runs > 1
+        )
+        assert state.waiting_request_ids == []
 
 
 async def test_signals_that_only_repeat_a_request_still_make_the_matchmaker_hand_over(
@@ -84,7 +90,7 @@ async def test_signals_that_only_repeat_a_request_still_make_the_matchmaker_hand
 ) -> None:
     async with on_dev_server(dev_client, settings, sessionmaker) as (test_settings, people):
         slot = next_slot_after(datetime.now(UTC) + timedelta(hours=3), test_settings.slot_minutes)
-        handle = await start_small_matchmaker(dev_client, test_settings, slot)
+        handle = await start_matchmaker(dev_client, test_settings, slot)
         alone = people("alone")
         response = await alone.book(slot, "english", "spanish")
         assert response.status_code == 201, response.text
@@ -96,24 +102,58 @@ async def test_signals_that_only_repeat_a_request_still_make_the_matchmaker_hand
         assert state.waiting_request_ids == [request["id"]]
 
 
-async def test_a_repeated_signal_after_a_hand_over_does_not_bring_back_a_matched_request(
+async def test_a_new_matchmaker_does_not_bring_back_a_request_an_earlier_one_matched(
     dev_client: Client, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     async with on_dev_server(dev_client, settings, sessionmaker) as (test_settings, people):
         slot = next_slot_after(datetime.now(UTC) + timedelta(hours=4), test_settings.slot_minutes)
-        handle = await start_small_matchmaker(dev_client, test_settings, slot)
         ana, ben = people("ana"), people("ben")
         first = await ana.book(slot, "english", "spanish")
         second = await ben.book(slot, "spanish", "english")
         assert first.status_code == second.status_code == 201
         request = first.json()
         await eventually(partial(ana.get, f"/v1/match-requests/{request['id']}"), is_matched)
-        repeat = pool_entry_of(request)
-        await repeat_until_handed_over(handle, repeat)
-        # The new run never saw Ana's request finish; it asks Postgres before pooling her again.
-        await handle.signal(MatchmakerWorkflow.add_request, repeat)
-        state = await handle.query(MatchmakerWorkflow.state)
-        assert state.waiting_request_ids == []
+        # An operator terminates the matchmaker; the next one knows nothing of Ana's match.
+        await dev_client.get_workflow_handle(matchmaker_id(slot)).terminate("operator")
+        handle = await start_matchmaker(dev_client, test_settings, slot, budget=2_000)
+        await handle.signal(MatchmakerWorkflow.add_request, pool_entry_of(request))
+        # Carla books after Ana's repeat landed: once Carla is in the pool, so was Ana's repeat.
+        carla = await people("carla").book(slot, "english", "spanish")
+        assert carla.status_code == 201, carla.text
+        await until_state(handle, lambda state: state.waiting_request_ids == [carla.json()["id"]])
+
+
+async def test_a_matchmaker_asks_postgres_about_requests_older_than_itself_that_it_did_not_load(
+    dev_client: Client,
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    database_url: str,
+) -> None:
+    async with on_dev_server(dev_client, settings, sessionmaker) as (test_settings, _):
+        slot = next_slot_after(datetime.now(UTC) + timedelta(hours=5), test_settings.slot_minutes)
+        handle = await start_matchmaker(dev_client, test_settings, slot, budget=2_000)
+        assert (await handle.query(MatchmakerWorkflow.state)).waiting_request_ids == []
+        # Rows the matchmaker's load did not see: one still waiting, one cancelled since.
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            waiting = insert_request(conn, rows.user(), start=slot)
+            cancelled = insert_request(conn, rows.user(), start=slot)
+            conn.execute(
+                "UPDATE match_requests SET status = 'cancelled' WHERE id = %s", (cancelled,)
+            )
+        an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+        for request_id in (cancelled, waiting):
+            entry = PoolEntry(
+                request_id=str(request_id),
+                user_id="someone",
+                native_language_id="english",
+                learning_language_id="spanish",
+                proficiency_level="intermediate",
+                priority=0,
+                waiting_since=an_hour_ago,
+            )
+            await handle.signal(MatchmakerWorkflow.add_request, entry)
+        # Signals are handled in order: once the waiting one is pooled, so was the cancelled one.
+        await until_state(handle, lambda state: state.waiting_request_ids == [str(waiting)])
 
 
 def pool_entry_of(request: dict[str, Any]) -> PoolEntry:
@@ -140,3 +180,17 @@ async def repeat_until_handed_over(
         if state.runs > 1:
             return state
     raise AssertionError(f"no hand-over after 100 repeats: {state}")
+
+
+async def until_state(
+    handle: WorkflowHandle[MatchmakerWorkflow, MatchmakerResult],
+    accept: Callable[[MatchmakerState], bool],
+) -> MatchmakerState:
+    """Query the matchmaker until its state satisfies `accept`; fail with the last one after
+    about ten seconds (a query may land while a pass is under way)."""
+    for _ in range(100):
+        state = await handle.query(MatchmakerWorkflow.state)
+        if accept(state):
+            return state
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"not reached; last state: {state}")

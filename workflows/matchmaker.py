@@ -34,6 +34,7 @@ SESSIONS_PER_BATCH = 200
 # Room for the clocks of Temporal's hosts to disagree when telling whether a request is older
 # than this run.
 CLOCK_SKEW = timedelta(seconds=5)
+HAND_OVER_PAUSE = timedelta(milliseconds=1)
 
 
 def _candidate(entry: PoolEntry, input: MatchmakerInput) -> Candidate:
@@ -66,7 +67,8 @@ class MatchmakerWorkflow:
         # This shard's sessions nobody has joined: their partners may still change.
         self._seated: dict[str, SeatedEntry] = {}
         self._finished: set[str] = set()
-        # Signalled requests an earlier run may have finished: its `_finished` is not carried.
+        # Signalled requests an earlier execution may have finished: `_finished` is not carried
+        # over, and a terminated or failed matchmaker's successor starts afresh.
         self._unconfirmed: set[str] = set()
         self._run_started = workflow.now()
         self._dirty = False
@@ -97,6 +99,10 @@ class MatchmakerWorkflow:
             for entry in loaded.entries:
                 self._pool.setdefault(entry.request_id, entry)
             self._seated = {seat.session_id: seat for seat in loaded.seated}
+            for seat in loaded.seated:
+                self._finished.update((seat.first.request_id, seat.second.request_id))
+            # What Postgres shows waiting needs no second look.
+            self._unconfirmed -= {entry.request_id for entry in loaded.entries}
             self._dirty = bool(self._pool)
         while workflow.now() < input.slot_start:
             wake, why = input.slot_start, "slot start: stop matching"
@@ -124,6 +130,11 @@ class MatchmakerWorkflow:
                 self._quiet_checked = True
                 await self._rearrange(input)
             if self._should_continue_as_new(input.history_event_budget):
+                # The server refuses a continue-as-new whose task saw signals land meanwhile, and
+                # the task is then run again: a pass's local activities in it would write again,
+                # pairing differently. A timer ends this task first, so the hand-over's own task
+                # runs no activity.
+                await workflow.sleep(HAND_OVER_PAUSE, summary="hand over to a new run")
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(
                     replace(
@@ -167,7 +178,7 @@ class MatchmakerWorkflow:
         if entry.request_id in self._finished or entry.request_id in self._pool:
             return
         self._pool[entry.request_id] = entry
-        if self._input.runs > 1 and entry.waiting_since < self._run_started + CLOCK_SKEW:
+        if entry.waiting_since < self._run_started + CLOCK_SKEW:
             self._unconfirmed.add(entry.request_id)
         self._dirty = True
         self._last_arrival = workflow.now()
@@ -188,6 +199,7 @@ class MatchmakerWorkflow:
         )
 
     async def _pass(self, input: MatchmakerInput) -> None:
+        await self._drop_already_finished()
         # Requests that turn out dead (cancelled meanwhile) leave the pool and we pair again.
         while True:
             pairs = pair_pool([_candidate(e, input) for e in self._pool.values()])
@@ -200,11 +212,10 @@ class MatchmakerWorkflow:
                 all_persisted &= await self._persist(input, batch)
             if all_persisted or self._known() == known:
                 break
-        await self._confirm_leftovers()
 
-    async def _confirm_leftovers(self) -> None:
-        """Drop the requests a repeated signal brought back after an earlier run finished them;
-        the ones this pass paired were confirmed by persisting."""
+    async def _drop_already_finished(self) -> None:
+        """Before pairing, drop the requests a repeated signal brought back after an earlier
+        execution finished them: only requests older than this run can be such."""
         unsure = sorted(self._unconfirmed & self._pool.keys())
         self._unconfirmed.clear()
         if not unsure:
@@ -214,9 +225,11 @@ class MatchmakerWorkflow:
             StillWaitingInput(unsure),
             f"check {len(unsure)} request(s) an earlier run may have paired",
         )
-        for request_id in set(unsure) - set(confirmed.request_ids):
-            self._pool.pop(request_id, None)
-            self._finished.add(request_id)
+        waiting = set(confirmed.request_ids)
+        for request_id in unsure:
+            if request_id not in waiting:
+                self._pool.pop(request_id, None)
+                self._finished.add(request_id)
 
     async def _rearrange(self, input: MatchmakerInput) -> None:
         """Seat whoever is left waiting by swapping partners in sessions nobody has joined, as
