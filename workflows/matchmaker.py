@@ -226,10 +226,7 @@ class MatchmakerWorkflow:
             f"check {len(unsure)} request(s) an earlier run may have paired",
         )
         waiting = set(confirmed.request_ids)
-        for request_id in unsure:
-            if request_id not in waiting:
-                self._pool.pop(request_id, None)
-                self._finished.add(request_id)
+        self._retire(*(request_id for request_id in unsure if request_id not in waiting))
 
     async def _rearrange(self, input: MatchmakerInput) -> None:
         """Seat whoever is left waiting by swapping partners in sessions nobody has joined, as
@@ -286,9 +283,8 @@ class MatchmakerWorkflow:
                 self._seated[session.spec.session_id] = SeatedEntry(
                     session.spec.session_id, one, two
                 )
-            for request_id in (one.request_id, two.request_id):
-                if self._pool.pop(request_id, None) is not None:
-                    self._finished.add(request_id)
+            # Partners moved from dissolved sessions were finished when first seated.
+            self._retire(one.request_id, two.request_id)
         self._sessions_created += len(created)
         dead = set(result.dead_request_ids)
         for sid, seat in list(self._seated.items()):
@@ -297,9 +293,7 @@ class MatchmakerWorkflow:
                 or {seat.first.request_id, seat.second.request_id} & dead
             ):
                 del self._seated[sid]
-        for request_id in result.dead_request_ids:
-            self._pool.pop(request_id, None)
-            self._finished.add(request_id)
+        self._retire(*result.dead_request_ids)
         return not (result.dead_request_ids or result.stale_session_ids)
 
     def _dissolution(self, session_id: str, sessions: list[SessionInput]) -> DissolvedSession:
@@ -313,6 +307,12 @@ class MatchmakerWorkflow:
                 if {s.spec.match_request_one_id, s.spec.match_request_two_id} & people
             ],
         )
+
+    def _retire(self, *request_ids: str) -> None:
+        """These requests leave the pool for good: a repeated signal for one is ignored."""
+        for request_id in request_ids:
+            self._pool.pop(request_id, None)
+            self._finished.add(request_id)
 
     def _known(self) -> tuple[int, int]:
         # What a refused persist can teach: requests gone from the pool, sessions from the seats.
