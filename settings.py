@@ -29,6 +29,15 @@ class Settings(BaseSettings):
     join_opens_minutes: int = Field(default=5, ge=0, le=60)
     no_show_grace_seconds: int = Field(default=120, ge=1, le=3600)
     rearrange_after_quiet_seconds: int = Field(default=30, ge=0, le=86400)
+    # How far the API's clock may run from Temporal's, and how long a receipt (a join or a
+    # cancel) may take to commit: the no-show deadline is enforced this much after it passes.
+    receipt_skew_seconds: float = Field(default=2.0, ge=0, le=60)
+
+    # A state-changing call answers within this, even when no worker can act (503 or 202).
+    workflow_call_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    max_live_requests: int = Field(default=20, ge=1, le=10_000)
+    # Creates and reschedules per user and minute, across every API process.
+    rate_limit_per_minute: int = Field(default=30, ge=1, le=100_000)
 
     # Unset outside development: the API refuses to start rather than trust a published secret.
     jwt_secret: str | None = Field(default=None, min_length=16)

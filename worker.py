@@ -11,10 +11,10 @@ from temporalio.client import Client
 from temporalio.worker import PollerBehaviorAutoscaling, UnsandboxedWorkflowRunner, Worker
 
 from activities.booking import BookingActivities
-from activities.no_shows import NoShowActivities
 from activities.pairing import PairingActivities
 from activities.requests import RequestActivities
 from activities.sessions import SessionActivities
+from activities.settlement import SettlementActivities
 from activities.workflow_starts import WorkflowStartActivities
 from db.engine import make_engine, make_sessionmaker
 from settings import get_settings
@@ -43,13 +43,15 @@ def build_worker(
     client: Client,
     sessionmaker: async_sessionmaker[AsyncSession],
     task_queue: str,
+    *,
+    max_live_requests: int = 20,
     **options: Any,
 ) -> Worker:
     """A worker with every Parley workflow and activity, bound to one database."""
-    requests = RequestActivities(sessionmaker)
+    requests = RequestActivities(sessionmaker, max_live_requests)
     sessions = SessionActivities(sessionmaker)
     starts = WorkflowStartActivities(client)
-    no_shows = NoShowActivities(sessionmaker)
+    settlement = SettlementActivities(sessionmaker, starts)
     return Worker(
         client,
         task_queue=task_queue,
@@ -62,12 +64,10 @@ def build_worker(
             requests.reschedule_match_request,
             requests.load_waiting_requests,
             requests.still_waiting,
-            sessions.record_join,
             sessions.activate_session,
             sessions.complete_session,
-            sessions.cancel_session,
-            no_shows.settle_shard_no_shows,
-            no_shows.settle_session_no_show,
+            settlement.settle_shard,
+            settlement.settle_session,
             PairingActivities(sessions, starts).persist_pairs,
             starts.start_match_request,
         ],
@@ -81,7 +81,12 @@ async def main() -> None:
     settings = get_settings()
     client = await Client.connect(settings.temporal_target, namespace=settings.temporal_namespace)
     engine = make_engine(settings.sqlalchemy_url)
-    worker = build_worker(client, make_sessionmaker(engine), settings.task_queue)
+    worker = build_worker(
+        client,
+        make_sessionmaker(engine),
+        settings.task_queue,
+        max_live_requests=settings.max_live_requests,
+    )
     logging.getLogger("parley.worker").info(
         "worker polling task queue %r on %s", settings.task_queue, settings.temporal_target
     )

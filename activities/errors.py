@@ -9,6 +9,9 @@ DOUBLE_BOOKING = "DoubleBooking"
 STATE_CONFLICT = "StateConflict"
 INVALID_INPUT = "InvalidInput"
 NOT_FOUND = "NotFound"
+LIMIT_REACHED = "LimitReached"
+# The caller stopped waiting before a worker acted: nothing was done (the caller got a 503).
+ABANDONED = "Abandoned"
 
 EXCLUSION_VIOLATION = "23P01"
 UNIQUE_VIOLATION = "23505"
@@ -17,6 +20,7 @@ CHECK_VIOLATION = "23514"
 CLAIM_FAILED = "23P91"
 ILLEGAL_TRANSITION = "23P92"
 SLOT_STARTED = "23P94"
+LIVE_LIMIT = "23P96"
 
 
 def sqlstate(error: IntegrityError | InternalError) -> str | None:
@@ -36,6 +40,8 @@ def refusal_from_database(error: IntegrityError | InternalError) -> ApplicationE
         return refusal(
             DOUBLE_BOOKING, "you already hold a request or session that overlaps this time"
         )
+    if state == LIVE_LIMIT:
+        return refusal(LIMIT_REACHED, str(error.orig).splitlines()[0])
     if state in (CLAIM_FAILED, ILLEGAL_TRANSITION):
         return refusal(STATE_CONFLICT, str(error.orig).splitlines()[0])
     if state == UNIQUE_VIOLATION:

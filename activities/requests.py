@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError, InternalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -152,6 +152,7 @@ async def _seated(db: AsyncSession, input: LoadWaitingInput) -> list[SeatedEntry
             SessionRow.language_two_id.in_(input.languages),
             SessionRow.participant_one_joined_at.is_(None),
             SessionRow.participant_two_joined_at.is_(None),
+            SessionRow.cancel_requested_by.is_(None),
         )
         .order_by(SessionRow.created_at, SessionRow.id)
     )
@@ -164,17 +165,22 @@ async def _seated(db: AsyncSession, input: LoadWaitingInput) -> list[SeatedEntry
 class RequestActivities:
     """Match-request writes; each is safe to retry."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], max_live_requests: int = 20
+    ) -> None:
         self._sessionmaker = sessionmaker
+        self._max_live_requests = max_live_requests
 
     @activity.defn
     async def create_match_request(self, input: CreateMatchRequestInput) -> RequestRowResult:
-        """Insert the request unless it exists; overlapping bookings are refused by the database."""
+        """Insert the request unless it exists; overlapping bookings and one past the owner's
+        live-request cap are refused by the database."""
         request_id = uuid.UUID(input.spec.request_id)
         try:
             async with self._sessionmaker.begin() as db:
                 existing = await db.get(MatchRequestRow, request_id)
                 if existing is None:
+                    await self._cap_live_requests(db)
                     await _insert_request(db, input.spec, input.created_at)
                     existing = await db.get(MatchRequestRow, request_id)
                 assert existing is not None
@@ -206,7 +212,11 @@ class RequestActivities:
                     return _result(already)
                 closed = await db.execute(
                     update(MatchRequestRow)
-                    .where(MatchRequestRow.id == old_id, MatchRequestRow.status == "waiting")
+                    .where(
+                        MatchRequestRow.id == old_id,
+                        MatchRequestRow.status == "waiting",
+                        MatchRequestRow.cancel_requested_at.is_(None),
+                    )
                     .values(
                         status="cancelled",
                         status_reason=f"rescheduled to {input.new_spec.request_id}",
@@ -220,8 +230,10 @@ class RequestActivities:
                     )
                     raise refusal(
                         STATE_CONFLICT,
-                        f"only a waiting request can be rescheduled; it is {current}",
+                        f"only a waiting request can be rescheduled; it is {current}"
+                        + (" (being cancelled)" if current == "waiting" else ""),
                     )
+                await self._cap_live_requests(db)
                 await _insert_request(db, input.new_spec, input.at)
                 created = await db.get(MatchRequestRow, new_id)
                 assert created is not None
@@ -238,6 +250,7 @@ class RequestActivities:
                 select(MatchRequestRow)
                 .where(
                     MatchRequestRow.status == "waiting",
+                    MatchRequestRow.cancel_requested_at.is_(None),
                     MatchRequestRow.availability_start == input.slot_start,
                     MatchRequestRow.preferred_duration_minutes == input.duration_minutes,
                     MatchRequestRow.native_language_id.in_((one, two)),
@@ -259,18 +272,31 @@ class RequestActivities:
                     select(MatchRequestRow.id).where(
                         MatchRequestRow.id.in_([uuid.UUID(r) for r in input.request_ids]),
                         MatchRequestRow.status == "waiting",
+                        MatchRequestRow.cancel_requested_at.is_(None),
                     )
                 )
             )
         return StillWaitingResult([r for r in input.request_ids if uuid.UUID(r) in waiting])
 
+    async def _cap_live_requests(self, db: AsyncSession) -> None:
+        # The cap lives in a trigger; it reads the limit from this transaction's settings.
+        await db.execute(
+            select(func.set_config("parley.max_live_requests", str(self._max_live_requests), True))
+        )
+
     async def _close_waiting(self, input: CloseRequestInput, status: str) -> RequestRowResult:
         request_id = uuid.UUID(input.request_id)
+        # An owner's cancel that reached Parley before the slot started wins over expiry.
+        asked = MatchRequestRow.cancel_requested_at.is_not(None)
         async with self._sessionmaker.begin() as db:
             await db.execute(
                 update(MatchRequestRow)
                 .where(MatchRequestRow.id == request_id, MatchRequestRow.status == "waiting")
-                .values(status=status, status_reason=input.reason, updated_at=input.at)
+                .values(
+                    status=case((asked, "cancelled"), else_=status),
+                    status_reason=case((asked, "cancelled by user"), else_=input.reason),
+                    updated_at=input.at,
+                )
             )
             row = await db.get(MatchRequestRow, request_id, populate_existing=True)
             if row is None:

@@ -1,21 +1,20 @@
-"""Activities that write sessions and the request statuses a session's end implies."""
+"""Activities that write sessions: create a pass's sessions, rearrange them, activate, complete."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import ColumnElement, case, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError, InternalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from activities.errors import SLOT_STARTED, refusal_from_database, sqlstate
+from activities.errors import SLOT_STARTED, sqlstate
 from db.models import MatchRequestRow, SessionRow
-from domain.session_rules import NO_SHOW, REARRANGED
+from domain.session_rules import REARRANGED
 from workflows.contracts import SessionSpec
 
 
@@ -48,33 +47,11 @@ class RearrangeSessionsInput:
 
 
 @dataclass
-class RecordJoinInput:
-    """A participant joined."""
-
-    session_id: str
-    user_id: str
-    at: datetime
-
-
-@dataclass
 class SessionChangeInput:
-    """Move a session forward: `active`, or `completed` (with who ended it)."""
+    """Move a session forward at `at`: `active`, or `completed`."""
 
     session_id: str
     at: datetime
-    by_user_id: str | None = None
-
-
-@dataclass
-class CancelSessionInput:
-    """Cancel a scheduled session and mark its requests, all in one transaction."""
-
-    session_id: str
-    at: datetime
-    reason: str
-    cancelled_by: str | None
-    cancelled_request_ids: list[str] = field(default_factory=list)
-    no_show_request_ids: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -87,6 +64,9 @@ class SessionRowResult:
     cancel_reason: str | None = None
     cancelled_by: str | None = None
     joined_user_ids: list[str] = field(default_factory=list)
+    cancel_requested_by: str | None = None
+    rematch_request_ids: list[str] = field(default_factory=list)
+    rematch_refusal: str | None = None
 
 
 def _session_values(spec: SessionSpec, created_at: datetime) -> dict[str, object]:
@@ -105,11 +85,6 @@ def _session_values(spec: SessionSpec, created_at: datetime) -> dict[str, object
         "created_at": created_at,
         "updated_at": created_at,
     }
-
-
-def _first_stamp(applies: ColumnElement[bool], column: Any, at: datetime) -> Any:
-    """The column's value, or `at` when this participant's stamp is still empty."""
-    return case((applies & column.is_(None), at), else_=column)
 
 
 async def _refused_requests(
@@ -136,21 +111,6 @@ async def _not_waiting(db: AsyncSession, spec: SessionSpec) -> list[str]:
         )
     )
     return [str(row_id) for (row_id,) in rows]
-
-
-async def _mark(
-    db: AsyncSession, request_ids: list[str], status: str, reason: str, at: datetime
-) -> None:
-    """Move the matched requests among `request_ids` to `status`."""
-    if request_ids:
-        await db.execute(
-            update(MatchRequestRow)
-            .where(
-                MatchRequestRow.id.in_([uuid.UUID(i) for i in request_ids]),
-                MatchRequestRow.status == "matched",
-            )
-            .values(status=status, status_reason=reason, updated_at=at)
-        )
 
 
 class _Abandoned(Exception):
@@ -228,6 +188,7 @@ class SessionActivities:
                             SessionRow.status == "scheduled",
                             SessionRow.participant_one_joined_at.is_(None),
                             SessionRow.participant_two_joined_at.is_(None),
+                            SessionRow.cancel_requested_by.is_(None),
                         )
                         .values(status="cancelled", cancel_reason=REARRANGED, updated_at=input.at)
                         .returning(SessionRow.id)
@@ -254,108 +215,67 @@ class SessionActivities:
         return CreateSessionsResult(created_session_ids=[str(i) for i in new_ids])
 
     @activity.defn
-    async def record_join(self, input: RecordJoinInput) -> SessionRowResult:
-        """Stamp the participant's first join time, unless the session has closed meanwhile
-        (the slot's no-show sweep): the row lock orders a join and the sweep, either way."""
-        is_one = SessionRow.participant_one_id == input.user_id
-        is_two = SessionRow.participant_two_id == input.user_id
+    async def activate_session(self, input: SessionChangeInput) -> SessionRowResult:
+        """scheduled -> active once both have joined and nobody asked to cancel; `actual_start` is
+        when the second of them was there (the start at the earliest), however late this runs. A
+        retry finds it active and changes nothing; a recorded cancel leaves it scheduled."""
         async with self._sessionmaker.begin() as db:
             await db.execute(
                 update(SessionRow)
                 .where(
                     SessionRow.id == uuid.UUID(input.session_id),
                     SessionRow.status == "scheduled",
-                    is_one | is_two,
+                    SessionRow.cancel_requested_by.is_(None),
+                    SessionRow.participant_one_joined_at.is_not(None),
+                    SessionRow.participant_two_joined_at.is_not(None),
                 )
                 .values(
-                    participant_one_joined_at=_first_stamp(
-                        is_one, SessionRow.participant_one_joined_at, input.at
-                    ),
-                    participant_two_joined_at=_first_stamp(
-                        is_two, SessionRow.participant_two_joined_at, input.at
+                    status="active",
+                    actual_start=func.greatest(
+                        SessionRow.scheduled_start,
+                        SessionRow.participant_one_joined_at,
+                        SessionRow.participant_two_joined_at,
                     ),
                     updated_at=input.at,
                 )
             )
-            return await self._status(db, input.session_id)
-
-    @activity.defn
-    async def activate_session(self, input: SessionChangeInput) -> SessionRowResult:
-        """scheduled -> active with actual_start; a retry finds it active and changes nothing."""
-        return await self._advance(input, "scheduled", status="active", actual_start=input.at)
+            return await session_facts(db, input.session_id)
 
     @activity.defn
     async def complete_session(self, input: SessionChangeInput) -> SessionRowResult:
-        """active -> completed with actual_end and who ended it, if anyone did."""
-        return await self._advance(
-            input, "active", status="completed", actual_end=input.at, ended_by=input.by_user_id
-        )
-
-    @activity.defn
-    async def cancel_session(self, input: CancelSessionInput) -> SessionRowResult:
-        """Cancel the session and mark its requests `cancelled` or `no_show` together."""
-        try:
-            async with self._sessionmaker.begin() as db:
-                changed = await db.execute(
-                    update(SessionRow)
-                    .where(
-                        SessionRow.id == uuid.UUID(input.session_id),
-                        SessionRow.status == "scheduled",
-                    )
-                    .values(
-                        status="cancelled",
-                        cancel_reason=input.reason,
-                        cancelled_by=input.cancelled_by,
-                        updated_at=input.at,
-                    )
-                    .returning(SessionRow.id)
-                )
-                if changed.first() is not None:
-                    await _mark(
-                        db, input.cancelled_request_ids, "cancelled", input.reason, input.at
-                    )
-                    await _mark(db, input.no_show_request_ids, "no_show", input.reason, input.at)
-                    return await self._status(db, input.session_id)
-                facts = await self._status(db, input.session_id)
-                if input.cancelled_by and (facts.cancel_reason, facts.cancelled_by) == (
-                    NO_SHOW,
-                    None,
-                ):
-                    # The deadline's sweep got there first; the canceller's request still leaves.
-                    why = "cancelled by user as the no-show deadline passed"
-                    await _mark(db, input.cancelled_request_ids, "cancelled", why, input.at)
-                return facts
-        except (IntegrityError, InternalError) as error:
-            raise refusal_from_database(error) from None
-
-    async def _advance(
-        self, input: SessionChangeInput, from_status: str, **values: object
-    ) -> SessionRowResult:
+        """active -> completed: at the end asked for (when that reached Parley), else at `at`."""
         async with self._sessionmaker.begin() as db:
             await db.execute(
                 update(SessionRow)
-                .where(
-                    SessionRow.id == uuid.UUID(input.session_id), SessionRow.status == from_status
+                .where(SessionRow.id == uuid.UUID(input.session_id), SessionRow.status == "active")
+                .values(
+                    status="completed",
+                    actual_end=func.coalesce(SessionRow.end_requested_at, input.at),
+                    ended_by=SessionRow.end_requested_by,
+                    updated_at=input.at,
                 )
-                .values(updated_at=input.at, **values)
             )
-            return await self._status(db, input.session_id)
-
-    async def _status(self, db: AsyncSession, session_id: str) -> SessionRowResult:
-        return await session_facts(db, session_id)
-
+            return await session_facts(db, input.session_id)
 
 async def session_facts(db: AsyncSession, session_id: str) -> SessionRowResult:
     """The session's row as it stands in this transaction."""
     row = await db.get(SessionRow, uuid.UUID(session_id), populate_existing=True)
     if row is None:
         return SessionRowResult(session_id=session_id, status="missing")
+    rematches = await db.scalars(
+        select(MatchRequestRow.id)
+        .where(MatchRequestRow.origin_session_id == row.id)
+        .order_by(MatchRequestRow.id)
+    )
     return SessionRowResult(
         session_id=session_id,
         status=row.status,
         cancel_reason=row.cancel_reason,
         cancelled_by=row.cancelled_by,
         joined_user_ids=sorted(joined_user_ids(row)),
+        cancel_requested_by=row.cancel_requested_by,
+        rematch_request_ids=[str(i) for i in rematches],
+        rematch_refusal=row.rematch_refusal,
     )
 
 

@@ -167,17 +167,22 @@ class WorkflowStartActivities:
     @activity.defn
     async def start_match_request(self, input: StartMatchRequestInput) -> StartMatchRequestResult:
         """Start a request's workflow unless it already exists."""
-        spec = input.request.spec
-        workflow_id = await self._start_once(
+        return StartMatchRequestResult(
+            workflow_id=await self.start_request(input.request, input.summary)
+        )
+
+    async def start_request(self, request: MatchRequestInput, summary: str) -> str:
+        """Start a request's workflow unless it already exists (inside another activity)."""
+        spec = request.spec
+        return await self._start_once(
             "MatchRequestWorkflow",
-            input.request,
+            request,
             workflow_id=match_request_workflow_id(spec.request_id),
             attributes=search_attributes.initial(
                 search_attributes.MATCH_REQUEST, [spec.user_id], spec.slot_start, "waiting"
             ),
-            summary=input.summary,
+            summary=summary,
         )
-        return StartMatchRequestResult(workflow_id=workflow_id)
 
     async def _tell_matched(self, request_id: str, signal: MatchedSignal) -> None:
         # A request that already ended needs no telling: it read its row when it closed, or

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from datetime import timedelta
 from typing import Any, TypeVar
 
 from fastapi import FastAPI, HTTPException, Request, status
@@ -17,19 +16,26 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.errors import DOUBLE_BOOKING, INVALID_INPUT, NOT_FOUND, STATE_CONFLICT
+from activities.errors import (
+    ABANDONED,
+    DOUBLE_BOOKING,
+    INVALID_INPUT,
+    LIMIT_REACHED,
+    NOT_FOUND,
+    STATE_CONFLICT,
+)
 from domain.errors import RuleViolation, StateConflict
 
 T = TypeVar("T")
-
-# How long a state-changing call waits for its workflow before answering 503.
-UPDATE_TIMEOUT = timedelta(seconds=30)
 
 HTTP_STATUS_BY_REFUSAL = {
     NOT_FOUND: status.HTTP_404_NOT_FOUND,
     STATE_CONFLICT: status.HTTP_409_CONFLICT,
     DOUBLE_BOOKING: status.HTTP_409_CONFLICT,
+    LIMIT_REACHED: status.HTTP_409_CONFLICT,
     INVALID_INPUT: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    # Reaches a caller only if it waited longer than the workflow was told it would.
+    ABANDONED: status.HTTP_503_SERVICE_UNAVAILABLE,
 }
 
 
@@ -84,7 +90,8 @@ class StillSettingUp(HTTPException):
 def refusal_to_http(error: ApplicationError) -> HTTPException:
     """A workflow's business refusal as the HTTP error it means."""
     code = HTTP_STATUS_BY_REFUSAL.get(error.type or "", status.HTTP_409_CONFLICT)
-    return HTTPException(code, error.message)
+    retry = {"Retry-After": "1"} if code == status.HTTP_503_SERVICE_UNAVAILABLE else None
+    return HTTPException(code, error.message, headers=retry)
 
 
 async def workflow_call(call: Awaitable[T], handle: WorkflowHandle[Any, Any] | None = None) -> T:

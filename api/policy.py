@@ -21,4 +21,5 @@ def workflow_policy(settings: Settings) -> Policy:
         join_opens_minutes=settings.join_opens_minutes,
         no_show_grace_seconds=settings.no_show_grace_seconds,
         rearrange_after_quiet_seconds=settings.rearrange_after_quiet_seconds,
+        receipt_skew_seconds=settings.receipt_skew_seconds,
     )

@@ -13,7 +13,9 @@ from db.models import LanguageRow, MatchRequestRow, SessionRow
 
 
 async def release(db: AsyncSession) -> None:
-    """End the read transaction, so that no connection is held while a workflow answers."""
+    """End the read transaction, so that no connection is held while a workflow answers; the
+    rows already read stay readable as they were (detached, not expired)."""
+    db.expunge_all()
     await db.rollback()
 
 
@@ -88,3 +90,17 @@ async def sessions_of(
         query = query.where(SessionRow.status == status_filter)
     query = query.order_by(SessionRow.scheduled_start.desc(), SessionRow.created_at.desc())
     return (await db.scalars(query.limit(limit).offset(offset))).all()
+
+
+async def request_now(db: AsyncSession, user_id: str, request_id: uuid.UUID) -> MatchRequestRow:
+    """The caller's request as it stands, without holding a connection afterwards."""
+    row = await request_of(db, user_id, request_id)
+    await release(db)
+    return row
+
+
+async def session_now(db: AsyncSession, user_id: str, session_id: uuid.UUID) -> SessionRow:
+    """The caller's session as it stands, without holding a connection afterwards."""
+    row = await session_of(db, user_id, session_id)
+    await release(db)
+    return row

@@ -76,6 +76,9 @@ class MatchRequestOut(BaseModel):
     replaces_request_id: uuid.UUID | None
     origin_session_id: uuid.UUID | None
     status_reason: str | None
+    cancel_requested_at: UtcDatetime | None = Field(
+        description="When your cancel reached Parley; from then on it cannot be matched"
+    )
     created_at: UtcDatetime
     updated_at: UtcDatetime
 
@@ -103,6 +106,13 @@ class SessionOut(BaseModel):
     cancelled_by: str | None
     cancel_reason: str | None
     ended_by: str | None
+    cancel_requested_by: str | None = Field(description="Who asked to cancel (a receipt)")
+    cancel_requested_at: UtcDatetime | None = Field(description="When that reached Parley")
+    end_requested_by: str | None = Field(description="Who asked to end it early (a receipt)")
+    end_requested_at: UtcDatetime | None = Field(description="When that reached Parley")
+    rematch_refusal: str | None = Field(
+        description="Why the let-down partner's rematch could not be booked, if it could not"
+    )
     created_at: UtcDatetime
     updated_at: UtcDatetime
 

@@ -45,6 +45,8 @@ class MatchRequestRow(Base):
     )
     idempotency_key: Mapped[str | None] = mapped_column(Text)
     status_reason: Mapped[str | None] = mapped_column(Text)
+    # When the owner's cancel reached Parley; from then on no session may claim the request.
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -73,5 +75,21 @@ class SessionRow(Base):
     cancelled_by: Mapped[str | None] = mapped_column(Text)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     ended_by: Mapped[str | None] = mapped_column(Text)
+    # Receipts: who asked to cancel or end, and when the ask reached Parley.
+    cancel_requested_by: Mapped[str | None] = mapped_column(Text)
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    end_requested_by: Mapped[str | None] = mapped_column(Text)
+    end_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rematch_refusal: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RateLimitRow(Base):
+    """One user's rate-limit state for one action (GCRA), shared by every API process."""
+
+    __tablename__ = "rate_limits"
+
+    user_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    action: Mapped[str] = mapped_column(Text, primary_key=True)
+    theoretical_arrival: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -44,6 +44,14 @@ class Participant:
 
 
 @dataclass(frozen=True)
+class CancelReceipt:
+    """A participant asked to cancel, and when that reached Parley (stamped by the API)."""
+
+    user_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class Cancellation:
     """Everything a cancelled session does: request statuses and who is rematched, and when."""
 
@@ -66,12 +74,15 @@ def join_refusal(clock: SessionClock, now: datetime, status: str) -> str | None:
     return None
 
 
-def cancel_refusal(status: str) -> str | None:
-    """Why the session may not be cancelled, or None when it may."""
+def cancel_refusal(clock: SessionClock, now: datetime, status: str) -> str | None:
+    """Why the session may not be cancelled now, or None when it may."""
     if status == "active":
         return "an active session cannot be cancelled; end it instead"
     if status != "scheduled":
         return f"the session is already {status}"
+    if now >= clock.no_show_at:
+        # Past the deadline the no-show rules decide, not a late cancel.
+        return "the no-show window has closed"
     return None
 
 
@@ -115,31 +126,6 @@ def no_show(
     )
 
 
-def swept(
-    participants: tuple[Participant, Participant],
-    joined: frozenset[str],
-    canceller_id: str | None,
-    now: datetime,
-    slot_minutes: int,
-) -> Cancellation:
-    """The deadline's sweep closed the session as a no-show just before a participant's cancel
-    landed: its verdict stands, but whoever cancelled wanted out, so they are not rematched
-    (their request is cancelled if the sweep left it matched)."""
-    verdict = no_show(participants, joined, now, slot_minutes)
-    if canceller_id is None:
-        return verdict
-    rematch = tuple(p for p in verdict.rematch if p.user_id != canceller_id)
-    canceller = next(p for p in participants if p.user_id == canceller_id)
-    return Cancellation(
-        reason=NO_SHOW,
-        cancelled_by=None,
-        cancelled_request_ids=(canceller.request_id,) if canceller_id in joined else (),
-        no_show_request_ids=verdict.no_show_request_ids,
-        rematch=rematch,
-        rematch_slot=verdict.rematch_slot if rematch else None,
-    )
-
-
 def rearranged() -> Cancellation:
     """The matchmaker seated both participants in other sessions: nobody is let down."""
     return Cancellation(
@@ -154,32 +140,51 @@ def rearranged() -> Cancellation:
 
 def cancellation(
     participants: tuple[Participant, Participant],
-    canceller_id: str,
+    receipt: CancelReceipt,
     joined: frozenset[str],
     clock: SessionClock,
     now: datetime,
     slot_minutes: int,
 ) -> Cancellation:
-    """A participant cancels. Before the start the partner is rematched into the same slot; after
-    it, it is the canceller's no-show: a partner who joined is rematched into the next slot, a
-    partner who did not is a no-show too."""
-    canceller = next(p for p in participants if p.user_id == canceller_id)
-    partner = next(p for p in participants if p.user_id != canceller_id)
-    if now < clock.start:
+    """A participant's cancel, judged by when it reached Parley (`receipt.at`), carried out at
+    `now`. Received before the start, the partner is rematched into the same slot (the next one
+    if it has started by now); received after it, it is the canceller's no-show: a partner who
+    joined is rematched into the next slot, a partner who did not is a no-show too."""
+    canceller = next(p for p in participants if p.user_id == receipt.user_id)
+    partner = next(p for p in participants if p.user_id != receipt.user_id)
+    if receipt.at < clock.start:
         return Cancellation(
             reason=CANCELLED_BY_USER,
-            cancelled_by=canceller_id,
+            cancelled_by=receipt.user_id,
             cancelled_request_ids=(canceller.request_id,),
             no_show_request_ids=(),
             rematch=(partner,),
-            rematch_slot=clock.start,
+            rematch_slot=clock.start if now < clock.start else next_slot_after(now, slot_minutes),
         )
     partner_came = partner.user_id in joined
     return Cancellation(
         reason=NO_SHOW,
-        cancelled_by=canceller_id,
+        cancelled_by=receipt.user_id,
         cancelled_request_ids=(canceller.request_id,),
         no_show_request_ids=() if partner_came else (partner.request_id,),
         rematch=(partner,) if partner_came else (),
         rematch_slot=next_slot_after(now, slot_minutes) if partner_came else None,
     )
+
+
+def settlement(
+    participants: tuple[Participant, Participant],
+    joined: frozenset[str],
+    cancel: CancelReceipt | None,
+    clock: SessionClock,
+    now: datetime,
+    slot_minutes: int,
+) -> Cancellation | None:
+    """What a scheduled session comes to at `now`, whoever settles it (the slot's sweep or the
+    session itself, in either order): a recorded cancel, judged at its receipt; else, from the
+    no-show deadline on, a no-show unless both joined; else nothing yet."""
+    if cancel is not None:
+        return cancellation(participants, cancel, joined, clock, now, slot_minutes)
+    if now >= clock.no_show_at and not both_present(participants, joined):
+        return no_show(participants, joined, now, slot_minutes)
+    return None

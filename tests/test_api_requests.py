@@ -26,7 +26,10 @@ async def test_every_endpoint_but_the_public_ones_needs_a_token(stack: Stack) ->
 async def test_readiness_checks_postgres_and_temporal(stack: Stack) -> None:
     ready = await stack.api.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"postgres": "ok", "temporal": "ok"}
+    checks = ready.json()["checks"]
+    assert (checks["postgres"], checks["temporal"]) == ("ok", "ok")
+    # The time-skipping server cannot say who polls; the dev server can (tests/test_faults.py).
+    assert "workers" in checks
 
 
 async def test_an_expired_token_is_refused(stack: Stack) -> None:
@@ -160,15 +163,26 @@ async def test_an_overlapping_booking_is_a_409_and_leaves_the_first_alone(stack:
     assert statuses == ["waiting", "waiting"]
 
 
-async def test_a_waiting_request_can_be_cancelled_once(stack: Stack) -> None:
+async def test_a_waiting_request_is_cancelled_once_and_a_retry_only_reports_it(
+    stack: Stack,
+) -> None:
     a = person(stack, "user-a")
     slot = await slot_ahead(stack)
     request_id = (await a.book(slot, "english", "spanish")).json()["id"]
     cancelled = await a.post(f"/v1/match-requests/{request_id}/cancel")
     assert cancelled.status_code == 200, cancelled.text
     assert cancelled.json()["status"] == "cancelled"
+    assert cancelled.json()["cancel_requested_at"] is not None
     again = await a.post(f"/v1/match-requests/{request_id}/cancel")
-    assert again.status_code == 409
+    assert again.status_code == 200 and again.json() == cancelled.json()
+    # A request that ended otherwise (here: rescheduled away) cannot be cancelled.
+    other = (await a.book(slot + timedelta(minutes=120), "english", "spanish")).json()["id"]
+    moved = await a.post(
+        f"/v1/match-requests/{other}/reschedule",
+        {"availability_start": (slot + timedelta(minutes=240)).isoformat()},
+    )
+    assert moved.status_code == 201, moved.text
+    assert (await a.post(f"/v1/match-requests/{other}/cancel")).status_code == 409
 
 
 async def test_a_matched_request_cannot_be_cancelled_or_rescheduled(stack: Stack) -> None:

@@ -127,7 +127,11 @@ async def test_a_worker_restart_in_the_middle_of_a_session_loses_no_timer(
     settings: Settings,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
-    test_settings = settings.model_copy(update={"task_queue": f"parley-{uuid.uuid4()}"})
+    # The first worker has no cache (see below), which makes each booking replay its history
+    # several times: give bookings room, this test is about timers, not answer bounds.
+    test_settings = settings.model_copy(
+        update={"task_queue": f"parley-{uuid.uuid4()}", "workflow_call_timeout_seconds": 60}
+    )
     app = create_app(
         test_settings, temporal=env.client, sessionmaker=sessionmaker, clock=env.get_current_time
     )

@@ -36,7 +36,7 @@ def test_every_migration_goes_down_and_up_again(scratch_url: str) -> None:
     command.upgrade(config, "head")
     with psycopg.connect(scratch_url) as conn:
         (version,) = conn.execute("SELECT version_num FROM alembic_version").fetchone() or ("",)
-    assert version == "0003"
+    assert version == "0004"
 
 
 def test_rearranged_sessions_keep_the_schema_from_going_back_below_them(scratch_url: str) -> None:
@@ -59,4 +59,4 @@ def test_rearranged_sessions_keep_the_schema_from_going_back_below_them(scratch_
         command.downgrade(config, "0002")
     with psycopg.connect(scratch_url) as conn:
         (version,) = conn.execute("SELECT version_num FROM alembic_version").fetchone() or ("",)
-    assert version == "0003"
+    assert version == "0004"

@@ -1,4 +1,5 @@
-"""The no-show deadline in Postgres: the shard sweep, a session settling alone, and racing joins."""
+"""Settling sessions in Postgres: the shard sweep, a session alone, receipts, racing joins, and
+the let-down partner's rematch booked in the same transaction that cancels the session."""
 
 from __future__ import annotations
 
@@ -12,13 +13,19 @@ from typing import Any
 
 import psycopg
 import pytest
+from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from activities.no_shows import NoShowActivities, SessionNoShowInput, ShardNoShowsInput
-from activities.sessions import CancelSessionInput, RecordJoinInput, SessionActivities
-from tests.rows import SLOT, insert_pair, status_of
+from activities.sessions import session_facts
+from activities.settlement import rematch_request_id, settle_due
+from api import receipts
+from db.models import SessionRow
+from tests.rows import SLOT, insert_pair, insert_request, status_of
+from workflows.contracts import Policy
 
 ENGLISH_SPANISH = ("english", "spanish")
+POLICY = Policy(slot_minutes=10, join_opens_minutes=5, no_show_grace_seconds=120)
+DEADLINE = timedelta(minutes=2)
 _slots = itertools.count(1)
 
 
@@ -34,6 +41,33 @@ def fresh_slot() -> datetime:
     return SLOT + timedelta(days=400, hours=next(_slots))
 
 
+def shard(slot: datetime) -> ColumnElement[bool]:
+    """The English-Spanish, 60-minute sessions of one slot."""
+    return (
+        (SessionRow.scheduled_start == slot)
+        & (SessionRow.duration_minutes == 60)
+        & SessionRow.language_one_id.in_(ENGLISH_SPANISH)
+        & SessionRow.language_two_id.in_(ENGLISH_SPANISH)
+    )
+
+
+async def sweep(
+    sessionmaker: async_sessionmaker[AsyncSession], slot: datetime, at: datetime
+) -> list[str]:
+    """The shard's settlement at `at`, committed."""
+    async with sessionmaker.begin() as db:
+        return await settle_due(db, shard(slot), at, POLICY)
+
+
+async def settle_one(
+    sessionmaker: async_sessionmaker[AsyncSession], session_id: uuid.UUID, at: datetime
+) -> Any:
+    """One session's settlement at `at`, committed; what the row says afterwards."""
+    async with sessionmaker.begin() as db:
+        await settle_due(db, SessionRow.id == session_id, at, POLICY)
+        return await session_facts(db, str(session_id))
+
+
 def session_status(conn: psycopg.Connection[Any], session_id: uuid.UUID) -> tuple[Any, ...]:
     """A session's status, cancel reason and canceller."""
     row = conn.execute(
@@ -41,6 +75,18 @@ def session_status(conn: psycopg.Connection[Any], session_id: uuid.UUID) -> tupl
     ).fetchone()
     assert row is not None
     return tuple(row)
+
+
+def rematches_of(conn: psycopg.Connection[Any], session_id: uuid.UUID) -> list[tuple[Any, ...]]:
+    """(user, status, priority, slot) of every request booked to make up for this session."""
+    return [
+        tuple(row)
+        for row in conn.execute(
+            "SELECT user_id, status, priority, availability_start FROM match_requests"
+            " WHERE origin_session_id = %s ORDER BY user_id",
+            (session_id,),
+        )
+    ]
 
 
 @contextmanager
@@ -59,16 +105,17 @@ async def still_waiting(task: asyncio.Task[Any]) -> None:
 
 
 async def join(
-    sessionmaker: async_sessionmaker[AsyncSession], session_id: uuid.UUID, user_id: str
-) -> list[str]:
-    """Record a join through the activity; who the row says has joined."""
-    facts = await SessionActivities(sessionmaker).record_join(
-        RecordJoinInput(str(session_id), user_id, SLOT)
-    )
-    return facts.joined_user_ids
+    sessionmaker: async_sessionmaker[AsyncSession],
+    session_id: uuid.UUID,
+    user_id: str,
+    at: datetime,
+) -> bool:
+    """Record a join as the API does; whether the row took it."""
+    async with sessionmaker() as db:
+        return await receipts.record_join(db, session_id, user_id, at) is not None
 
 
-async def test_the_shard_sweep_cancels_only_the_sessions_someone_has_not_joined(
+async def test_the_shard_sweep_cancels_the_sessions_someone_has_not_joined_and_rematches_who_came(
     conn: psycopg.Connection[Any], sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     slot = fresh_slot()
@@ -77,23 +124,41 @@ async def test_the_shard_sweep_cancels_only_the_sessions_someone_has_not_joined(
     empty, (_, empty_one_request), (_, empty_two_request) = insert_pair(conn, slot)
     elsewhere, (_, elsewhere_request), _ = insert_pair(conn, slot, ("french", "german"))
     for session_id, user_id in ((full, full_one), (full, full_two), (half, half_one)):
-        await join(sessionmaker, session_id, user_id)
+        assert await join(sessionmaker, session_id, user_id, slot)
 
-    sweep = NoShowActivities(sessionmaker).settle_shard_no_shows
-    at = slot + timedelta(minutes=2)
-    swept = await sweep(ShardNoShowsInput(slot, 60, ENGLISH_SPANISH, at))
+    swept = await sweep(sessionmaker, slot, slot + DEADLINE)
 
-    assert sorted(swept.cancelled_session_ids) == sorted([str(half), str(empty)])
+    assert sorted(swept) == sorted([str(half), str(empty)])
     assert session_status(conn, half) == ("cancelled", "no_show", None)
     assert session_status(conn, empty) == ("cancelled", "no_show", None)
     assert session_status(conn, full)[0] == "scheduled"
     assert session_status(conn, elsewhere)[0] == "scheduled"
-    assert status_of(conn, half_one_request)[0] == "matched"  # came: the session rematches them
+    assert status_of(conn, half_one_request)[0] == "matched"  # came: not a no-show
     for absentee in (half_two_request, empty_one_request, empty_two_request):
         assert status_of(conn, absentee)[0] == "no_show"
     assert status_of(conn, elsewhere_request)[0] == "matched"
-    again = await sweep(ShardNoShowsInput(slot, 60, ENGLISH_SPANISH, at))
-    assert again.cancelled_session_ids == []
+    assert rematches_of(conn, half) == [(half_one, "waiting", 1, slot + timedelta(minutes=10))]
+    assert rematches_of(conn, empty) == []
+    assert await sweep(sessionmaker, slot, slot + DEADLINE) == []
+    assert len(rematches_of(conn, half)) == 1
+
+
+async def test_the_rematch_commits_with_the_cancellation_never_apart(
+    database_url: str,
+    conn: psycopg.Connection[Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    slot = fresh_slot()
+    session_id, (one, _), _ = insert_pair(conn, slot)
+    assert await join(sessionmaker, session_id, one, slot)
+    async with sessionmaker.begin() as db:
+        assert await settle_due(db, shard(slot), slot + DEADLINE, POLICY) == [str(session_id)]
+        # Not yet committed: another reader sees neither the cancellation nor the rematch.
+        with psycopg.connect(database_url, autocommit=True) as reader:
+            assert session_status(reader, session_id)[0] == "scheduled"
+            assert rematches_of(reader, session_id) == []
+    assert session_status(conn, session_id)[0] == "cancelled"
+    assert [r[0] for r in rematches_of(conn, session_id)] == [one]
 
 
 async def test_a_session_settles_alone_with_the_same_rules_and_reports_what_happened(
@@ -101,16 +166,25 @@ async def test_a_session_settles_alone_with_the_same_rules_and_reports_what_happ
 ) -> None:
     slot = fresh_slot()
     session_id, (one, _), (_, two_request) = insert_pair(conn, slot)
-    await join(sessionmaker, session_id, one)
-    settle = NoShowActivities(sessionmaker).settle_session_no_show
-    facts = await settle(SessionNoShowInput(str(session_id), slot + timedelta(minutes=2)))
+    assert await join(sessionmaker, session_id, one, slot)
+    facts = await settle_one(sessionmaker, session_id, slot + DEADLINE)
     assert (facts.status, facts.cancel_reason, facts.joined_user_ids) == (
         "cancelled",
         "no_show",
         [one],
     )
+    assert facts.rematch_request_ids == [rematch_request_id(str(session_id), one)]
     assert status_of(conn, two_request)[0] == "no_show"
-    assert await settle(SessionNoShowInput(str(session_id), slot)) == facts
+    assert await settle_one(sessionmaker, session_id, slot + DEADLINE) == facts
+
+
+async def test_before_the_deadline_a_session_nobody_cancelled_is_left_alone(
+    conn: psycopg.Connection[Any], sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    slot = fresh_slot()
+    session_id, _, _ = insert_pair(conn, slot)
+    facts = await settle_one(sessionmaker, session_id, slot + DEADLINE - timedelta(seconds=1))
+    assert facts.status == "scheduled" and facts.rematch_request_ids == []
 
 
 async def test_a_session_both_have_joined_is_left_scheduled(
@@ -119,11 +193,39 @@ async def test_a_session_both_have_joined_is_left_scheduled(
     slot = fresh_slot()
     session_id, (one, _), (two, _) = insert_pair(conn, slot)
     for user_id in (one, two):
-        await join(sessionmaker, session_id, user_id)
-    facts = await NoShowActivities(sessionmaker).settle_session_no_show(
-        SessionNoShowInput(str(session_id), slot + timedelta(minutes=2))
-    )
+        assert await join(sessionmaker, session_id, user_id, slot)
+    facts = await settle_one(sessionmaker, session_id, slot + DEADLINE)
     assert facts.status == "scheduled" and facts.joined_user_ids == sorted([one, two])
+
+
+async def test_a_cancel_recorded_before_the_start_is_judged_then_however_late_it_is_settled(
+    conn: psycopg.Connection[Any], sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    slot = fresh_slot()
+    session_id, (one, _), (two, two_request) = insert_pair(conn, slot)
+    async with sessionmaker() as db:
+        recorded = await receipts.record_session_cancel(
+            db, session_id, two, slot - timedelta(minutes=1)
+        )
+    assert recorded is not None
+    # No worker ran until well after the deadline: the sweep carries the cancel out as it was.
+    assert await sweep(sessionmaker, slot, slot + timedelta(minutes=7)) == [str(session_id)]
+    assert session_status(conn, session_id) == ("cancelled", "cancelled_by_user", two)
+    assert status_of(conn, two_request)[0] == "cancelled"
+    # The slot has started by now, so the partner is rematched into the next one.
+    assert rematches_of(conn, session_id) == [(one, "waiting", 1, slot + timedelta(minutes=10))]
+
+
+async def test_a_rematch_that_would_double_book_is_refused_and_recorded_on_the_session(
+    conn: psycopg.Connection[Any], sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    slot = fresh_slot()
+    session_id, (one, _), _ = insert_pair(conn, slot)
+    insert_request(conn, one, "english", "french", start=slot + timedelta(minutes=60))
+    assert await join(sessionmaker, session_id, one, slot)
+    facts = await settle_one(sessionmaker, session_id, slot + timedelta(minutes=55))
+    assert facts.status == "cancelled" and facts.rematch_request_ids == []
+    assert facts.rematch_refusal is not None and "overlaps" in facts.rematch_refusal
 
 
 async def test_a_join_after_the_sweep_is_not_recorded(
@@ -131,37 +233,9 @@ async def test_a_join_after_the_sweep_is_not_recorded(
 ) -> None:
     slot = fresh_slot()
     session_id, (one, _), _ = insert_pair(conn, slot)
-    await NoShowActivities(sessionmaker).settle_shard_no_shows(
-        ShardNoShowsInput(slot, 60, ENGLISH_SPANISH, slot + timedelta(minutes=2))
-    )
-    assert await join(sessionmaker, session_id, one) == []
+    await sweep(sessionmaker, slot, slot + DEADLINE)
+    assert not await join(sessionmaker, session_id, one, slot + DEADLINE)
     assert session_status(conn, session_id)[0] == "cancelled"
-
-
-async def test_a_cancel_landing_after_the_sweep_still_takes_the_cancellers_request_out(
-    conn: psycopg.Connection[Any], sessionmaker: async_sessionmaker[AsyncSession]
-) -> None:
-    slot = fresh_slot()
-    session_id, (one, one_request), (_, two_request) = insert_pair(conn, slot)
-    await join(sessionmaker, session_id, one)
-    deadline = slot + timedelta(minutes=2)
-    await NoShowActivities(sessionmaker).settle_shard_no_shows(
-        ShardNoShowsInput(slot, 60, ENGLISH_SPANISH, deadline)
-    )
-    assert status_of(conn, one_request)[0] == "matched"  # came: the sweep leaves them matched
-    facts = await SessionActivities(sessionmaker).cancel_session(
-        CancelSessionInput(
-            session_id=str(session_id),
-            at=deadline,
-            reason="no_show",
-            cancelled_by=one,
-            cancelled_request_ids=[str(one_request)],
-            no_show_request_ids=[str(two_request)],
-        )
-    )
-    assert (facts.status, facts.cancel_reason, facts.cancelled_by) == ("cancelled", "no_show", None)
-    assert status_of(conn, one_request)[0] == "cancelled"
-    assert status_of(conn, two_request)[0] == "no_show"
 
 
 async def test_a_join_waiting_on_the_sweeps_row_lock_finds_the_session_closed(
@@ -171,11 +245,11 @@ async def test_a_join_waiting_on_the_sweeps_row_lock_finds_the_session_closed(
 ) -> None:
     slot = fresh_slot()
     session_id, (one, _), _ = insert_pair(conn, slot)
-    sweep = "UPDATE sessions SET status = 'cancelled', cancel_reason = 'no_show' WHERE id = %s"
-    with uncommitted(database_url, sweep, (session_id,)):
-        joining = asyncio.create_task(join(sessionmaker, session_id, one))
+    swept = "UPDATE sessions SET status = 'cancelled', cancel_reason = 'no_show' WHERE id = %s"
+    with uncommitted(database_url, swept, (session_id,)):
+        joining = asyncio.create_task(join(sessionmaker, session_id, one, slot))
         await still_waiting(joining)
-    assert await joining == []
+    assert await joining is False
 
 
 async def test_a_sweep_waiting_on_a_joins_row_lock_spares_the_session_it_completes(
@@ -185,20 +259,10 @@ async def test_a_sweep_waiting_on_a_joins_row_lock_spares_the_session_it_complet
 ) -> None:
     slot = fresh_slot()
     session_id, (one, _), _ = insert_pair(conn, slot)
-    await join(sessionmaker, session_id, one)
+    assert await join(sessionmaker, session_id, one, slot)
     second_join = "UPDATE sessions SET participant_two_joined_at = %s WHERE id = %s"
     with uncommitted(database_url, second_join, (slot, session_id)):
-        sweeping = asyncio.create_task(
-            NoShowActivities(sessionmaker).settle_shard_no_shows(
-                ShardNoShowsInput(slot, 60, ENGLISH_SPANISH, slot + timedelta(minutes=2))
-            )
-        )
+        sweeping = asyncio.create_task(sweep(sessionmaker, slot, slot + DEADLINE))
         await still_waiting(sweeping)
-    assert (await sweeping).cancelled_session_ids == []
+    assert await sweeping == []
     assert session_status(conn, session_id)[0] == "scheduled"
-    joined = conn.execute(
-        "SELECT participant_one_joined_at IS NOT NULL AND participant_two_joined_at IS NOT NULL"
-        " FROM sessions WHERE id = %s",
-        (session_id,),
-    ).fetchone()
-    assert joined == (True,)  # both came: the session's workflow activates it

@@ -14,11 +14,13 @@ import psycopg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from activities.no_shows import NoShowActivities, SessionNoShowInput
-from activities.sessions import RearrangeSessionsInput, RecordJoinInput, SessionActivities
+from activities.sessions import RearrangeSessionsInput, SessionActivities, session_facts
+from activities.settlement import settle_due
+from api import receipts
+from db.models import SessionRow
 from tests.helpers import Person, Stack, eventually, is_matched, person, skip_to, slot_ahead
 from tests.rows import SLOT, insert_pair, insert_request, status_of, user
-from workflows.contracts import SessionSpec
+from workflows.contracts import Policy, SessionSpec
 from workflows.ids import session_workflow_id
 from workflows.session import SessionWorkflow
 
@@ -76,10 +78,10 @@ async def test_a_rearrangement_moves_both_people_and_seats_two_more_in_one_trans
     again = await SessionActivities(sessionmaker).rearrange_sessions(change)
     assert again.created_session_ids == new_ids  # a retry finds it done
     # Had the old session's workflow missed its signal, its deadline would find it rearranged.
-    facts = await NoShowActivities(sessionmaker).settle_session_no_show(
-        SessionNoShowInput(str(old), SLOT + timedelta(minutes=2))
-    )
-    assert facts.cancel_reason == "rearranged"
+    async with sessionmaker.begin() as db:
+        await settle_due(db, SessionRow.id == old, SLOT + timedelta(minutes=2), Policy())
+        facts = await session_facts(db, str(old))
+    assert facts.cancel_reason == "rearranged" and facts.rematch_request_ids == []
     assert [session_of(conn, i) for i in new_ids] == [("scheduled", None)] * 2
 
 
@@ -87,12 +89,31 @@ async def test_a_session_someone_joined_is_never_rearranged(
     conn: psycopg.Connection[Any], sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     old, (a, _, c, d), change = four_people(conn)
-    activities = SessionActivities(sessionmaker)
-    await activities.record_join(RecordJoinInput(str(old), a[0], SLOT))
-    result = await activities.rearrange_sessions(change)
+    async with sessionmaker() as db:
+        assert await receipts.record_join(db, old, a[0], SLOT) is not None
+    result = await SessionActivities(sessionmaker).rearrange_sessions(change)
     assert result.stale_session_ids == [str(old)] and result.created_session_ids == []
     assert session_of(conn, old) == ("scheduled", None)
     assert status_of(conn, c[1])[0] == status_of(conn, d[1])[0] == "waiting"
+
+
+async def test_a_session_someone_asked_to_cancel_is_never_rearranged(
+    conn: psycopg.Connection[Any], sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    old, (_, b, c, d), change = four_people(conn)
+    async with sessionmaker() as db:
+        cancelled = await receipts.record_session_cancel(db, old, b[0], SLOT - timedelta(hours=1))
+    assert cancelled is not None
+    result = await SessionActivities(sessionmaker).rearrange_sessions(change)
+    assert result.stale_session_ids == [str(old)] and result.created_session_ids == []
+    assert session_of(conn, old) == ("scheduled", None)
+    assert status_of(conn, c[1])[0] == status_of(conn, d[1])[0] == "waiting"
+    # The database refuses it too, whatever code would try.
+    with pytest.raises(psycopg.IntegrityError, match="cancel recorded"):
+        conn.execute(
+            "UPDATE sessions SET status = 'cancelled', cancel_reason = 'rearranged' WHERE id = %s",
+            (old,),
+        )
 
 
 async def test_a_rearrangement_over_a_request_cancelled_meanwhile_changes_nothing(

@@ -16,6 +16,9 @@ class Policy:
     # How long a shard must go without a new request before partners are swapped for someone
     # left alone: while requests keep coming, they are left to pair naturally.
     rearrange_after_quiet_seconds: int = 30
+    # The no-show deadline is enforced this much after it passes: room for the API's clock to
+    # differ from Temporal's and for a join received just before the deadline to commit.
+    receipt_skew_seconds: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -37,10 +40,12 @@ class RequestSpec:
 
 @dataclass
 class MatchRequestInput:
-    """Start a match request's life."""
+    """Start a match request's life. `answer_by`: when the API stops waiting for the booking;
+    a request whose workflow first runs after that books nothing (the caller got a 503)."""
 
     spec: RequestSpec
     policy: Policy = field(default_factory=Policy)
+    answer_by: datetime | None = None
 
 
 @dataclass
@@ -67,19 +72,29 @@ class MatchRequestState:
 
 
 @dataclass
-class CancelRequestInput:
-    """Update `cancel` on a match request."""
+class CreatedInput:
+    """Update `created`: answer once the row is durable; `answer_by` as in MatchRequestInput."""
 
-    user_id: str
+    answer_by: datetime | None = None
+
+
+@dataclass
+class CancelRequestedSignal:
+    """Signal: the owner's cancel reached Parley at `at` (the row already records it)."""
+
+    at: datetime
 
 
 @dataclass
 class RescheduleRequestInput:
-    """Update `reschedule` on a match request: the new slot and the new request's id."""
+    """Update `reschedule` on a match request: the new slot and the new request's id. The API
+    stops waiting at `answer_by`: delivered later, the update is refused and changes nothing."""
 
     user_id: str
     new_request_id: str
     new_slot_start: datetime
+    answer_by: datetime | None = None
+    idempotency_key: str | None = None
 
 
 @dataclass
@@ -240,7 +255,9 @@ class SessionState:
 
 
 @dataclass
-class SessionActionInput:
-    """Updates `join`, `cancel` and `end`: who asks."""
+class SessionReceiptSignal:
+    """Signals `joined`, `cancel_requested`, `end_requested`: who asked, and when it reached
+    Parley (the API recorded it on the session's row before sending this)."""
 
     user_id: str
+    at: datetime

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
@@ -12,7 +12,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.booking import BookingActivities, BookInput
-    from activities.errors import NOT_FOUND, STATE_CONFLICT
+    from activities.errors import ABANDONED, NOT_FOUND, STATE_CONFLICT
     from activities.requests import (
         CloseRequestInput,
         RequestActivities,
@@ -26,7 +26,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes
     from workflows.activity_calls import run_activity
     from workflows.contracts import (
-        CancelRequestInput,
+        CancelRequestedSignal,
+        CreatedInput,
         MatchedSignal,
         MatchRequestInput,
         MatchRequestResult,
@@ -57,6 +58,9 @@ class MatchRequestWorkflow:
         self._refusal: ApplicationError | None = None
         self._replaced_by: str | None = None
         self._changing = False
+        self._cancel_asked_at: datetime | None = None
+        # The latest moment any caller still waits for this booking (None: someone always does).
+        self._answer_by = input.answer_by
         # Whoever starts this workflow sets ParleyStatus to "waiting" (search_attributes.initial).
         self._published_status = WAITING
 
@@ -68,6 +72,17 @@ class MatchRequestWorkflow:
             f"{spec.user_id}: {spec.native_language_id} -> {spec.learning_language_id}, "
             f"{spec.proficiency_level}, slot {spec.slot_start:%Y-%m-%d %H:%M} UTC"
         )
+        if self._answer_by is not None and workflow.now() > self._answer_by:
+            # No worker ran this before every caller had been told 503: book nothing, so that
+            # the answer they got stays true (a retry with the same Idempotency-Key starts over).
+            self._refusal = ApplicationError(
+                "no worker took the booking before the API stopped waiting; nothing was booked",
+                type=ABANDONED,
+                non_retryable=True,
+            )
+            self._set_status(REFUSED, self._refusal.message)
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            return self._result()
         try:
             row = await run_activity(
                 BookingActivities.book_request,
@@ -86,25 +101,38 @@ class MatchRequestWorkflow:
         return self._result()
 
     async def _wait_for_outcome(self, spec: RequestSpec) -> None:
-        remaining = (spec.slot_start - workflow.now()).total_seconds()
-        try:
-            await workflow.wait_condition(
-                lambda: self._status != WAITING,
-                timeout=timedelta(seconds=max(remaining, 0)),
-                timeout_summary="slot start: expire if still waiting",
-            )
-            return
-        except TimeoutError:
-            pass
-        # An update may be writing the row right now; let it finish so we act on its result.
+        while self._status == WAITING:
+            remaining = (spec.slot_start - workflow.now()).total_seconds()
+            try:
+                await workflow.wait_condition(
+                    lambda: self._status != WAITING or self._cancel_asked_at is not None,
+                    timeout=timedelta(seconds=max(remaining, 0)),
+                    timeout_summary="slot start: expire if still waiting",
+                )
+            except TimeoutError:
+                await self._close(RequestActivities.expire_match_request, "slot started unmatched")
+                return
+            if self._status == WAITING and self._cancel_asked_at is not None:
+                await self._close(RequestActivities.cancel_match_request, "cancelled by user")
+
+    async def _close(
+        self,
+        method: Callable[[Any, CloseRequestInput], Awaitable[RequestRowResult]],
+        reason: str,
+    ) -> None:
+        """Cancel or expire the row if it still waits (a recorded cancel wins over expiry)."""
+        # A reschedule may be writing the row right now; let it finish so we act on its result.
         await workflow.wait_condition(lambda: not self._changing)
-        if self._status == WAITING:
+        if self._status != WAITING:
+            return
+        self._changing = True
+        try:
             row = await run_activity(
-                RequestActivities.expire_match_request,
-                CloseRequestInput(spec.request_id, workflow.now(), "slot started unmatched"),
-                "expire: slot started unmatched",
+                method, CloseRequestInput(self._spec.request_id, workflow.now(), reason), reason
             )
-            self._adopt(row, reason="slot started unmatched")
+        finally:
+            self._changing = False
+        self._adopt(row, reason=reason if row.status != "cancelled" else "cancelled by user")
 
     @workflow.signal
     def matched(self, signal: MatchedSignal) -> None:
@@ -127,31 +155,23 @@ class MatchRequestWorkflow:
         )
 
     @workflow.update
-    async def created(self) -> MatchRequestState:
+    async def created(self, input: CreatedInput) -> MatchRequestState:
         """Answer once the row is durable, or with the refusal that prevented it."""
+        # First, before `run` looks: a retry's update-with-start may come after a stale start.
+        if input.answer_by is None or self._answer_by is None:
+            self._answer_by = None
+        else:
+            self._answer_by = max(self._answer_by, input.answer_by)
         await workflow.wait_condition(lambda: self._status != CREATING)
         if self._refusal is not None:
             raise self._refusal
         return self.state()
 
-    @workflow.update
-    async def cancel(self, input: CancelRequestInput) -> MatchRequestState:
-        """Cancel while waiting; a request matched meanwhile is a conflict."""
-        spec = self._spec
-        row = await self._change_waiting(
-            "cancelled",
-            RequestActivities.cancel_match_request,
-            lambda: CloseRequestInput(spec.request_id, workflow.now(), "cancelled by user"),
-            "cancel a waiting request",
-        )
-        self._adopt(row, reason="cancelled by user")
-        if row.status != "cancelled":
-            raise ApplicationError(
-                f"the request is {row.status} and cannot be cancelled",
-                type=STATE_CONFLICT,
-                non_retryable=True,
-            )
-        return self.state()
+    @workflow.signal
+    def cancel_requested(self, signal: CancelRequestedSignal) -> None:
+        """The owner's cancel reached Parley; the row already blocks any match from now on."""
+        if self._cancel_asked_at is None:
+            self._cancel_asked_at = signal.at
 
     @workflow.update
     async def reschedule(self, input: RescheduleRequestInput) -> MatchRequestState:
@@ -161,7 +181,7 @@ class MatchRequestWorkflow:
             old,
             request_id=input.new_request_id,
             slot_start=input.new_slot_start,
-            idempotency_key=None,
+            idempotency_key=input.idempotency_key,
             replaces_request_id=old.request_id,
             origin_session_id=None,
         )
@@ -183,13 +203,16 @@ class MatchRequestWorkflow:
         )
         return self.state()
 
-    @cancel.validator
-    def _validate_cancel(self, input: CancelRequestInput) -> None:
-        self._validate_owner(input.user_id)
-
     @reschedule.validator
     def _validate_reschedule(self, input: RescheduleRequestInput) -> None:
         self._validate_owner(input.user_id)
+        if input.answer_by is not None and workflow.now() > input.answer_by:
+            raise ApplicationError(
+                "no worker took the reschedule before the API stopped waiting; nothing changed",
+                type=ABANDONED,
+            )
+        if self._cancel_asked_at is not None:
+            raise ApplicationError("the request is being cancelled", type=STATE_CONFLICT)
 
     def _validate_owner(self, user_id: str) -> None:
         if self._spec.user_id != user_id:

@@ -1,4 +1,4 @@
-"""MatchmakerWorkflow: one per slot and duration; pairs waiting requests until the slot starts."""
+"""MatchmakerWorkflow: one per shard (slot, duration, languages); pairs until the slot starts."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.no_shows import NoShowActivities, ShardNoShowsInput
     from activities.pairing import PairingActivities, PersistPairsInput
     from activities.requests import LoadWaitingInput, RequestActivities, StillWaitingInput
+    from activities.settlement import SettlementActivities, SettleShardInput
     from activities.workflow_starts import DissolvedSession
     from domain.levels import Level
     from domain.matching import Candidate, Pair, pair_pool
@@ -154,22 +154,29 @@ class MatchmakerWorkflow:
         )
 
     async def _sweep_no_shows(self, input: MatchmakerInput) -> int:
-        """At the slot's no-show deadline, cancel every session of this shard someone has not
-        joined, in one transaction: the sessions' own timers follow to rematch who came."""
-        deadline = input.slot_start + timedelta(seconds=input.policy.no_show_grace_seconds)
+        """Just after the slot's no-show deadline (by the receipt skew, so that a join that
+        reached Parley in time has committed), settle every due session of this shard in one
+        transaction, rematches included; the sessions' own timers follow."""
+        policy = input.policy
+        deadline = input.slot_start + timedelta(
+            seconds=policy.no_show_grace_seconds + policy.receipt_skew_seconds
+        )
         if self._sessions_created == 0 or workflow.now() >= deadline:
             return 0
         workflow.upsert_search_attributes(search_attributes.status_update("awaiting_no_shows"))
         workflow.set_current_details(f"no-show sweep at {deadline:%H:%M:%S} UTC")
         await workflow.sleep(deadline - workflow.now(), summary="the slot's no-show deadline")
         swept = await run_activity(
-            NoShowActivities.settle_shard_no_shows,
-            ShardNoShowsInput(
-                input.slot_start, input.duration_minutes, input.languages, workflow.now()
+            SettlementActivities.settle_shard,
+            SettleShardInput(
+                input.slot_start, input.duration_minutes, input.languages, workflow.now(), policy
             ),
-            "cancel the shard's no-show sessions",
+            "settle the shard's no-shows and recorded cancels; book the rematches",
         )
-        workflow.set_current_details(f"no-show sweep cancelled {len(swept.cancelled_session_ids)}")
+        workflow.set_current_details(
+            f"no-show sweep cancelled {len(swept.cancelled_session_ids)}, "
+            f"rematched {len(swept.rematch_request_ids)}"
+        )
         return len(swept.cancelled_session_ids)
 
     @workflow.signal

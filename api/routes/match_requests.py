@@ -5,21 +5,24 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
 from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
 
-from api import reads
-from api.deps import ClockDep, CurrentUser, DbDep, SettingsDep, TemporalDep
-from api.errors import UPDATE_TIMEOUT, workflow_call
+from api import rate_limit, reads, receipts
+from api.bounded import answer_by, until_changed, within
+from api.deps import ClockDep, CurrentUser, DbDep, IdempotencyKey, SettingsDep, TemporalDep
+from api.errors import workflow_call
 from api.policy import booking_policy, workflow_policy
 from api.schemas import MatchRequestCreate, MatchRequestOut, RescheduleBody
+from api.tell import tell
 from db.models import MatchRequestRow
 from domain.booking import RequestDraft, validate_request, validate_reschedule
 from domain.errors import StateConflict
 from workflows import search_attributes
 from workflows.contracts import (
-    CancelRequestInput,
+    CancelRequestedSignal,
+    CreatedInput,
     MatchRequestInput,
     RequestSpec,
     RescheduleRequestInput,
@@ -30,15 +33,6 @@ from workflows.match_request import MatchRequestWorkflow
 router = APIRouter(prefix="/v1/match-requests", tags=["match requests"])
 
 IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c9a52-3f7e-4f0e-9a59-0d5b7f1e2a10")
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=200,
-        description="Retrying with the same key returns the same request instead of a new one",
-    ),
-]
 StatusFilter = Annotated[
     str | None,
     Query(
@@ -49,6 +43,13 @@ StatusFilter = Annotated[
 ]
 Limit = Annotated[int, Query(ge=1, le=200)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+
+
+def _request_id(user: str, idempotency_key: str | None) -> uuid.UUID:
+    """A new request's id: derived from the Idempotency-Key, so that a retry names the same one."""
+    if idempotency_key is None:
+        return uuid.uuid4()
+    return uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{user}\n{idempotency_key}")
 
 
 def _require_same_request(row: MatchRequestRow, body: MatchRequestCreate) -> None:
@@ -80,7 +81,13 @@ async def create_match_request(
     clock: ClockDep,
     idempotency_key: IdempotencyKey = None,
 ) -> MatchRequestRow:
-    """Validate, then start the request's workflow and answer once its row is durable."""
+    """Validate, then start the request's workflow and answer once its row is durable.
+
+    If no worker books it within the bound, the answer is 503 and nothing is booked (the
+    workflow refuses the booking if a worker only gets to it later); retry with the same
+    `Idempotency-Key` and you can never end up with two requests.
+    """
+    received = await clock()
     if idempotency_key is not None:
         existing = await reads.request_by_idempotency_key(db, user, idempotency_key)
         if existing is not None:
@@ -95,15 +102,12 @@ async def create_match_request(
             availability_end=body.availability_end,
             preferred_duration_minutes=body.preferred_duration_minutes,
         ),
-        now=await clock(),
+        now=received,
         policy=booking_policy(settings),
         known_languages=await reads.known_languages(db),
     )
-    request_id = (
-        uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{user}\n{idempotency_key}")
-        if idempotency_key is not None
-        else uuid.uuid4()
-    )
+    await rate_limit.take(db, user, "create", received, settings.rate_limit_per_minute)
+    request_id = _request_id(user, idempotency_key)
     spec = RequestSpec(
         request_id=str(request_id),
         user_id=user,
@@ -114,9 +118,10 @@ async def create_match_request(
         duration_minutes=body.preferred_duration_minutes,
         idempotency_key=idempotency_key,
     )
+    deadline = answer_by(received, settings)
     start = WithStartWorkflowOperation(
         MatchRequestWorkflow.run,
-        MatchRequestInput(spec=spec, policy=workflow_policy(settings)),
+        MatchRequestInput(spec=spec, policy=workflow_policy(settings), answer_by=deadline),
         id=match_request_workflow_id(spec.request_id),
         task_queue=settings.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -127,10 +132,15 @@ async def create_match_request(
         f"{spec.learning_language_id} at {spec.slot_start:%Y-%m-%d %H:%M} UTC",
     )
     await reads.release(db)
-    await workflow_call(
-        temporal.execute_update_with_start_workflow(
-            MatchRequestWorkflow.created, start_workflow_operation=start, rpc_timeout=UPDATE_TIMEOUT
-        )
+    await within(
+        workflow_call(
+            temporal.execute_update_with_start_workflow(
+                MatchRequestWorkflow.created,
+                CreatedInput(answer_by=deadline),
+                start_workflow_operation=start,
+            )
+        ),
+        settings,
     )
     created = await reads.request_of(db, user, request_id)
     if idempotency_key is not None:
@@ -161,25 +171,53 @@ async def get_match_request(request_id: uuid.UUID, user: CurrentUser, db: DbDep)
     "/{request_id}/cancel",
     response_model=MatchRequestOut,
     summary="Cancel a waiting request",
-    responses={409: {"description": "The request is no longer waiting"}},
+    responses={
+        202: {
+            "description": "Recorded when it reached Parley (no session can claim the request "
+            "from then on), not yet carried out: GET the request to see it cancelled",
+            "model": MatchRequestOut,
+        },
+        409: {"description": "The request is no longer waiting"},
+    },
 )
 async def cancel_match_request(
-    request_id: uuid.UUID, user: CurrentUser, db: DbDep, temporal: TemporalDep
+    request_id: uuid.UUID,
+    user: CurrentUser,
+    db: DbDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> MatchRequestRow:
-    """Cancel while waiting; once matched, cancel the session instead."""
+    """Cancel while waiting; once matched, cancel the session instead. The cancel counts from
+    the moment it reaches Parley: 200 with the cancelled request, or 202 with the recorded
+    cancel if no worker carried it out within the bound."""
+    received = await clock()
     row = await reads.request_of(db, user, request_id)
-    _require_waiting(row, "cancelled")
+    if row.cancel_requested_at is None:
+        _require_waiting(row, "cancelled")
+        recorded = await receipts.record_request_cancel(db, request_id, user, received)
+        if recorded is None:  # matched (or cancelled) meanwhile
+            row = await reads.request_of(db, user, request_id)
+            if row.cancel_requested_at is None:
+                _require_waiting(row, "cancelled")
+        else:
+            row = recorded
     await reads.release(db)
-    handle = temporal.get_workflow_handle(match_request_workflow_id(str(request_id)))
-    await workflow_call(
-        handle.execute_update(
-            MatchRequestWorkflow.cancel,
-            CancelRequestInput(user_id=user),
-            rpc_timeout=UPDATE_TIMEOUT,
-        ),
-        handle,
-    )
-    return await reads.request_of(db, user, request_id)
+    if row.status == "waiting":
+        at = row.cancel_requested_at
+        assert at is not None
+        handle = temporal.get_workflow_handle(match_request_workflow_id(str(request_id)))
+        if await tell(handle, MatchRequestWorkflow.cancel_requested, CancelRequestedSignal(at)):
+            row, _ = await until_changed(
+                lambda: reads.request_now(db, user, request_id),
+                lambda r: r.status != "waiting",
+                settings,
+            )
+    if row.status == "waiting":
+        response.status_code = status.HTTP_202_ACCEPTED
+    return row
 
 
 @router.post(
@@ -197,30 +235,54 @@ async def reschedule_match_request(
     temporal: TemporalDep,
     settings: SettingsDep,
     clock: ClockDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> MatchRequestRow:
-    """Cancel this request and create its replacement atomically; answers with the new one."""
+    """Cancel this request and create its replacement atomically; answers with the new one.
+
+    If no worker does it within the bound, the answer is 503 and nothing changed; with the same
+    `Idempotency-Key` a retry answers with the replacement made by an earlier try.
+    """
+    received = await clock()
+    if idempotency_key is not None:
+        existing = await reads.request_by_idempotency_key(db, user, idempotency_key)
+        if existing is not None:
+            if existing.replaces_request_id != request_id or (
+                existing.availability_start != body.availability_start
+            ):
+                raise StateConflict("this Idempotency-Key was used for a different request")
+            return existing
     row = await reads.request_of(db, user, request_id)
     _require_waiting(row, "rescheduled")
-    validate_reschedule(body.availability_start, now=await clock(), policy=booking_policy(settings))
-    new_request_id = uuid.uuid4()
+    validate_reschedule(body.availability_start, now=received, policy=booking_policy(settings))
+    await rate_limit.take(db, user, "reschedule", received, settings.rate_limit_per_minute)
+    new_request_id = _request_id(user, idempotency_key)
     await reads.release(db)
     handle = temporal.get_workflow_handle(match_request_workflow_id(str(request_id)))
-    await workflow_call(
-        handle.execute_update(
-            MatchRequestWorkflow.reschedule,
-            RescheduleRequestInput(
-                user_id=user,
-                new_request_id=str(new_request_id),
-                new_slot_start=body.availability_start,
+    await within(
+        workflow_call(
+            handle.execute_update(
+                MatchRequestWorkflow.reschedule,
+                RescheduleRequestInput(
+                    user_id=user,
+                    new_request_id=str(new_request_id),
+                    new_slot_start=body.availability_start,
+                    answer_by=answer_by(received, settings),
+                    idempotency_key=idempotency_key,
+                ),
             ),
-            rpc_timeout=UPDATE_TIMEOUT,
+            handle,
         ),
-        handle,
+        settings,
     )
     return await reads.request_of(db, user, new_request_id)
 
 
 def _require_waiting(row: MatchRequestRow, verb: str) -> None:
+    if row.status == "waiting" and row.cancel_requested_at is not None:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"only a waiting request can be {verb}; this one is being cancelled",
+        )
     if row.status != "waiting":
         hint = "; cancel its session instead" if row.status == "matched" else ""
         raise HTTPException(

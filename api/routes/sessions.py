@@ -1,28 +1,40 @@
-"""`/v1/sessions`: your sessions, and joining, cancelling or ending one."""
+"""`/v1/sessions`: your sessions, and joining, cancelling or ending one.
+
+Join, cancel and end are recorded on the session's row when they reach Parley (receipts), then
+the session's workflow is told by a durable signal; none of them needs a worker to answer.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
-from tenacity import (
-    AsyncRetrying,
-    retry_if_exception_type,
-    stop_after_delay,
-    wait_exponential,
-)
+from fastapi import APIRouter, HTTPException, Query, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
 
-from api import reads
-from api.deps import CurrentUser, DbDep, TemporalDep
-from api.errors import UPDATE_TIMEOUT, StillSettingUp, workflow_call
+from api import reads, receipts
+from api.bounded import until_changed
+from api.deps import (
+    ClockDep,
+    CurrentUser,
+    DbDep,
+    IdempotencyKey,
+    SettingsDep,
+    TemporalDep,
+)
 from api.schemas import SessionOut
+from api.tell import tell
 from db.models import SessionRow
-from workflows.contracts import SessionActionInput
+from domain import session_rules
+from domain.session_rules import SessionClock
+from settings import Settings
+from workflows.contracts import SessionReceiptSignal
 from workflows.ids import session_workflow_id
 from workflows.session import SessionWorkflow
-
-SETUP_WAIT_SECONDS = 5
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 
@@ -33,6 +45,45 @@ StatusFilter = Annotated[
 CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"description": "The session is not in a state that allows this"}
 }
+RECORDED: dict[int | str, dict[str, Any]] = {
+    **CONFLICT,
+    202: {
+        "description": "Recorded when it reached Parley, not yet carried out (no worker acted "
+        "within the bound): the session shows the receipt; GET it to see the outcome",
+        "model": SessionOut,
+    },
+}
+REARRANGED_MESSAGE = (
+    "it was rearranged before anyone joined, and you have a new partner in another session"
+)
+
+
+def _clock(row: SessionRow, settings: Settings) -> SessionClock:
+    return SessionClock.for_session(
+        row.scheduled_start,
+        row.duration_minutes,
+        settings.join_opens_minutes,
+        settings.no_show_grace_seconds,
+    )
+
+
+def _joined(row: SessionRow) -> set[str]:
+    stamps = (
+        (row.participant_one_id, row.participant_one_joined_at),
+        (row.participant_two_id, row.participant_two_joined_at),
+    )
+    return {user for user, at in stamps if at is not None}
+
+
+def _conflict(row: SessionRow, reason: str) -> HTTPException:
+    """409 saying what state the session is in and why that refuses the call."""
+    if row.cancel_reason == session_rules.REARRANGED:
+        reason = REARRANGED_MESSAGE
+    elif row.cancel_reason == session_rules.NO_SHOW and row.cancelled_by is None:
+        reason = "the no-show window has closed"
+    if reason.startswith("the session is"):
+        return HTTPException(status.HTTP_409_CONFLICT, reason)
+    return HTTPException(status.HTTP_409_CONFLICT, f"the session is {row.status}: {reason}")
 
 
 @router.get("", response_model=list[SessionOut], summary="Your sessions")
@@ -55,47 +106,160 @@ async def get_session(session_id: uuid.UUID, user: CurrentUser, db: DbDep) -> Se
 
 @router.post("/{session_id}/join", response_model=SessionOut, responses=CONFLICT)
 async def join_session(
-    session_id: uuid.UUID, user: CurrentUser, db: DbDep, temporal: TemporalDep
+    session_id: uuid.UUID,
+    user: CurrentUser,
+    db: DbDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> SessionRow:
-    """Join from 5 minutes before the start until the no-show window closes."""
-    return await _act(session_id, user, db, temporal, SessionWorkflow.join)
+    """Join from 5 minutes before the start until the no-show window closes.
 
-
-@router.post("/{session_id}/cancel", response_model=SessionOut, responses=CONFLICT)
-async def cancel_session(
-    session_id: uuid.UUID, user: CurrentUser, db: DbDep, temporal: TemporalDep
-) -> SessionRow:
-    """Cancel before the session is active; your partner is rematched with priority."""
-    return await _act(session_id, user, db, temporal, SessionWorkflow.cancel)
-
-
-@router.post("/{session_id}/end", response_model=SessionOut, responses=CONFLICT)
-async def end_session(
-    session_id: uuid.UUID, user: CurrentUser, db: DbDep, temporal: TemporalDep
-) -> SessionRow:
-    """End an active session early."""
-    return await _act(session_id, user, db, temporal, SessionWorkflow.end)
-
-
-async def _act(
-    session_id: uuid.UUID, user: str, db: DbDep, temporal: TemporalDep, update: object
-) -> SessionRow:
-    await reads.session_of(db, user, session_id)
+    Your join counts from the moment it reaches Parley, even if no worker is running then.
+    Joining twice is harmless (so is a retry, with or without an `Idempotency-Key`).
+    """
+    received = await clock()
+    row = await reads.session_of(db, user, session_id)
+    if not (user in _joined(row) and row.status in ("scheduled", "active")):
+        refusal = session_rules.join_refusal(_clock(row, settings), received, row.status)
+        if refusal:
+            raise _conflict(row, refusal)
+        recorded = await receipts.record_join(db, session_id, user, received)
+        if recorded is None:
+            row = await reads.session_of(db, user, session_id)
+            raise _conflict(row, "the no-show window has closed")
+        row = recorded
     await reads.release(db)
     handle = temporal.get_workflow_handle(session_workflow_id(str(session_id)))
-    # The matchmaker commits the row, then starts the workflow: someone who joins the moment
-    # the session appears waits those few milliseconds here instead of getting a 503.
-    async for attempt in AsyncRetrying(
-        retry=retry_if_exception_type(StillSettingUp),
-        stop=stop_after_delay(SETUP_WAIT_SECONDS),
-        wait=wait_exponential(multiplier=0.02, max=0.5),
-        reraise=True,
+    await tell(handle, SessionWorkflow.joined, SessionReceiptSignal(user, received))
+    if _joined(row) == {row.participant_one_id, row.participant_two_id} and (
+        received >= row.scheduled_start and row.status == "scheduled"
     ):
-        with attempt:
-            await workflow_call(
-                handle.execute_update(  # type: ignore[call-overload]
-                    update, SessionActionInput(user_id=user), rpc_timeout=UPDATE_TIMEOUT
-                ),
-                handle,
+        # Both are here and it is time: answer with the session running, if it gets there soon.
+        row, _ = await until_changed(
+            lambda: reads.session_now(db, user, session_id),
+            lambda r: r.status != "scheduled",
+            settings,
+        )
+    return row
+
+
+@dataclass(frozen=True)
+class _Ask:
+    """A receipt a participant can leave on a session (cancel or end), and how it is handled."""
+
+    verb: str
+    pending: str  # the status the session keeps until the workflow carries the ask out
+    asked_by: Callable[[SessionRow], str | None]
+    asked_at: Callable[[SessionRow], datetime | None]
+    refuse: Callable[[SessionRow, str, datetime, Settings], None]
+    record: Callable[[AsyncSession, uuid.UUID, str, datetime], Awaitable[SessionRow | None]]
+    signal: Any
+
+
+def _refuse_cancel(row: SessionRow, user: str, received: datetime, settings: Settings) -> None:
+    if row.cancel_requested_by not in (None, user):
+        raise _conflict(row, "your partner already cancelled this session")
+    refusal = session_rules.cancel_refusal(_clock(row, settings), received, row.status)
+    if refusal:
+        raise _conflict(row, refusal)
+
+
+def _refuse_end(row: SessionRow, user: str, received: datetime, settings: Settings) -> None:
+    refusal = session_rules.end_refusal(row.status)
+    if refusal:
+        raise _conflict(row, refusal)
+    if row.end_requested_by not in (None, user):
+        raise _conflict(row, "your partner already ended it")
+
+
+CANCEL = _Ask(
+    "cancel",
+    "scheduled",
+    lambda row: row.cancel_requested_by,
+    lambda row: row.cancel_requested_at,
+    _refuse_cancel,
+    receipts.record_session_cancel,
+    SessionWorkflow.cancel_requested,
+)
+END = _Ask(
+    "end",
+    "active",
+    lambda row: row.end_requested_by,
+    lambda row: row.end_requested_at,
+    _refuse_end,
+    receipts.record_session_end,
+    SessionWorkflow.end_requested,
+)
+
+
+@router.post("/{session_id}/cancel", response_model=SessionOut, responses=RECORDED)
+async def cancel_session(
+    session_id: uuid.UUID,
+    user: CurrentUser,
+    db: DbDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> SessionRow:
+    """Cancel before the no-show deadline, while the session is not active; your partner is
+    rematched with priority. Judged by when it reaches Parley: 200 with the cancelled session,
+    or 202 with the recorded cancel if no worker carried it out within the bound."""
+    return await _ask(CANCEL, session_id, user, db, temporal, settings, await clock(), response)
+
+
+@router.post("/{session_id}/end", response_model=SessionOut, responses=RECORDED)
+async def end_session(
+    session_id: uuid.UUID,
+    user: CurrentUser,
+    db: DbDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> SessionRow:
+    """End an active session early, at the moment this reaches Parley: 200 with the completed
+    session, or 202 with the recorded end if no worker carried it out within the bound."""
+    return await _ask(END, session_id, user, db, temporal, settings, await clock(), response)
+
+
+async def _ask(
+    ask: _Ask,
+    session_id: uuid.UUID,
+    user: str,
+    db: AsyncSession,
+    temporal: Client,
+    settings: Settings,
+    received: datetime,
+    response: Response,
+) -> SessionRow:
+    """Record the ask (a retry of one's own finds it recorded), tell the workflow, and wait a
+    bounded time for it to be carried out: 200 once it is, 202 while only recorded."""
+    row = await reads.session_of(db, user, session_id)
+    if ask.asked_by(row) != user:
+        ask.refuse(row, user, received, settings)
+        recorded = await ask.record(db, session_id, user, received)
+        if recorded is None:  # it changed meanwhile: say why, unless it was our own retry
+            row = await reads.session_of(db, user, session_id)
+            if ask.asked_by(row) != user:
+                ask.refuse(row, user, received, settings)
+                raise _conflict(row, f"it changed meanwhile; the {ask.verb} was not recorded")
+        else:
+            row = recorded
+    await reads.release(db)
+    at = ask.asked_at(row)
+    if row.status == ask.pending and at is not None:
+        handle = temporal.get_workflow_handle(session_workflow_id(str(session_id)))
+        if await tell(handle, ask.signal, SessionReceiptSignal(user, at)):
+            row, _ = await until_changed(
+                lambda: reads.session_now(db, user, session_id),
+                lambda r: r.status != ask.pending,
+                settings,
             )
-    return await reads.session_of(db, user, session_id)
+    if row.status == ask.pending:
+        response.status_code = status.HTTP_202_ACCEPTED
+    return row

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from domain.session_rules import (
     CANCELLED_BY_USER,
     NO_SHOW,
+    CancelReceipt,
     Participant,
     SessionClock,
     cancel_refusal,
@@ -12,7 +13,7 @@ from domain.session_rules import (
     end_refusal,
     join_refusal,
     no_show,
-    swept,
+    settlement,
 )
 
 START = datetime(2025, 7, 27, 15, 0, tzinfo=UTC)
@@ -40,8 +41,8 @@ def test_rejoining_an_active_session_is_allowed_but_not_a_cancelled_one() -> Non
 
 
 def test_an_active_session_cannot_be_cancelled_only_ended() -> None:
-    assert cancel_refusal("scheduled") is None
-    assert "end it instead" in (cancel_refusal("active") or "")
+    assert cancel_refusal(CLOCK, START, "scheduled") is None
+    assert "end it instead" in (cancel_refusal(CLOCK, START, "active") or "")
     assert end_refusal("active") is None
     assert "not started" in (end_refusal("scheduled") or "")
     assert end_refusal("completed") is not None
@@ -61,37 +62,66 @@ def test_when_nobody_came_both_are_no_shows_and_nobody_is_rematched() -> None:
     assert outcome.rematch == () and outcome.rematch_slot is None
 
 
+def test_a_cancel_after_the_no_show_deadline_is_refused_the_no_show_rules_decide() -> None:
+    assert cancel_refusal(CLOCK, START + timedelta(minutes=1), "scheduled") is None
+    refusal = cancel_refusal(CLOCK, START + timedelta(minutes=2), "scheduled")
+    assert refusal is not None and "no-show window" in refusal
+
+
 def test_cancelling_before_the_start_rematches_the_partner_into_the_same_slot() -> None:
-    outcome = cancellation((A, B), "user-b", frozenset(), CLOCK, START - timedelta(minutes=5), 10)
+    before = START - timedelta(minutes=5)
+    outcome = cancellation((A, B), CancelReceipt("user-b", before), frozenset(), CLOCK, before, 10)
     assert outcome.reason == CANCELLED_BY_USER and outcome.cancelled_by == "user-b"
     assert outcome.cancelled_request_ids == ("req-b",)
     assert outcome.rematch == (A,) and outcome.rematch_slot == START
 
 
+def test_a_cancel_received_before_the_start_but_carried_out_after_it_rematches_into_the_next_slot(
+) -> None:
+    receipt = CancelReceipt("user-b", START - timedelta(seconds=5))
+    later = START + timedelta(minutes=3)
+    outcome = cancellation((A, B), receipt, frozenset(), CLOCK, later, 10)
+    assert outcome.reason == CANCELLED_BY_USER  # judged when it arrived, not when processed
+    assert outcome.rematch == (A,) and outcome.rematch_slot == START + timedelta(minutes=10)
+
+
 def test_cancelling_after_the_start_is_the_cancellers_no_show() -> None:
     after_start = START + timedelta(seconds=30)
-    outcome = cancellation((A, B), "user-b", frozenset({"user-a"}), CLOCK, after_start, 10)
+    receipt = CancelReceipt("user-b", after_start)
+    outcome = cancellation((A, B), receipt, frozenset({"user-a"}), CLOCK, after_start, 10)
     assert outcome.reason == NO_SHOW
     assert outcome.cancelled_request_ids == ("req-b",) and outcome.no_show_request_ids == ()
     assert outcome.rematch == (A,) and outcome.rematch_slot == START + timedelta(minutes=10)
 
 
 def test_cancelling_after_the_start_when_the_partner_is_absent_makes_them_a_no_show_too() -> None:
-    outcome = cancellation((A, B), "user-b", frozenset(), CLOCK, START + timedelta(seconds=30), 10)
+    after_start = START + timedelta(seconds=30)
+    receipt = CancelReceipt("user-b", after_start)
+    outcome = cancellation((A, B), receipt, frozenset(), CLOCK, after_start, 10)
     assert outcome.cancelled_request_ids == ("req-b",)
     assert outcome.no_show_request_ids == ("req-a",)
     assert outcome.rematch == () and outcome.rematch_slot is None
 
 
-def test_a_cancel_that_lands_just_after_the_deadlines_sweep_is_still_honoured() -> None:
-    joined_a = frozenset({A.user_id})
-    after = START + timedelta(minutes=2)
-    # A came, then cancelled; the sweep had already made B a no-show: nobody is rematched.
-    a_cancelled = swept((A, B), joined_a, A.user_id, after, 10)
-    assert a_cancelled.rematch == () and a_cancelled.cancelled_request_ids == (A.request_id,)
-    assert a_cancelled.no_show_request_ids == (B.request_id,)
-    # B never came and cancelled: A, who came, is rematched as after any no-show.
-    b_cancelled = swept((A, B), joined_a, B.user_id, after, 10)
-    assert b_cancelled.rematch == (A,) and b_cancelled.cancelled_request_ids == ()
-    # Nobody cancelled: the sweep's verdict as it is.
-    assert swept((A, B), joined_a, None, after, 10) == no_show((A, B), joined_a, after, 10)
+def test_before_the_deadline_a_session_nobody_cancelled_is_left_alone() -> None:
+    assert settlement((A, B), frozenset(), None, CLOCK, START + timedelta(minutes=1), 10) is None
+
+
+def test_at_the_deadline_a_session_both_joined_is_left_alone() -> None:
+    both = frozenset({"user-a", "user-b"})
+    assert settlement((A, B), both, None, CLOCK, START + timedelta(minutes=5), 10) is None
+
+
+def test_at_the_deadline_whoever_did_not_join_is_a_no_show() -> None:
+    at = START + timedelta(minutes=2)
+    joined_a = frozenset({"user-a"})
+    assert settlement((A, B), joined_a, None, CLOCK, at, 10) == no_show((A, B), joined_a, at, 10)
+
+
+def test_a_cancel_that_reached_parley_before_the_deadline_wins_over_the_no_show_verdict() -> None:
+    # B cancelled before the start while the workers were down; they came back after the deadline.
+    receipt = CancelReceipt("user-b", START - timedelta(minutes=1))
+    outcome = settlement((A, B), frozenset(), receipt, CLOCK, START + timedelta(minutes=4), 10)
+    assert outcome is not None and outcome.reason == CANCELLED_BY_USER
+    assert outcome.cancelled_request_ids == ("req-b",) and outcome.no_show_request_ids == ()
+    assert outcome.rematch == (A,)

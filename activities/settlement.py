@@ -1,0 +1,273 @@
+"""Settling scheduled sessions in Postgres: recorded cancels, and no-shows at the deadline.
+
+Every session of a slot shares one no-show deadline, so each matchmaker settles its whole shard
+in one transaction when the deadline comes (one timer and one transaction per shard, not one
+workflow task per session); each session's own timer follows and settles that session alone if
+the sweep has not, and a session settles itself at once when a participant cancels. All three
+apply the same rules (`domain.session_rules.settlement`) to what the rows say, receipts
+included, so they agree in whichever order they run. The let-down partner's `priority=1`
+request is inserted in the transaction that cancels the session (the seed's one step), and its
+workflow is started right after the commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError, InternalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+
+from activities.errors import EXCLUSION_VIOLATION, LIVE_LIMIT, sqlstate
+from activities.sessions import SessionRowResult, joined_user_ids, session_facts
+from activities.workflow_starts import WorkflowStartActivities
+from db.models import MatchRequestRow, SessionRow
+from domain import session_rules
+from domain.session_rules import Cancellation, CancelReceipt, Participant, SessionClock
+from workflows.contracts import MatchRequestInput, Policy, RequestSpec
+
+# Rematch ids are derived from the session and the person, so the sweep, the session's own
+# settlement and any retry of either name the same row (and one database constraint backs it).
+REMATCH_NAMESPACE = uuid.UUID("b0b7d3e2-5b8c-4d0e-9d44-7f3a6c1e2f58")
+
+
+@dataclass
+class SettleShardInput:
+    """A matchmaker's shard (slot, duration, language pair) at its no-show deadline."""
+
+    slot_start: datetime
+    duration_minutes: int
+    languages: tuple[str, str]
+    at: datetime
+    policy: Policy
+
+
+@dataclass
+class SettleShardResult:
+    """The sessions this sweep cancelled, and the rematches it booked for let-down partners."""
+
+    cancelled_session_ids: list[str] = field(default_factory=list)
+    rematch_request_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SettleSessionInput:
+    """One session, settled at `at`: a recorded cancel, or its no-show once past the deadline."""
+
+    session_id: str
+    at: datetime
+    policy: Policy
+
+
+def rematch_request_id(session_id: str, user_id: str) -> str:
+    """The id of the rematch a session books for one of its people."""
+    return str(uuid.uuid5(REMATCH_NAMESPACE, f"{session_id}/{user_id}"))
+
+
+def _participants(row: SessionRow) -> tuple[Participant, Participant]:
+    return (
+        Participant(row.participant_one_id, str(row.match_request_one_id)),
+        Participant(row.participant_two_id, str(row.match_request_two_id)),
+    )
+
+
+def _outcome(row: SessionRow, at: datetime, policy: Policy) -> Cancellation | None:
+    receipt = (
+        CancelReceipt(row.cancel_requested_by, row.cancel_requested_at)
+        if row.cancel_requested_by is not None and row.cancel_requested_at is not None
+        else None
+    )
+    clock = SessionClock.for_session(
+        row.scheduled_start,
+        row.duration_minutes,
+        policy.join_opens_minutes,
+        policy.no_show_grace_seconds,
+    )
+    return session_rules.settlement(
+        _participants(row), joined_user_ids(row), receipt, clock, at, policy.slot_minutes
+    )
+
+
+async def _mark(
+    db: AsyncSession, request_ids: tuple[str, ...], status: str, reason: str, at: datetime
+) -> None:
+    """Move the matched requests among `request_ids` to `status`."""
+    if request_ids:
+        await db.execute(
+            update(MatchRequestRow)
+            .where(
+                MatchRequestRow.id.in_([uuid.UUID(i) for i in request_ids]),
+                MatchRequestRow.status == "matched",
+            )
+            .values(status=status, status_reason=reason, updated_at=at)
+        )
+
+
+async def _book_rematch(
+    db: AsyncSession, row: SessionRow, who: Participant, slot: datetime, at: datetime
+) -> str | None:
+    """Insert who's priority rematch; the reason it was refused, if the database refused it."""
+    original = await db.get(MatchRequestRow, uuid.UUID(who.request_id))
+    assert original is not None
+    values = {
+        "id": uuid.UUID(rematch_request_id(str(row.id), who.user_id)),
+        "user_id": who.user_id,
+        "native_language_id": original.native_language_id,
+        "learning_language_id": original.learning_language_id,
+        "proficiency_level": original.proficiency_level,
+        "availability_start": slot,
+        "availability_end": slot,
+        "preferred_duration_minutes": original.preferred_duration_minutes,
+        "priority": 1,
+        "status": "waiting",
+        "replaces_request_id": original.id,
+        "origin_session_id": row.id,
+        "created_at": at,
+        "updated_at": at,
+    }
+    try:
+        async with db.begin_nested():
+            await db.execute(
+                insert(MatchRequestRow).values(**values).on_conflict_do_nothing(
+                    index_elements=["id"]
+                )
+            )
+    except (IntegrityError, InternalError) as error:
+        if sqlstate(error) not in (EXCLUSION_VIOLATION, LIVE_LIMIT):
+            raise
+        return f"{who.user_id}: you already hold a request or session that overlaps {slot:%H:%M}"
+    return None
+
+
+async def _apply(db: AsyncSession, row: SessionRow, outcome: Cancellation, at: datetime) -> None:
+    values: dict[str, object] = {
+        "status": "cancelled",
+        "cancel_reason": outcome.reason,
+        "cancelled_by": outcome.cancelled_by,
+        "updated_at": at,
+    }
+    await db.execute(update(SessionRow).where(SessionRow.id == row.id).values(**values))
+    await _mark(db, outcome.cancelled_request_ids, "cancelled", outcome.reason, at)
+    await _mark(db, outcome.no_show_request_ids, "no_show", outcome.reason, at)
+    for who in outcome.rematch:
+        assert outcome.rematch_slot is not None
+        refusal = await _book_rematch(db, row, who, outcome.rematch_slot, at)
+        if refusal is not None:
+            await db.execute(
+                update(SessionRow).where(SessionRow.id == row.id).values(rematch_refusal=refusal)
+            )
+
+
+async def settle_due(
+    db: AsyncSession, which: ColumnElement[bool], at: datetime, policy: Policy
+) -> list[str]:
+    """Settle the selected scheduled sessions that are due at `at`, in this transaction; the ids
+    of those cancelled. Row locks order this against a receipt (a join, a cancel) landing at
+    the same moment."""
+    rows = (
+        await db.scalars(
+            select(SessionRow)
+            .where(
+                which,
+                SessionRow.status == "scheduled",
+                or_(
+                    SessionRow.cancel_requested_by.is_not(None),
+                    SessionRow.participant_one_joined_at.is_(None),
+                    SessionRow.participant_two_joined_at.is_(None),
+                ),
+            )
+            .order_by(SessionRow.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).all()
+    cancelled = []
+    for row in rows:
+        outcome = _outcome(row, at, policy)
+        if outcome is not None:
+            await _apply(db, row, outcome, at)
+            cancelled.append(str(row.id))
+    return cancelled
+
+
+def _spec(row: MatchRequestRow) -> RequestSpec:
+    return RequestSpec(
+        request_id=str(row.id),
+        user_id=row.user_id,
+        native_language_id=row.native_language_id,
+        learning_language_id=row.learning_language_id,
+        proficiency_level=row.proficiency_level,
+        slot_start=row.availability_start,
+        duration_minutes=row.preferred_duration_minutes,
+        priority=row.priority,
+        replaces_request_id=str(row.replaces_request_id) if row.replaces_request_id else None,
+        origin_session_id=str(row.origin_session_id) if row.origin_session_id else None,
+    )
+
+
+class SettlementActivities:
+    """Session settlement; settling twice changes nothing the second time."""
+
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], starts: WorkflowStartActivities
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._starts = starts
+
+    @activity.defn
+    async def settle_shard(self, input: SettleShardInput) -> SettleShardResult:
+        """Every due session of the shard settled in one transaction; rematches started."""
+        one, two = input.languages
+        shard = (
+            (SessionRow.scheduled_start == input.slot_start)
+            & (SessionRow.duration_minutes == input.duration_minutes)
+            & SessionRow.language_one_id.in_((one, two))
+            & SessionRow.language_two_id.in_((one, two))
+        )
+        async with self._sessionmaker.begin() as db:
+            cancelled = await settle_due(db, shard, input.at, input.policy)
+        # A retry after a commit finds nothing left to settle, so the rematches to start are
+        # read back: every waiting rematch whose session belongs to this shard.
+        async with self._sessionmaker() as db:
+            rematches = (
+                await db.scalars(
+                    select(MatchRequestRow)
+                    .join(SessionRow, SessionRow.id == MatchRequestRow.origin_session_id)
+                    .where(shard, MatchRequestRow.status == "waiting")
+                    .order_by(MatchRequestRow.id)
+                )
+            ).all()
+        await self._start(rematches, input.policy)
+        return SettleShardResult(cancelled, [str(row.id) for row in rematches])
+
+    @activity.defn
+    async def settle_session(self, input: SettleSessionInput) -> SessionRowResult:
+        """This session settled if it is due (unless the sweep did it); its facts."""
+        session_id = uuid.UUID(input.session_id)
+        async with self._sessionmaker.begin() as db:
+            await settle_due(db, SessionRow.id == session_id, input.at, input.policy)
+            facts = await session_facts(db, input.session_id)
+        async with self._sessionmaker() as db:
+            rematches = (
+                await db.scalars(
+                    select(MatchRequestRow).where(
+                        MatchRequestRow.origin_session_id == session_id,
+                        MatchRequestRow.status == "waiting",
+                    )
+                )
+            ).all()
+        await self._start(rematches, input.policy)
+        return facts
+
+    async def _start(self, rematches: Sequence[MatchRequestRow], policy: Policy) -> None:
+        for row in rematches:
+            await self._starts.start_request(
+                MatchRequestInput(spec=_spec(row), policy=policy),
+                f"Priority rematch for {row.user_id} after session {row.origin_session_id}",
+            )
+

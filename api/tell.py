@@ -1,0 +1,60 @@
+"""Telling a workflow about a receipt the API just recorded: a durable signal, best effort.
+
+The receipt on the row is what counts; the signal only wakes the workflow so it acts at once
+(rematches a let-down partner while the slot is still ahead, for example). A signal is durable
+in Temporal the moment it is accepted, worker or not. A session's row is committed a moment
+before its workflow starts, so a missing workflow is waited for briefly; one that has finished
+needs no telling. If Temporal itself does not answer, the receipt still stands: the deadline's
+settlement reads it from the row.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
+
+SETUP_WAIT_SECONDS = 5.0
+
+log = logging.getLogger("parley.api")
+
+
+class _NotStartedYet(Exception):
+    """The workflow does not exist yet: it is being started right now."""
+
+
+async def tell(handle: WorkflowHandle[Any, Any], signal: Any, arg: Any) -> bool:
+    """Signal the workflow; False (logged) if Temporal could not take it."""
+    try:
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type(_NotStartedYet),
+            stop=stop_after_delay(SETUP_WAIT_SECONDS),
+            wait=wait_exponential(multiplier=0.02, max=0.5),
+            reraise=True,
+        ):
+            with attempt:
+                await _signal_once(handle, signal, arg)
+    except (RPCError, _NotStartedYet) as error:
+        log.warning("could not signal %s (the receipt stands): %s", handle.id, error)
+        return False
+    return True
+
+
+async def _signal_once(handle: WorkflowHandle[Any, Any], signal: Any, arg: Any) -> None:
+    try:
+        await handle.signal(signal, arg)
+    except RPCError as error:
+        if error.status != RPCStatusCode.NOT_FOUND:
+            raise
+        try:
+            described = await handle.describe()
+        except RPCError as missing:
+            if missing.status == RPCStatusCode.NOT_FOUND:
+                raise _NotStartedYet(str(missing)) from None
+            raise
+        if described.status == WorkflowExecutionStatus.RUNNING:
+            raise _NotStartedYet("started between the signal and the look") from None
+        # It has finished: it read the row when it closed, and needs no telling.
