@@ -25,20 +25,9 @@ UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
 class MatchRequestCreate(BaseModel):
     """Body of `POST /v1/match-requests`."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "native_language_id": "english",
-                    "learning_language_id": "spanish",
-                    "proficiency_level": "intermediate",
-                    "availability_start": "2025-07-27T15:00:00Z",
-                    "preferred_duration_minutes": 60,
-                }
-            ]
-        },
-    )
+    # Its example is written when the OpenAPI document is served (api/openapi.py), so that the
+    # slot it books is always ahead of the clock that reads it.
+    model_config = ConfigDict(extra="forbid")
 
     native_language_id: str = Field(min_length=1, max_length=64)
     learning_language_id: str = Field(min_length=1, max_length=64)
@@ -121,3 +110,26 @@ class Health(BaseModel):
 
     status: str
     checks: dict[str, str] = Field(default_factory=dict)
+
+
+class ErrorOut(BaseModel):
+    """Every refusal but a validation error: what went wrong, in words."""
+
+    detail: str = Field(description="Why the call was refused")
+
+
+class ValidationIssue(BaseModel):
+    """One field that failed validation."""
+
+    loc: list[str | int] = Field(
+        description='Where: `["body", field, ...]`, `["query", name]`, `["path", name]` or '
+        '`["header", name]`; inside a body, array positions are integers'
+    )
+    msg: str = Field(description="Why, in words")
+    type: str = Field(description="A stable code for the kind of failure")
+
+
+class ValidationErrorOut(BaseModel):
+    """422: each field that failed validation, named by its location (FastAPI's own shape)."""
+
+    detail: list[ValidationIssue]

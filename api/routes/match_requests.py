@@ -12,6 +12,8 @@ from temporalio.common import WorkflowIDConflictPolicy
 from api import reads
 from api.deps import ClockDep, CurrentUser, DbDep, SettingsDep, TemporalDep
 from api.errors import UPDATE_TIMEOUT, workflow_call
+from api.json_body import StrictJsonRoute
+from api.openapi import RATE_LIMITED, accepted
 from api.policy import booking_policy, workflow_policy
 from api.schemas import MatchRequestCreate, MatchRequestOut, RescheduleBody
 from db.models import MatchRequestRow
@@ -27,7 +29,9 @@ from workflows.contracts import (
 from workflows.ids import match_request_workflow_id
 from workflows.match_request import MatchRequestWorkflow
 
-router = APIRouter(prefix="/v1/match-requests", tags=["match requests"])
+router = APIRouter(
+    prefix="/v1/match-requests", tags=["match requests"], route_class=StrictJsonRoute
+)
 
 IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c9a52-3f7e-4f0e-9a59-0d5b7f1e2a10")
 IdempotencyKey = Annotated[
@@ -69,7 +73,10 @@ def _require_same_request(row: MatchRequestRow, body: MatchRequestCreate) -> Non
     response_model=MatchRequestOut,
     status_code=status.HTTP_201_CREATED,
     summary="Book a slot",
-    responses={409: {"description": "Overlaps a request or session you already hold"}},
+    responses={
+        409: {"description": "Overlaps a request or session you already hold"},
+        **RATE_LIMITED,
+    },
 )
 async def create_match_request(
     body: MatchRequestCreate,
@@ -161,7 +168,10 @@ async def get_match_request(request_id: uuid.UUID, user: CurrentUser, db: DbDep)
     "/{request_id}/cancel",
     response_model=MatchRequestOut,
     summary="Cancel a waiting request",
-    responses={409: {"description": "The request is no longer waiting"}},
+    responses={
+        409: {"description": "The request is no longer waiting"},
+        **accepted(MatchRequestOut, "The cancellation"),
+    },
 )
 async def cancel_match_request(
     request_id: uuid.UUID, user: CurrentUser, db: DbDep, temporal: TemporalDep
@@ -187,7 +197,10 @@ async def cancel_match_request(
     response_model=MatchRequestOut,
     status_code=status.HTTP_201_CREATED,
     summary="Move a waiting request to another slot",
-    responses={409: {"description": "The request is no longer waiting, or the slot overlaps"}},
+    responses={
+        409: {"description": "The request is no longer waiting, or the slot overlaps"},
+        **RATE_LIMITED,
+    },
 )
 async def reschedule_match_request(
     request_id: uuid.UUID,

@@ -16,6 +16,8 @@ from tenacity import (
 from api import reads
 from api.deps import CurrentUser, DbDep, TemporalDep
 from api.errors import UPDATE_TIMEOUT, StillSettingUp, workflow_call
+from api.json_body import StrictJsonRoute
+from api.openapi import accepted
 from api.schemas import SessionOut
 from db.models import SessionRow
 from workflows.contracts import SessionActionInput
@@ -24,7 +26,7 @@ from workflows.session import SessionWorkflow
 
 SETUP_WAIT_SECONDS = 5
 
-router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
+router = APIRouter(prefix="/v1/sessions", tags=["sessions"], route_class=StrictJsonRoute)
 
 StatusFilter = Annotated[
     str | None,
@@ -61,7 +63,11 @@ async def join_session(
     return await _act(session_id, user, db, temporal, SessionWorkflow.join)
 
 
-@router.post("/{session_id}/cancel", response_model=SessionOut, responses=CONFLICT)
+@router.post(
+    "/{session_id}/cancel",
+    response_model=SessionOut,
+    responses={**CONFLICT, **accepted(SessionOut, "The cancellation")},
+)
 async def cancel_session(
     session_id: uuid.UUID, user: CurrentUser, db: DbDep, temporal: TemporalDep
 ) -> SessionRow:
@@ -69,7 +75,11 @@ async def cancel_session(
     return await _act(session_id, user, db, temporal, SessionWorkflow.cancel)
 
 
-@router.post("/{session_id}/end", response_model=SessionOut, responses=CONFLICT)
+@router.post(
+    "/{session_id}/end",
+    response_model=SessionOut,
+    responses={**CONFLICT, **accepted(SessionOut, "The end")},
+)
 async def end_session(
     session_id: uuid.UUID, user: CurrentUser, db: DbDep, temporal: TemporalDep
 ) -> SessionRow:
