@@ -8,6 +8,9 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from domain.booking import BookingPolicy
+from domain.levels import Level
+
 
 def as_utc(value: datetime) -> datetime:
     """ISO 8601 without an offset is read as UTC; every time leaves the API in UTC."""
@@ -20,6 +23,7 @@ def as_utc(value: datetime) -> datetime:
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
+_BOOKING = BookingPolicy()
 
 
 class MatchRequestCreate(BaseModel):
@@ -29,12 +33,32 @@ class MatchRequestCreate(BaseModel):
     # slot it books is always ahead of the clock that reads it.
     model_config = ConfigDict(extra="forbid")
 
-    native_language_id: str = Field(min_length=1, max_length=64)
-    learning_language_id: str = Field(min_length=1, max_length=64)
-    proficiency_level: str = Field(min_length=1, max_length=64)
-    availability_start: UtcDatetime
-    availability_end: UtcDatetime | None = None
-    preferred_duration_minutes: int = 60
+    native_language_id: str = Field(
+        min_length=1, max_length=64, description="An id from `GET /v1/languages`"
+    )
+    learning_language_id: str = Field(
+        min_length=1,
+        max_length=64,
+        description="An id from `GET /v1/languages`, other than `native_language_id`",
+    )
+    # The domain's rules decide (422 naming the field); the schema only shows them to clients.
+    proficiency_level: str = Field(
+        min_length=1, max_length=64, json_schema_extra={"enum": [level.value for level in Level]}
+    )
+    availability_start: UtcDatetime = Field(
+        description="A slot start on the grid (every `PARLEY_SLOT_MINUTES`, 10 by default), "
+        "in the future and within the booking horizon; no offset means UTC"
+    )
+    availability_end: UtcDatetime | None = Field(
+        default=None, description="If given, equal to `availability_start`: v1 books one slot"
+    )
+    preferred_duration_minutes: int = Field(
+        default=60,
+        json_schema_extra={
+            "minimum": _BOOKING.min_duration_minutes,
+            "maximum": _BOOKING.max_duration_minutes,
+        },
+    )
 
 
 class RescheduleBody(BaseModel):
@@ -42,7 +66,9 @@ class RescheduleBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    availability_start: UtcDatetime
+    availability_start: UtcDatetime = Field(
+        description="The new slot start: on the grid, in the future, within the booking horizon"
+    )
 
 
 class MatchRequestOut(BaseModel):
