@@ -12,13 +12,12 @@ import json
 import math
 import re
 from collections import deque
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import HTTPException, Request, Response, status
+from fastapi import HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 
 # Parley's bodies are flat; anything deeper is an attack on the parser, not a booking.
 MAX_DEPTH = 32
@@ -141,19 +140,3 @@ async def check_json_body(request: Request) -> None:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from None
     except UnacceptableJson as error:
         raise RequestValidationError(error.issues) from None
-
-
-class StrictJsonRoute(APIRoute):
-    """A route whose JSON body is checked by `parse_strict` before FastAPI validates it."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        """FastAPI's handler, preceded by the strict check when the route takes a body."""
-        handler = super().get_route_handler()
-        if self.body_field is None:
-            return handler
-
-        async def strict_handler(request: Request) -> Response:
-            await check_json_body(request)
-            return await handler(request)
-
-        return strict_handler

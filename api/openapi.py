@@ -25,6 +25,7 @@ from starlette.routing import BaseRoute
 from api.body_limit import MAX_BODY_BYTES
 from api.deps import ClockDep, get_db, get_temporal
 from api.schemas import ErrorOut, ValidationErrorOut
+from api.strict_route import IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_MAX_LENGTH
 from domain.slots import next_slot_after
 
 REF = "#/components/schemas/{model}"
@@ -35,13 +36,13 @@ RETRY_AFTER = {
         "schema": {"type": "integer", "minimum": 0},
     }
 }
-IDEMPOTENCY_KEY = {
-    "name": "Idempotency-Key",
+IDEMPOTENCY_KEY_PARAMETER = {
+    "name": IDEMPOTENCY_KEY,
     "in": "header",
     "required": False,
     "description": "A retry with the same key never does the work twice: it answers as the "
     "first call did",
-    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+    "schema": {"type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH},
 }
 
 # For `responses=` in route decorators: statuses only the route itself knows it can answer.
@@ -152,8 +153,8 @@ def _complete(route: APIRoute, method: str, operation: dict[str, Any]) -> None:
     operation["responses"] = dict(sorted(responses.items()))
     if method == "post":  # every POST changes state, and a retry must not do it twice
         parameters = operation.setdefault("parameters", [])
-        if all(parameter["name"] != "Idempotency-Key" for parameter in parameters):
-            parameters.append(dict(IDEMPOTENCY_KEY))
+        if all(parameter["name"] != IDEMPOTENCY_KEY for parameter in parameters):
+            parameters.append(dict(IDEMPOTENCY_KEY_PARAMETER))
 
 
 def _add_links(paths: dict[str, Any]) -> None:

@@ -22,6 +22,9 @@ BODY_OPERATIONS = [
     for method, operation in operations.items()
     if "requestBody" in operation
 ]
+POST_OPERATIONS = [
+    path for path, operations in production_app.openapi()["paths"].items() if "post" in operations
+]
 DOCUMENTED_METHODS = {
     path: {method.upper() for method in operations}
     for path, operations in production_app.openapi()["paths"].items()
@@ -56,10 +59,11 @@ def _with_raw(body: dict[str, Any], field: str, raw: str) -> bytes:
     return json.dumps({**body, field: "__RAW__"}).replace('"__RAW__"', raw).encode()
 
 
-async def _path_for(stack: Stack, someone: Person, path: str) -> str:
-    """`path` with its ids filled: a waiting request of `someone` for a request id."""
+async def _path_for(stack: Stack, someone: Person, path: str, minutes: int = 120) -> str:
+    """`path` with its ids filled: for a request id, `someone`'s waiting request `minutes` ahead."""
     if "{request_id}" in path:
-        booked = await someone.book(await slot_ahead(stack, 120), "german", "french")
+        slot = await slot_ahead(stack, minutes)
+        booked = await someone.book(slot, "german", "french", duration=15)
         assert booked.status_code == 201, booked.text
         path = path.replace("{request_id}", booked.json()["id"])
     return path.replace("{session_id}", str(uuid.uuid4()))
@@ -131,6 +135,20 @@ async def test_a_body_that_is_not_json_is_a_400_saying_why(
         )
         assert answer.status_code == 400, (raw, answer.text)
         assert words in answer.json()["detail"]
+
+
+async def test_a_malformed_idempotency_key_is_a_422_on_every_post(stack: Stack) -> None:
+    someone = person(stack, "retrier")
+    for n, path in enumerate(POST_OPERATIONS):
+        url = await _path_for(stack, someone, path, minutes=120 + 20 * n)
+        rows = await _rows_of(stack, someone)
+        for key, kind in (("", "string_too_short"), ("k" * 201, "string_too_long")):
+            body = _booking(await slot_ahead(stack))
+            answer = await someone.post(url, body, **{"Idempotency-Key": key})
+            assert answer.status_code == 422, (path, answer.text)
+            assert answer.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
+            assert answer.json()["detail"][0]["type"] == kind
+        assert await _rows_of(stack, someone) == rows
 
 
 async def test_a_body_of_another_type_is_a_422_whose_answer_serialises(stack: Stack) -> None:

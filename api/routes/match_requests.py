@@ -12,10 +12,10 @@ from temporalio.common import WorkflowIDConflictPolicy
 from api import reads
 from api.deps import ClockDep, CurrentUser, DbDep, SettingsDep, TemporalDep
 from api.errors import UPDATE_TIMEOUT, workflow_call
-from api.json_body import StrictJsonRoute
 from api.openapi import RATE_LIMITED, accepted
 from api.policy import booking_policy, workflow_policy
 from api.schemas import MatchRequestCreate, MatchRequestOut, RescheduleBody
+from api.strict_route import StrictRoute
 from db.models import MatchRequestRow
 from domain.booking import RequestDraft, validate_request, validate_reschedule
 from domain.errors import StateConflict
@@ -29,9 +29,7 @@ from workflows.contracts import (
 from workflows.ids import match_request_workflow_id
 from workflows.match_request import MatchRequestWorkflow
 
-router = APIRouter(
-    prefix="/v1/match-requests", tags=["match requests"], route_class=StrictJsonRoute
-)
+router = APIRouter(prefix="/v1/match-requests", tags=["match requests"], route_class=StrictRoute)
 
 IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c9a52-3f7e-4f0e-9a59-0d5b7f1e2a10")
 IdempotencyKey = Annotated[

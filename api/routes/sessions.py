@@ -16,9 +16,9 @@ from tenacity import (
 from api import reads
 from api.deps import CurrentUser, DbDep, TemporalDep
 from api.errors import UPDATE_TIMEOUT, StillSettingUp, workflow_call
-from api.json_body import StrictJsonRoute
 from api.openapi import accepted
 from api.schemas import SessionOut
+from api.strict_route import StrictRoute
 from db.models import SessionRow
 from workflows.contracts import SessionActionInput
 from workflows.ids import session_workflow_id
@@ -26,7 +26,7 @@ from workflows.session import SessionWorkflow
 
 SETUP_WAIT_SECONDS = 5
 
-router = APIRouter(prefix="/v1/sessions", tags=["sessions"], route_class=StrictJsonRoute)
+router = APIRouter(prefix="/v1/sessions", tags=["sessions"], route_class=StrictRoute)
 
 StatusFilter = Annotated[
     str | None,
