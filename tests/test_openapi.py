@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 from pydantic import BaseModel
 
@@ -63,6 +64,8 @@ def test_every_operation_documents_every_status_it_can_answer(key: tuple[str, st
         expected.add("422")
     if key != ("GET", "/healthz"):  # everything else reads Postgres or calls Temporal
         expected.add("503")
+    if method == "POST":  # each changes state that may already have changed
+        expected.add("409")
     if key in RATE_LIMITED:
         expected.add("429")
         assert "Retry-After" in responses["429"]["headers"]
@@ -132,6 +135,17 @@ async def test_the_refusals_are_shaped_as_documented(stack: Stack) -> None:
         assert str(answer.status_code) == code, answer.text
         model = ValidationErrorOut if code == "422" else ErrorOut
         assert _conforms(model, answer.json()), (code, answer.json())
+
+
+async def test_the_docs_pages_read_the_served_document() -> None:
+    transport = httpx.ASGITransport(app=production_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://parley.test") as client:
+        served = await client.get("/openapi.json")
+        assert served.status_code == 200
+        assert served.json()["paths"] == DOCUMENT["paths"]
+        for page in ("/docs", "/redoc"):
+            answer = await client.get(page)
+            assert answer.status_code == 200 and "/openapi.json" in answer.text
 
 
 async def test_the_served_examples_are_accepted_as_they_are(stack: Stack) -> None:

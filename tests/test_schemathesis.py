@@ -122,7 +122,6 @@ def fuzz(base_url: str, token: str, bookable: Bookable) -> Outcome:
                     "inference": {"algorithms": ["location-headers"]},
                 }
             },
-            "reports": {"directory": "/dev/null"},
             "cache": {"enabled": False},  # every run starts afresh and writes nothing
             # Failures show every header sent, the Idempotency-Key too (the token is a test's).
             "output": {"sanitization": {"enabled": False}},
