@@ -89,7 +89,7 @@ class Bookable:
             return case
         if case.meta is not None and case.meta.is_negative_at(ParameterLocation.BODY):
             return case  # meant to be refused: leave it so
-        body = dict(case.body)
+        body: dict[str, Any] = dict(case.body)
         if "availability_start" in body:
             body["availability_start"] = self.slot(body["availability_start"])
         if key == CREATE:
