@@ -141,20 +141,18 @@ def _shared_statuses(route: APIRoute, operation: dict[str, Any]) -> dict[str, di
 
 
 def _complete(route: APIRoute, method: str, operation: dict[str, Any]) -> None:
+    if method == "post":  # every POST changes state, and a retry must not do it twice
+        parameters = operation.setdefault("parameters", [])
+        if all(parameter["name"] != IDEMPOTENCY_KEY for parameter in parameters):
+            parameters.append(dict(IDEMPOTENCY_KEY_PARAMETER))
     responses = operation.setdefault("responses", {})
     for code, response in _shared_statuses(route, operation).items():
         if code == "422" or code not in responses:  # FastAPI's own 422 omits how ours differs
             responses[code] = response
     for code, response in responses.items():
-        if (
-            code.startswith(("4", "5")) and "content" not in response
-        ):  # declared with a description only
+        if code.startswith(("4", "5")) and "content" not in response:  # a description only
             response["content"] = _error("")["content"]
     operation["responses"] = dict(sorted(responses.items()))
-    if method == "post":  # every POST changes state, and a retry must not do it twice
-        parameters = operation.setdefault("parameters", [])
-        if all(parameter["name"] != IDEMPOTENCY_KEY for parameter in parameters):
-            parameters.append(dict(IDEMPOTENCY_KEY_PARAMETER))
 
 
 def _add_links(paths: dict[str, Any]) -> None:
