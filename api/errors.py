@@ -6,6 +6,7 @@ from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 from fastapi import FastAPI, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from temporalio.client import (
@@ -24,6 +25,7 @@ from activities.errors import (
     NOT_FOUND,
     STATE_CONFLICT,
 )
+from api.json_body import printable
 from domain.errors import RuleViolation, StateConflict
 
 T = TypeVar("T")
@@ -43,12 +45,33 @@ def rule_violation_response(field: str, reason: str) -> JSONResponse:
     """422 in FastAPI's own validation-error shape, so clients parse one format."""
     return JSONResponse(
         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-        content={"detail": [{"loc": ["body", field], "msg": reason, "type": "rule_violation"}]},
+        content={
+            "detail": [
+                validation_issue({"loc": ["body", field], "msg": reason, "type": "rule_violation"})
+            ]
+        },
     )
 
 
+def validation_issue(error: dict[str, Any]) -> dict[str, Any]:
+    """One of FastAPI's validation errors as `ValidationIssue`: where and why, never the input.
+
+    The input is not echoed: it may be anything the client sent, and a value JSON cannot carry
+    made the default handler fail with a 500.
+    """
+    loc = [part if isinstance(part, int) else printable(str(part)) for part in error["loc"]]
+    return {"loc": loc, "msg": printable(str(error["msg"])), "type": str(error["type"])}
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Map domain exceptions to 422 and 409."""
+    """Map validation errors and domain exceptions to 422 and 409, outages to 503."""
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
+        return JSONResponse(
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+            content={"detail": [validation_issue(e) for e in error.errors()]},
+        )
 
     @app.exception_handler(RuleViolation)
     async def _rule_violation(_: Request, error: RuleViolation) -> JSONResponse:

@@ -9,12 +9,16 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
+from api.allowed_methods import AllowedMethods
 from api.body_limit import BodySizeLimit
 from api.deps import Clock, system_clock
 from api.errors import install_error_handlers
+from api.openapi import docs_router, install_openapi
 from api.routes import health, languages, match_requests, sessions
 from db.engine import make_engine, make_sessionmaker
 from settings import Settings, get_settings
+
+ROUTERS = (health.router, languages.router, match_requests.router, sessions.router, docs_router)
 
 
 def create_app(
@@ -51,6 +55,10 @@ def create_app(
         description="Book a slot, get paired with a reciprocal partner, join the session. "
         "Every call but `/healthz`, `/readyz` and `/v1/languages` needs a bearer token.",
         lifespan=lifespan,
+        # Served by api/openapi.py instead, with every status and examples valid when read.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.clock = clock
@@ -59,9 +67,13 @@ def create_app(
     if temporal is not None:
         app.state.temporal = temporal
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit)
-    for module in (health, languages, match_requests, sessions):
-        app.include_router(module.router)
+    for router in ROUTERS:
+        app.include_router(router)
+    # Every route with its full path (the routers carry their prefixes; none is added here).
+    routes = [route for router in ROUTERS for route in router.routes]
+    install_openapi(app, routes)
+    app.add_middleware(AllowedMethods, routes=routes)
+    app.add_middleware(BodySizeLimit)  # added last, so outermost: it counts every byte
     return app
 
 

@@ -8,6 +8,9 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from domain.booking import BookingPolicy
+from domain.levels import Level
+
 
 def as_utc(value: datetime) -> datetime:
     """ISO 8601 without an offset is read as UTC; every time leaves the API in UTC."""
@@ -20,32 +23,42 @@ def as_utc(value: datetime) -> datetime:
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
+_BOOKING = BookingPolicy()
 
 
 class MatchRequestCreate(BaseModel):
     """Body of `POST /v1/match-requests`."""
 
-    model_config = ConfigDict(
-        extra="forbid",
+    # Its example is written when the OpenAPI document is served (api/openapi.py), so that the
+    # slot it books is always ahead of the clock that reads it.
+    model_config = ConfigDict(extra="forbid")
+
+    native_language_id: str = Field(
+        min_length=1, max_length=64, description="An id from `GET /v1/languages`"
+    )
+    learning_language_id: str = Field(
+        min_length=1,
+        max_length=64,
+        description="An id from `GET /v1/languages`, other than `native_language_id`",
+    )
+    # The domain's rules decide (422 naming the field); the schema only shows them to clients.
+    proficiency_level: str = Field(
+        min_length=1, max_length=64, json_schema_extra={"enum": [level.value for level in Level]}
+    )
+    availability_start: UtcDatetime = Field(
+        description="A slot start on the grid (every `PARLEY_SLOT_MINUTES`, 10 by default), "
+        "in the future and within the booking horizon; no offset means UTC"
+    )
+    availability_end: UtcDatetime | None = Field(
+        default=None, description="If given, equal to `availability_start`: v1 books one slot"
+    )
+    preferred_duration_minutes: int = Field(
+        default=60,
         json_schema_extra={
-            "examples": [
-                {
-                    "native_language_id": "english",
-                    "learning_language_id": "spanish",
-                    "proficiency_level": "intermediate",
-                    "availability_start": "2025-07-27T15:00:00Z",
-                    "preferred_duration_minutes": 60,
-                }
-            ]
+            "minimum": _BOOKING.min_duration_minutes,
+            "maximum": _BOOKING.max_duration_minutes,
         },
     )
-
-    native_language_id: str = Field(min_length=1, max_length=64)
-    learning_language_id: str = Field(min_length=1, max_length=64)
-    proficiency_level: str = Field(min_length=1, max_length=64)
-    availability_start: UtcDatetime
-    availability_end: UtcDatetime | None = None
-    preferred_duration_minutes: int = 60
 
 
 class RescheduleBody(BaseModel):
@@ -53,7 +66,9 @@ class RescheduleBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    availability_start: UtcDatetime
+    availability_start: UtcDatetime = Field(
+        description="The new slot start: on the grid, in the future, within the booking horizon"
+    )
 
 
 class MatchRequestOut(BaseModel):
@@ -131,3 +146,26 @@ class Health(BaseModel):
 
     status: str
     checks: dict[str, str] = Field(default_factory=dict)
+
+
+class ErrorOut(BaseModel):
+    """Every refusal but a validation error: what went wrong, in words."""
+
+    detail: str = Field(description="Why the call was refused")
+
+
+class ValidationIssue(BaseModel):
+    """One field that failed validation."""
+
+    loc: list[str | int] = Field(
+        description='Where: `["body", field, ...]`, `["query", name]`, `["path", name]` or '
+        '`["header", name]`; inside a body, array positions are integers'
+    )
+    msg: str = Field(description="Why, in words")
+    type: str = Field(description="A stable code for the kind of failure")
+
+
+class ValidationErrorOut(BaseModel):
+    """422: each field that failed validation, named by its location (FastAPI's own shape)."""
+
+    detail: list[ValidationIssue]

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import uvicorn
+from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient, Response
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -24,6 +26,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from api.main import create_app
 from api.security import mint_token
 from db.models import MatchRequestRow, SessionRow
+from devstack.processes import free_port
 from domain.matching import language_pair
 from domain.slots import next_slot_after
 from settings import Settings
@@ -238,3 +241,32 @@ async def on_dev_server(
             return Person(user, api, mint_token(user, test_settings.signing_secret()))
 
         yield test_settings, people
+
+
+def app_of(stack: Stack) -> FastAPI:
+    """Another instance of the stack's app: same Temporal, database, task queue and clock."""
+    return create_app(
+        stack.settings,
+        temporal=stack.env.client,
+        sessionmaker=stack.sessionmaker,
+        clock=stack.env.get_current_time,
+    )
+
+
+@asynccontextmanager
+async def served(app: FastAPI) -> AsyncIterator[str]:
+    """Serve the app with uvicorn on a free local port in this event loop; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    serving = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if serving.done():
+                serving.result()  # raises why it could not start
+            await asyncio.sleep(0.01)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await serving

@@ -13,8 +13,10 @@ from api import rate_limit, reads, receipts
 from api.bounded import answer_by, until_changed, within
 from api.deps import ClockDep, CurrentUser, DbDep, IdempotencyKey, SettingsDep, TemporalDep
 from api.errors import workflow_call
+from api.openapi import RATE_LIMITED, accepted
 from api.policy import booking_policy, workflow_policy
 from api.schemas import MatchRequestCreate, MatchRequestOut, RescheduleBody
+from api.strict_route import StrictRoute
 from api.tell import tell
 from db.models import MatchRequestRow
 from domain.booking import RequestDraft, validate_request, validate_reschedule
@@ -30,7 +32,7 @@ from workflows.contracts import (
 from workflows.ids import match_request_workflow_id
 from workflows.match_request import MatchRequestWorkflow
 
-router = APIRouter(prefix="/v1/match-requests", tags=["match requests"])
+router = APIRouter(prefix="/v1/match-requests", tags=["match requests"], route_class=StrictRoute)
 
 IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c9a52-3f7e-4f0e-9a59-0d5b7f1e2a10")
 StatusFilter = Annotated[
@@ -70,7 +72,10 @@ def _require_same_request(row: MatchRequestRow, body: MatchRequestCreate) -> Non
     response_model=MatchRequestOut,
     status_code=status.HTTP_201_CREATED,
     summary="Book a slot",
-    responses={409: {"description": "Overlaps a request or session you already hold"}},
+    responses={
+        409: {"description": "Overlaps a request or session you already hold"},
+        **RATE_LIMITED,
+    },
 )
 async def create_match_request(
     body: MatchRequestCreate,
@@ -172,12 +177,8 @@ async def get_match_request(request_id: uuid.UUID, user: CurrentUser, db: DbDep)
     response_model=MatchRequestOut,
     summary="Cancel a waiting request",
     responses={
-        202: {
-            "description": "Recorded when it reached Parley (no session can claim the request "
-            "from then on), not yet carried out: GET the request to see it cancelled",
-            "model": MatchRequestOut,
-        },
         409: {"description": "The request is no longer waiting"},
+        **accepted(MatchRequestOut, "The cancellation (no session can claim the request now)"),
     },
 )
 async def cancel_match_request(
@@ -225,7 +226,10 @@ async def cancel_match_request(
     response_model=MatchRequestOut,
     status_code=status.HTTP_201_CREATED,
     summary="Move a waiting request to another slot",
-    responses={409: {"description": "The request is no longer waiting, or the slot overlaps"}},
+    responses={
+        409: {"description": "The request is no longer waiting, or the slot overlaps"},
+        **RATE_LIMITED,
+    },
 )
 async def reschedule_match_request(
     request_id: uuid.UUID,

@@ -26,7 +26,9 @@ from api.deps import (
     SettingsDep,
     TemporalDep,
 )
+from api.openapi import accepted
 from api.schemas import SessionOut
+from api.strict_route import StrictRoute
 from api.tell import tell
 from db.models import SessionRow
 from domain import session_rules
@@ -36,7 +38,7 @@ from workflows.contracts import SessionReceiptSignal
 from workflows.ids import session_workflow_id
 from workflows.session import SessionWorkflow
 
-router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
+router = APIRouter(prefix="/v1/sessions", tags=["sessions"], route_class=StrictRoute)
 
 StatusFilter = Annotated[
     str | None,
@@ -47,11 +49,7 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
 }
 RECORDED: dict[int | str, dict[str, Any]] = {
     **CONFLICT,
-    202: {
-        "description": "Recorded when it reached Parley, not yet carried out (no worker acted "
-        "within the bound): the session shows the receipt; GET it to see the outcome",
-        "model": SessionOut,
-    },
+    **accepted(SessionOut, "The ask (it reached Parley and is on the session's row)"),
 }
 REARRANGED_MESSAGE = (
     "it was rearranged before anyone joined, and you have a new partner in another session"
