@@ -55,7 +55,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 async def run_scenarios(
-    target: Target, profile: Profile, wanted: set[str], seed: int, logs: Path
+    target: Target, profile: Profile, wanted: set[str], seed: int, logs: Path, json_path: Path
 ) -> dict[str, Any]:
     """Every wanted scenario, in order; each one's figures under its name."""
     temporal = await Client.connect(target.temporal_address)
@@ -74,7 +74,8 @@ async def run_scenarios(
     results: dict[str, Any] = {}
     try:
         if CHAOS in wanted:
-            results[CHAOS] = await chaos.run(ctx, profile, seed)
+            calls = json_path.with_name(f"{json_path.stem}-chaos-calls.jsonl")
+            results[CHAOS] = await chaos.run(ctx, profile, seed, calls)
         if "floor" in wanted:
             results["floor"] = await floor.run(ctx, profile, logs)
         floor_rate = results.get("floor", {}).get("workflows_per_second")
@@ -117,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     with stack as target:
         logs = Path(args.data_dir or Path.cwd() / ".parley") / "bench-logs"
         logs.mkdir(parents=True, exist_ok=True)
-        results = asyncio.run(run_scenarios(target, profile, wanted, args.seed, logs))
+        results = asyncio.run(run_scenarios(target, profile, wanted, args.seed, logs, args.json))
     results["run"] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "profile": profile.name,

@@ -42,9 +42,9 @@ FULL = Profile(
     hot_language_pairs=10,
     timer_sessions=300,
     history_pairs=20,
-    chaos_users=40,
+    chaos_users=48,
     chaos_slots=4,
-    chaos_language_pairs=4,
+    chaos_language_pairs=3,
 )
 
 TINY = Profile(

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -155,6 +157,12 @@ class RecordingApi:
             if not retry or len(outcome.attempts) >= MAX_ATTEMPTS or waited_long:
                 return outcome
             await asyncio.sleep(_pause(call))
+
+
+def write_calls(path: Path, calls: list[Call]) -> None:
+    """Every call, one JSON object a line."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(call.as_json()) + "\n" for call in calls))
 
 
 def _json(response: httpx.Response) -> Any:

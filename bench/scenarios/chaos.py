@@ -9,10 +9,11 @@ import asyncio
 import contextlib
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from bench.chaos import checks, facts, workflows
-from bench.chaos.calls import RecordingApi
+from bench.chaos.calls import RecordingApi, write_calls
 from bench.chaos.faults import (
     KILL_WORKER,
     RESTART_TEMPORAL,
@@ -64,8 +65,9 @@ def fault_plan(timeline: Timeline) -> list[PlannedFault]:
     return plan
 
 
-async def run(ctx: BenchContext, profile: Profile, seed: int) -> dict[str, Any]:
-    """Drive the users through the faults, wait until everything settled, check everything."""
+async def run(ctx: BenchContext, profile: Profile, seed: int, calls_path: Path) -> dict[str, Any]:
+    """Drive the users through the faults, wait until everything settled, check everything;
+    every HTTP call the users made goes to `calls_path`, one JSON object a line."""
     stack = ctx.target.stack
     if stack is None:
         raise SystemExit("the chaos scenario needs a stack it started itself (not --attach)")
@@ -95,7 +97,9 @@ async def run(ctx: BenchContext, profile: Profile, seed: int) -> dict[str, Any]:
         await asyncio.gather(*background, return_exceptions=True)
         await api.close()
     figures = await _judge(ctx, workload, api, injector, sampler, grace)
+    await asyncio.to_thread(write_calls, calls_path, api.calls)
     return {
+        "calls_file": str(calls_path),
         "settled": settled,
         "seconds": round((datetime.now(UTC) - began).total_seconds(), 1),
         "users": len(users),
@@ -163,6 +167,7 @@ async def _judge(
         "checks": {check.key: check.as_json() for check in results},
         "faults": [window.as_json() for window in injector.windows],
         "calls": dict(sorted(Counter(f"{c.endpoint} {c.status}" for c in api.calls).items())),
+        "calls_per_api": dict(sorted(Counter(str(c.api) for c in api.calls).items())),
         "actions": dict(
             sorted(
                 Counter(f"{a.plan or a.kind} {a.outcome.status}" for a in workload.actions).items()
