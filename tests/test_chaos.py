@@ -43,8 +43,8 @@ def test_the_invariants_hold_through_worker_postgres_and_temporal_faults(tmp_pat
     assert {"method", "path", "sent", "answered", "status"} <= set(json.loads(calls[0]))
 
     checks = chaos["checks"]
-    assert sorted(checks) == list("abcdefgh")
-    for key in "abcdfgh":
+    assert sorted(checks) == list("abcdefghi")
+    for key in "abcdfghi":
         assert checks[key]["checked"] > 0, (key, checks[key])
     assert checks["f"]["answers"], "no join or cancel was sent before a deadline"
 

@@ -6,7 +6,6 @@ in Postgres and in Temporal. Any violation makes `python -m bench --only chaos` 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -109,21 +108,18 @@ async def run(ctx: BenchContext, profile: Profile, seed: int, calls_path: Path) 
 
 
 async def _settle(ctx: BenchContext, timeline: Timeline) -> bool:
-    """Wait until the last slot (the spare one) is past its deadline, nothing is waiting,
-    scheduled or active, and no workflow runs; False if that did not happen in time."""
+    """Wait until the last slot (the spare one) is past its deadline and no workflow has run
+    for two looks in a row (workflows make every change, so nothing will change after that);
+    False if that did not happen in time."""
     quiet_after = timeline.deadline(timeline.spare_slot) + SETTLE_MARGIN
     give_up = quiet_after + SETTLE_BOUND
+    idle_looks = 0
     while datetime.now(UTC) < give_up:
         await asyncio.sleep(2)
-        if datetime.now(UTC) < quiet_after:
-            continue
-        with contextlib.suppress(Exception):
-            live = await ctx.rows(
-                "SELECT (SELECT count(*) FROM match_requests WHERE status = 'waiting')"
-                " + (SELECT count(*) FROM sessions WHERE status IN ('scheduled', 'active'))"
-            )
-            if live[0][0] == 0 and await workflows.running(ctx.temporal) == 0:
-                return True
+        idle = await workflows.running(ctx.temporal) == 0
+        idle_looks = idle_looks + 1 if idle else 0
+        if idle_looks >= 2 and datetime.now(UTC) >= quiet_after:
+            return True
     return False
 
 
@@ -156,6 +152,7 @@ async def _judge(
         checks.nobody_in_time_is_a_no_show(seen, workload.actions, grace, DEADLINE_SKEW),
         await workflows.no_workflow_stuck_or_failed(ctx.temporal),
         checks.only_503s_during_faults(api.calls, injector.windows, FAULT_MARGIN),
+        await workflows.workflows_agree_with_rows(ctx.temporal, seen),
     ]
     violations = sum(len(check.violations) for check in results)
     sessions = Counter(
