@@ -160,8 +160,9 @@ def launcher(tmp_path: Path) -> Iterator[Launcher]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def book_a_slot(api_url: str) -> int:
-    """A booking through the API; its 201 needs a worker to run the request's workflow."""
+def book_a_slot(api_url: str, within_seconds: float = 60) -> int:
+    """A booking through the API, retried with its Idempotency-Key while the answer is 503 (a
+    worker just started may not poll yet); its 201 needs a worker to run the request's workflow."""
     token = mint_token("supervision-" + uuid.uuid4().hex[:8], DEV_JWT_SECRET)
     slot = next_slot_after(datetime.now(UTC) + timedelta(hours=2), 10)
     body = {
@@ -170,9 +171,27 @@ def book_a_slot(api_url: str) -> int:
         "proficiency_level": "intermediate",
         "availability_start": slot.isoformat(),
     }
-    headers = {"Authorization": f"Bearer {token}"}
-    answer = httpx.post(f"{api_url}/v1/match-requests", json=body, headers=headers, timeout=60)
-    return answer.status_code
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex}
+    deadline = time.monotonic() + within_seconds
+    while True:
+        answer = httpx.post(f"{api_url}/v1/match-requests", json=body, headers=headers, timeout=60)
+        if answer.status_code != 503 or time.monotonic() > deadline:
+            return answer.status_code
+        time.sleep(1)
+
+
+def ready(api_url: str, within_seconds: float = 60) -> bool:
+    """True once GET /readyz answers 200."""
+    deadline = time.monotonic() + within_seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(api_url + "/readyz", timeout=10) as answer:
+                if answer.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.5)
+    return False
 
 
 def test_a_killed_worker_is_restarted_and_the_api_keeps_working(launcher: Launcher) -> None:
@@ -187,8 +206,7 @@ def test_a_killed_worker_is_restarted_and_the_api_keeps_working(launcher: Launch
     assert "--- parley: worker killed by SIGKILL; restarting in 1 s" in log
     assert f"--- parley: worker restarted (pid {new_pid})" in log
 
-    with urllib.request.urlopen(launcher.api_url + "/readyz", timeout=10) as ready:
-        assert ready.status == 200
+    assert ready(launcher.api_url)
     assert book_a_slot(launcher.api_url) == 201
     assert launcher.process.poll() is None  # the stack is still up
 

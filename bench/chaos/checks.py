@@ -189,20 +189,22 @@ def let_down_people_are_rematched(facts: Facts, refusals: dict[str, list[str]]) 
             check.fail(f"rematch {request.id} has priority {request.priority}")
     expected = {(s.id, user) for s in facts.sessions.values() for user in let_down(facts, s)}
     check.checked = len(expected)
-    refused = 0
+    refused: list[str] = []
     for session_id, user in sorted(expected):
         count = rematches.get((session_id, user), 0)
         if count == 1:
             continue
-        if count == 0 and any(r.startswith(f"{user}:") for r in refusals.get(session_id, [])):
-            refused += 1
+        why = [r for r in refusals.get(session_id, []) if r.startswith(f"{user}:")]
+        if count == 0 and why:
+            refused.append(f"session {session_id}: {why[0][:160]}")
             continue
         check.fail(f"{user}, let down by session {session_id}, has {count} rematches")
     for (session_id, user), count in sorted(rematches.items()):
         if (session_id, user) not in expected:
             check.fail(f"{user} has {count} rematch(es) from session {session_id}: not let down")
     check.figures["rematches"] = sum(rematches.values())
-    check.figures["refused_and_recorded"] = refused
+    check.figures["refused_and_recorded"] = len(refused)
+    check.figures["refusals"] = refused[:EXAMPLES]
     return check
 
 
