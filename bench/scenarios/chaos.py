@@ -45,8 +45,10 @@ SETTLE_BOUND = timedelta(seconds=150)
 
 
 def fault_plan(timeline: Timeline) -> list[PlannedFault]:
-    """Every slot gets faults around its start and deadline; the first and every fourth pause
-    both workers across the deadline, the third pauses one; Temporal restarts between slots."""
+    """Faults at fixed points of each slot: before every other start a worker is killed (the
+    two in turn) and Postgres connections are terminated; across the deadline of the first and
+    fourth slot of every four both workers are paused, across the third's one of them; the
+    Temporal dev server restarts after the second and fourth deadline and after the last."""
     plan: list[PlannedFault] = []
     for i, start in enumerate(timeline.slots):
         deadline = timeline.deadline(start)
