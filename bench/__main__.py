@@ -1,5 +1,6 @@
 """`python -m bench [--profile full|tiny] [--json PATH]`: start a stack, run every scenario,
-print a table and write the figures as JSON."""
+print a table and write the figures as JSON. `--only chaos` runs the chaos scenario alone, on a
+scaled-out stack of its own, and exits 1 if it found any violation."""
 
 from __future__ import annotations
 
@@ -25,10 +26,12 @@ from bench.context import BenchContext
 from bench.costs import CostMeter
 from bench.environment import Target, attached_stack, started_stack
 from bench.profiles import PROFILES, Profile
-from bench.scenarios import floor, histories, hot_slot, steady, timers
+from bench.scenarios import chaos, floor, histories, hot_slot, steady, timers
 from db.engine import make_engine
 
 SCENARIOS = ("floor", "steady", "timers", "hot_slot", "history")
+# Not run by default: it needs a stack of another shape and judges correctness, not speed.
+CHAOS = "chaos"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -36,18 +39,23 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--profile", choices=sorted(PROFILES), default="full")
     parser.add_argument("--json", type=Path, default=Path("bench-results.json"))
-    parser.add_argument("--only", nargs="*", choices=SCENARIOS, help="run only these scenarios")
+    parser.add_argument(
+        "--only", nargs="*", choices=(*SCENARIOS, CHAOS), help="run only these scenarios"
+    )
     parser.add_argument("--seed", type=int, default=20261123)
     parser.add_argument("--hot-requests", type=int, help="override the profile's hot-slot size")
     parser.add_argument("--data-dir", type=Path, help="where the started stack keeps its state")
     parser.add_argument(
         "--attach", metavar="API_URL", help="use a running stack (DATABASE_URL, TEMPORAL_ADDRESS)"
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.only and CHAOS in args.only and (len(set(args.only)) > 1 or args.attach):
+        parser.error("chaos runs alone, on a stack it starts itself: --only chaos, no --attach")
+    return args
 
 
 async def run_scenarios(
-    target: Target, profile: Profile, wanted: set[str], seed: int, logs: Path
+    target: Target, profile: Profile, wanted: set[str], seed: int, logs: Path, json_path: Path
 ) -> dict[str, Any]:
     """Every wanted scenario, in order; each one's figures under its name."""
     temporal = await Client.connect(target.temporal_address)
@@ -65,6 +73,9 @@ async def run_scenarios(
     )
     results: dict[str, Any] = {}
     try:
+        if CHAOS in wanted:
+            calls = json_path.with_name(f"{json_path.stem}-chaos-calls.jsonl")
+            results[CHAOS] = await chaos.run(ctx, profile, seed, calls)
         if "floor" in wanted:
             results["floor"] = await floor.run(ctx, profile, logs)
         floor_rate = results.get("floor", {}).get("workflows_per_second")
@@ -90,7 +101,8 @@ async def run_scenarios(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark; exit 0 when it completed (the figures say how well)."""
+    """Run the benchmark; exit 0 when it completed (the figures say how well), 1 when the chaos
+    scenario found a violation."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
     # A stop signal unwinds like Ctrl-C, so the stack stops and the throwaway database goes.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
@@ -98,14 +110,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.hot_requests:
         profile = replace(profile, hot_requests=args.hot_requests)
     wanted = set(args.only or SCENARIOS)
+    shape = chaos.SHAPE if CHAOS in wanted else None
     stack: AbstractContextManager[Target] = (
-        attached_stack(args.attach) if args.attach else started_stack(args.data_dir)
+        attached_stack(args.attach) if args.attach else started_stack(args.data_dir, shape)
     )
     began = time.monotonic()
     with stack as target:
         logs = Path(args.data_dir or Path.cwd() / ".parley") / "bench-logs"
         logs.mkdir(parents=True, exist_ok=True)
-        results = asyncio.run(run_scenarios(target, profile, wanted, args.seed, logs))
+        results = asyncio.run(run_scenarios(target, profile, wanted, args.seed, logs, args.json))
     results["run"] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "profile": profile.name,
@@ -123,7 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     report.write_json(results, args.json)
     print(report.table(results))
     print(f"\nfigures written to {args.json}")
-    return 0
+    violations = results.get(CHAOS, {}).get("violations", 0)
+    if violations:
+        print(f"chaos: {violations} violations (examples in {args.json})", file=sys.stderr)
+    return 1 if violations else 0
 
 
 def _cpus() -> int:

@@ -46,6 +46,18 @@ class Target:
     # Known only for a stack the benchmark started: where to read the costs of its parts.
     metrics_url: str | None = None
     pids: dict[str, int] = field(default_factory=dict)
+    # Every API process (the first is `api_url`), and the stack itself, to inject faults into.
+    api_urls: tuple[str, ...] = ()
+    stack: Stack | None = None
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How many worker and API processes the started stack runs, and settings to override."""
+
+    workers: int = 1
+    apis: int = 1
+    environment: dict[str, str] = field(default_factory=dict)
 
 
 def _free_port() -> int:
@@ -56,14 +68,15 @@ def _free_port() -> int:
 
 
 @contextmanager
-def started_stack(data_dir: Path | None = None) -> Iterator[Target]:
-    """Start Postgres (a fresh database), Temporal, the worker and the API; stop them after.
+def started_stack(data_dir: Path | None = None, shape: Shape | None = None) -> Iterator[Target]:
+    """Start Postgres (a fresh database), Temporal, the worker(s) and the API(s); stop them after.
 
     The database and a temporary data dir are thrown away afterwards: the figures are in the
     JSON, and a benchmark's synthetic users are nobody's data.
     """
+    shape = shape or Shape()
     root = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="parley-bench-"))
-    os.environ.update(COMPRESSED_TIME)
+    os.environ.update({**COMPRESSED_TIME, **shape.environment})
     os.environ.pop("TEMPORAL_ADDRESS", None)  # the benchmark's own dev server, never a shared one
     admin_url = local_test_postgres_url(root / "postgres")
     database = f"parley_bench_{int(time.time())}_{os.getpid()}"
@@ -79,6 +92,8 @@ def started_stack(data_dir: Path | None = None) -> Iterator[Target]:
             api_port=_free_port(),
             timeout_seconds=120,
             metrics_port=metrics_port,
+            workers=shape.workers,
+            more_api_ports=tuple(_free_port() for _ in range(shape.apis - 1)),
         )
     )
     began = time.monotonic()
@@ -93,6 +108,8 @@ def started_stack(data_dir: Path | None = None) -> Iterator[Target]:
             started_seconds=round(time.monotonic() - began, 1),
             metrics_url=f"http://127.0.0.1:{metrics_port}/metrics",
             pids=stack.pids(),
+            api_urls=tuple(stack.api_urls),
+            stack=stack,
         )
         completed = True
     finally:
@@ -115,4 +132,5 @@ def attached_stack(api_url: str) -> Iterator[Target]:
         temporal_address=settings.temporal_target,
         settings=settings,
         started_seconds=None,
+        api_urls=(api_url.rstrip("/"),),
     )

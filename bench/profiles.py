@@ -22,6 +22,9 @@ class Profile:
     hot_language_pairs: int
     timer_sessions: int
     history_pairs: int
+    chaos_users: int
+    chaos_slots: int
+    chaos_language_pairs: int
     match_timeout_seconds: float = 60.0
 
 
@@ -39,6 +42,9 @@ FULL = Profile(
     hot_language_pairs=10,
     timer_sessions=300,
     history_pairs=20,
+    chaos_users=48,
+    chaos_slots=4,
+    chaos_language_pairs=3,
 )
 
 TINY = Profile(
@@ -55,6 +61,9 @@ TINY = Profile(
     hot_language_pairs=3,
     timer_sessions=3,
     history_pairs=3,
+    chaos_users=14,
+    chaos_slots=1,
+    chaos_language_pairs=2,
 )
 
 PROFILES = {profile.name: profile for profile in (FULL, TINY)}

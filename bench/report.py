@@ -76,6 +76,7 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str]]:
                 _ms(timers["rematch_after_start_plus_grace"]),
             ),
         ]
+    out += _chaos_rows(results.get("chaos"))
     for key, label in (("history", "until matched"), ("history_no_show", "no-show, to the end")):
         history = results.get(key)
         if history:
@@ -85,6 +86,41 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str]]:
                     f"mean {history['mean']}, max {history['max']}",
                 )
             )
+    return out
+
+
+def _chaos_rows(chaos: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """A row per check, per fault and per endpoint and status."""
+    if not chaos:
+        return []
+    out = [
+        ("chaos: violations", f"{chaos['violations']} (settled: {chaos['settled']})"),
+        ("chaos: users / slots", f"{chaos['users']} / {len(chaos['slots'])}"),
+    ]
+    for key, check in chaos["checks"].items():
+        extra = {  # the figures on the side; lists of examples stay in the JSON
+            name: value
+            for name, value in check.items()
+            if name not in ("title", "checked", "violations") and not isinstance(value, list)
+        }
+        figures = f"; {json.dumps(extra, separators=(', ', ': '))}" if extra else ""
+        out.append(
+            (
+                f"chaos {key}. {check['title']}",
+                f"{check['violations']} violations in {check['checked']} checked{figures}",
+            )
+        )
+    for fault in chaos["faults"]:
+        targets = f" {'+'.join(fault['targets'])}" if fault["targets"] else ""
+        note = f"; {fault['note']}" if fault["note"] else ""
+        out.append(
+            (
+                f"chaos fault: {fault['kind']}{targets}",
+                f"{fault['started'][11:19]} for {fault['seconds']} s{note}",
+            )
+        )
+    out += [(f"chaos calls: {name}", str(count)) for name, count in chaos["calls"].items()]
+    out += [(f"chaos actions: {name}", str(count)) for name, count in chaos["actions"].items()]
     return out
 
 

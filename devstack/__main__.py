@@ -1,4 +1,5 @@
-"""`python -m devstack up`: start the whole service locally and keep it running until Ctrl-C."""
+"""`python -m devstack up`: start the whole service locally and keep it running until Ctrl-C
+(restarting the worker or the API if one ends)."""
 
 from __future__ import annotations
 
@@ -63,7 +64,7 @@ def up(args: argparse.Namespace) -> int:
         stack.up()
         print(stack.banner(time.monotonic() - started), flush=True)
         while True:
-            stack.check_children()
+            stack.supervise()  # a worker or API that ends is restarted, with backoff
             time.sleep(0.5)
     except Shutdown as stop:
         print(f"\nparley: {stop}: stopping...", flush=True)

@@ -18,11 +18,14 @@ PR_SET_PDEATHSIG = 1
 
 @dataclass
 class Child:
-    """A running child process and the file its output goes to."""
+    """A running child process, the file its output goes to, and how to start it again."""
 
     name: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    command: tuple[str, ...] = ()
+    env: dict[str, str] | None = None
+    cwd: Path | None = None
 
     def exited(self) -> bool:
         """True once the process has ended."""
@@ -31,7 +34,7 @@ class Child:
     def describe_exit(self, lines: int = 30) -> str:
         """A report of how it ended, with the last lines of its log."""
         return (
-            f"{self.name} exited with code {self.process.returncode}; "
+            f"{self.name} {how_it_ended(self)}; "
             f"last lines of {self.log_path}:\n{tail(self.log_path, lines)}"
         )
 
@@ -49,21 +52,47 @@ def spawn(
     *,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    append: bool = False,
 ) -> Child:
-    """Start `command` in its own session, its stdout and stderr going to a fresh `log_path`."""
+    """Start `command` in its own session, its stdout and stderr going to `log_path` (a fresh
+    file, or the end of the existing one with `append`)."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("wb") as log:
+    child_env = dict(env) if env is not None else None
+    with log_path.open("ab" if append else "wb") as log:
         process = subprocess.Popen(
             list(command),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=dict(env) if env is not None else None,
+            env=child_env,
             cwd=cwd,
             start_new_session=True,
+            # The death signal follows the thread that forks: spawn from the main thread only.
             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
-    return Child(name=name, process=process, log_path=log_path)
+    return Child(name, process, log_path, tuple(command), child_env, cwd)
+
+
+def respawn(child: Child) -> Child:
+    """Start `child`'s command again (it must have ended), appending to the same log."""
+    return spawn(
+        child.name, child.command, child.log_path, env=child.env, cwd=child.cwd, append=True
+    )
+
+
+def note(child: Child, message: str) -> None:
+    """Append a line from the launcher to `child`'s log, so the log tells its whole story."""
+    with child.log_path.open("a", encoding="utf-8") as log:
+        log.write(f"--- {message}\n")
+
+
+def how_it_ended(child: Child) -> str:
+    """`exited with code 1` or `killed by SIGKILL`, for a child that has ended."""
+    code = child.process.returncode
+    if code is not None and code < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-code).name}"
+    return f"exited with code {code}"
 
 
 def stop_all(children: Sequence[Child], timeout_seconds: float = 15.0) -> None:

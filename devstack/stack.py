@@ -18,7 +18,8 @@ from devstack.postgres import (
     stop_embedded_postgres,
     with_database,
 )
-from devstack.processes import Child, port_in_use, spawn, stop_all, tail
+from devstack.processes import Child, note, port_in_use, respawn, spawn, stop_all, tail
+from devstack.supervisor import CrashLoop, RestartPolicy, Supervisor
 from devstack.temporal import SEARCH_ATTRIBUTES, start_dev_server, wait_for_temporal_sync
 from settings import get_settings
 
@@ -41,6 +42,15 @@ class StackOptions:
     api_port: int = 8000
     timeout_seconds: float = 90.0
     metrics_port: int | None = None
+    # A scaled-out deployment on one machine: more worker processes, more API processes.
+    workers: int = 1
+    more_api_ports: tuple[int, ...] = ()
+    restart_policy: RestartPolicy = field(default_factory=RestartPolicy)
+
+    @property
+    def api_ports(self) -> tuple[int, ...]:
+        """Every API process's port, the first one being `api_port`."""
+        return (self.api_port, *self.more_api_ports)
 
 
 @dataclass
@@ -53,6 +63,7 @@ class Stack:
     temporal_address: str = ""
     embedded_pgdata: Path | None = None
     dev_server: Child | None = None
+    supervisor: Supervisor | None = None
 
     @property
     def logs_dir(self) -> Path:
@@ -139,28 +150,53 @@ class Stack:
             )
 
     def start_app(self) -> None:
-        """Start the worker and the API."""
-        if port_in_use(self.options.api_host, self.options.api_port):
-            raise StackError(
-                f"port {self.options.api_port} on {self.options.api_host} is taken: "
-                "stop what uses it or pass --api-port"
-            )
+        """Start the worker(s) and the API process(es)."""
+        for port in self.options.api_ports:
+            if port_in_use(self.options.api_host, port):
+                raise StackError(
+                    f"port {port} on {self.options.api_host} is taken: "
+                    "stop what uses it or pass --api-port"
+                )
         env = self.child_env()
-        worker = [sys.executable, "-m", "worker"]
-        self.children.append(
-            spawn("worker", worker, self.logs_dir / "worker.log", env=env, cwd=REPO_ROOT)
-        )
-        api = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "api.main:app",
-            "--host",
-            self.options.api_host,
-            "--port",
-            str(self.options.api_port),
-        ]
-        self.children.append(spawn("api", api, self.logs_dir / "api.log", env=env, cwd=REPO_ROOT))
+        for n in range(1, self.options.workers + 1):
+            name = _numbered("worker", n)
+            worker = [sys.executable, "-m", "worker"]
+            log = self.logs_dir / f"{name}.log"
+            self.children.append(spawn(name, worker, log, env=env, cwd=REPO_ROOT))
+        for n, port in enumerate(self.options.api_ports, start=1):
+            name = _numbered("api", n)
+            api = [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "api.main:app",
+                "--host",
+                self.options.api_host,
+                "--port",
+                str(port),
+            ]
+            log = self.logs_dir / f"{name}.log"
+            self.children.append(spawn(name, api, log, env=env, cwd=REPO_ROOT))
+
+    @property
+    def app_names(self) -> list[str]:
+        """The worker and API processes, the children that are restarted when they end."""
+        return [c.name for c in self.children if c.name.startswith(("worker", "api"))]
+
+    def child(self, name: str) -> Child:
+        """The running child called `name` (`temporal`, `worker`, `worker-2`, `api`, ...)."""
+        return next(child for child in self.children if child.name == name)
+
+    def restart_child(self, name: str) -> Child:
+        """Start `name` again once it has ended (stopped or killed); its log goes on."""
+        old = self.child(name)
+        old.process.wait()
+        new = respawn(old)
+        note(new, f"parley: {name} restarted (pid {new.process.pid})")
+        self.children[self.children.index(old)] = new
+        if old is self.dev_server:
+            self.dev_server = new
+        return new
 
     def pids(self) -> dict[str, int]:
         """Process ids of the children, by name."""
@@ -168,13 +204,21 @@ class Stack:
 
     @property
     def api_url(self) -> str:
-        """Base URL of the API."""
-        return f"http://{self.options.api_host}:{self.options.api_port}"
+        """Base URL of the (first) API."""
+        return self.api_urls[0]
+
+    @property
+    def api_urls(self) -> list[str]:
+        """Base URLs of every API process."""
+        return [f"http://{self.options.api_host}:{port}" for port in self.options.api_ports]
 
     def wait_ready(self) -> None:
-        """Poll GET /readyz until it answers 200; fail fast if a child dies."""
-        url = self.api_url + "/readyz"
+        """Poll every API's GET /readyz until it answers 200; fail fast if a child dies."""
         deadline = time.monotonic() + self.options.timeout_seconds
+        for api_url in self.api_urls:
+            self._wait_ready(api_url + "/readyz", deadline)
+
+    def _wait_ready(self, url: str, deadline: float) -> None:
         last = "no answer yet"
         while time.monotonic() < deadline:
             self.check_children()
@@ -191,7 +235,7 @@ class Stack:
         logs = "\n".join(
             f"last lines of {child.log_path}:\n{tail(child.log_path)}"
             for child in self.children
-            if child.name in ("worker", "api")
+            if child.name in self.app_names
         )
         raise StackError(
             f"{url} not ready after {self.options.timeout_seconds:.0f} s ({last})\n{logs}"
@@ -201,6 +245,19 @@ class Stack:
         """Raise if any child has ended."""
         for child in self.children:
             if child.exited():
+                raise StackError(child.describe_exit())
+
+    def supervise(self) -> None:
+        """Restart a worker or API that ended (with backoff); raise if one keeps ending, or if
+        the dev server ends (it is not restarted: its state and ports are the stack's own)."""
+        if self.supervisor is None:
+            self.supervisor = Supervisor(self.children, self.app_names, self.options.restart_policy)
+        try:
+            self.supervisor.tick()
+        except CrashLoop as loop:
+            raise StackError(str(loop)) from None
+        for child in self.children:
+            if child.name not in self.app_names and child.exited():
                 raise StackError(child.describe_exit())
 
     def up(self) -> None:
@@ -253,3 +310,8 @@ class Stack:
                 "Press Ctrl-C to stop.",
             ]
         )
+
+
+def _numbered(name: str, n: int) -> str:
+    """`worker`, `worker-2`, ...: the first of a kind keeps the plain name."""
+    return name if n == 1 else f"{name}-{n}"
