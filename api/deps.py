@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
@@ -15,6 +17,7 @@ from api.security import InvalidToken, user_from_token
 from settings import Settings
 
 Clock = Callable[[], Awaitable[datetime]]
+log = logging.getLogger("parley.api")
 
 
 async def system_clock() -> datetime:
@@ -30,8 +33,16 @@ def get_settings(request: Request) -> Settings:
 
 async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
     """A database session for one request."""
-    async with request.app.state.sessionmaker() as db:
+    db: AsyncSession = request.app.state.sessionmaker()
+    try:
         yield db
+    finally:
+        try:
+            await db.close()
+        except DBAPIError as error:
+            # The answer is on its way; a connection that died under it (Postgres restarted,
+            # connections terminated) must not turn that answer into a dropped connection.
+            log.warning("closing a database session failed after the answer: %s", error)
 
 
 def get_temporal(request: Request) -> Client:

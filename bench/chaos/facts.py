@@ -39,6 +39,7 @@ class SessionFacts:
     status: str
     cancel_reason: str | None
     cancelled_by: str | None
+    rematch_refusal: str | None
 
     def joined(self) -> set[str]:
         """Who has a join stamp."""
@@ -78,7 +79,7 @@ async def load(engine: AsyncEngine) -> Facts:
                 "SELECT id::text, participant_one_id, participant_two_id,"
                 " match_request_one_id::text, match_request_two_id::text,"
                 " participant_one_joined_at, participant_two_joined_at, scheduled_start, status,"
-                " cancel_reason, cancelled_by FROM sessions"
+                " cancel_reason, cancelled_by, rematch_refusal FROM sessions"
             )
         )
         return Facts(

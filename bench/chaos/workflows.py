@@ -1,5 +1,4 @@
-"""What Temporal says: whether the run has settled, whether any workflow is stuck or failed, and
-which rematches a session recorded as refused."""
+"""What Temporal says: whether the run has settled, and whether any workflow is stuck or failed."""
 
 from __future__ import annotations
 
@@ -12,14 +11,12 @@ from temporalio.client import (
     Client,
     WorkflowExecution,
     WorkflowExecutionStatus,
-    WorkflowQueryFailedError,
 )
 from temporalio.service import RPCError
 
 from bench.chaos.checks import Check
 from bench.chaos.facts import Facts
 from workflows.contracts import MatchRequestResult, SessionResult
-from workflows.ids import session_workflow_id
 from workflows.match_request import MatchRequestWorkflow
 from workflows.session import SessionWorkflow
 
@@ -123,16 +120,3 @@ async def _results(client: Client, workflow: type, result_type: type[T]) -> list
             return found
 
     return list(await asyncio.gather(*[result(e) async for e in client.list_workflows(query)]))
-
-
-async def rematch_refusals(client: Client, session_ids: list[str]) -> dict[str, list[str]]:
-    """The refusals each session recorded (its `state` query: `user: why`)."""
-    refusals: dict[str, list[str]] = {}
-    for session_id in session_ids:
-        handle = client.get_workflow_handle(session_workflow_id(session_id))
-        try:
-            state = await handle.query(SessionWorkflow.state)
-        except (RPCError, WorkflowQueryFailedError):
-            continue  # not knowable: the check counts the rematch as missing
-        refusals[session_id] = list(state.rematch_refusals)
-    return refusals

@@ -134,15 +134,11 @@ async def _judge(
     grace: timedelta,
 ) -> dict[str, Any]:
     seen = await facts.load(ctx.engine)
-    missing = [
-        session.id
+    refusals = {
+        session.id: [session.rematch_refusal]
         for session in seen.sessions.values()
-        for user in checks.let_down(seen, session)
-        if not any(
-            r.origin_session_id == session.id and r.user_id == user for r in seen.requests.values()
-        )
-    ]
-    refusals = await workflows.rematch_refusals(ctx.temporal, missing)
+        if session.rematch_refusal
+    }
     results = [
         checks.no_double_booking(
             seen, sampler.found, await facts.held_overlaps(ctx.engine), sampler.samples
