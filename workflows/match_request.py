@@ -40,6 +40,8 @@ ArgT = TypeVar("ArgT")
 
 CREATING = "creating"
 REFUSED = "refused"
+# No worker took the booking before the API stopped waiting: nothing was booked.
+ABANDONED_STATUS = "abandoned"
 WAITING = "waiting"
 
 
@@ -80,7 +82,7 @@ class MatchRequestWorkflow:
                 type=ABANDONED,
                 non_retryable=True,
             )
-            self._set_status(REFUSED, self._refusal.message)
+            self._set_status(ABANDONED_STATUS, self._refusal.message)
             await workflow.wait_condition(workflow.all_handlers_finished)
             return self._result()
         try:

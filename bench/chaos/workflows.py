@@ -107,9 +107,15 @@ async def workflows_agree_with_rows(client: Client, facts: Facts) -> Check:
 
 
 async def _results(client: Client, workflow: type, result_type: type[T]) -> list[T]:
-    """The results of every completed run of `workflow`."""
+    """The result of the latest completed run of each `workflow` id: an earlier run of the same
+    id (a booking abandoned after its 503, then retried with the same key) did nothing."""
     query = f"WorkflowType = '{workflow.__name__}' AND ExecutionStatus = 'Completed'"
     gate = asyncio.Semaphore(HISTORIES_AT_ONCE)
+    latest: dict[str, WorkflowExecution] = {}
+    async for execution in client.list_workflows(query):
+        known = latest.get(execution.id)
+        if known is None or execution.start_time > known.start_time:
+            latest[execution.id] = execution
 
     async def result(execution: WorkflowExecution) -> T:
         async with gate:
@@ -119,4 +125,4 @@ async def _results(client: Client, workflow: type, result_type: type[T]) -> list
             found: T = await handle.result(follow_runs=False)
             return found
 
-    return list(await asyncio.gather(*[result(e) async for e in client.list_workflows(query)]))
+    return list(await asyncio.gather(*map(result, latest.values())))
