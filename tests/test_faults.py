@@ -137,7 +137,7 @@ async def test_a_booking_no_worker_takes_in_time_answers_503_and_books_nothing_l
                 match_request_workflow_id(str(_derived_id(a, "book-1")))
             )
             await _until_closed(handle)
-            assert (await handle.result()).status == "abandoned"
+            assert (await handle.result())["status"] == "abandoned"
             assert await requests_of(stack, a.user_id) == []
             # The retry with the same key books it, once.
             first = await a.post("/v1/match-requests", body, **key)
