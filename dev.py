@@ -4,6 +4,7 @@
 python3 dev.py up [devstack options]   install if needed, then start the whole service
 python3 dev.py test [pytest args]      install if needed, then ruff, mypy and pytest
 python3 dev.py lint                    install if needed, then ruff and mypy
+python3 dev.py deploy [--to BUILD]     roll the running `dev.py up` stack to this checkout's build
 python3 dev.py install                 (re)install the project into .venv
 """
 
@@ -102,6 +103,27 @@ def lint(python: Path) -> None:
     run([str(python), "-m", "mypy", *mypy_targets()], "mypy")
 
 
+def deploy(python: Path, rest: list[str]) -> None:
+    """`python -m deploy roll` against the running `dev.py up` stack: start a worker of this
+    checkout's build, make it current, wait for the old build to drain, then stop its worker."""
+    env_file = ROOT / ".parley" / "stack.env"
+    if not env_file.exists():
+        sys.exit("dev.py: no stack is running (start one with `python3 dev.py up`)")
+    env = dict(os.environ)
+    for line in env_file.read_text().splitlines():
+        key, _, value = line.partition("=")
+        env[key] = value
+    if "--to" not in rest:
+        build = subprocess.run(
+            [str(python), "-c", "from deploy.versions import default_build_id as b; print(b())"],
+            cwd=ROOT, capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+        rest = ["--to", build, *rest]
+    command = [str(python), "-m", "deploy", "roll", "--start-workers", "1", "--stop-old", *rest]
+    say("deploying: " + " ".join(command[1:]))
+    sys.exit(subprocess.run(command, cwd=ROOT, env=env, check=False).returncode)
+
+
 def main(argv: list[str]) -> None:
     """Dispatch `up`, `test`, `lint` or `install`."""
     if sys.version_info < (3, 11):  # noqa: UP036 - bare python3 may be older
@@ -119,6 +141,8 @@ def main(argv: list[str]) -> None:
         os.execv(python, [str(python), "-m", "devstack", "up", *rest])
     elif command == "lint":
         lint(ensure_installed())
+    elif command == "deploy":
+        deploy(ensure_installed(), rest)
     elif command == "test":
         started = time.monotonic()
         python = ensure_installed()

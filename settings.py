@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     )
     temporal_namespace: str = "default"
     task_queue: str = "parley"
+    # Worker Versioning: workers of one build form a version of this deployment. The build id
+    # defaults to the package version plus the git commit (`worker_versioning.default_build_id`).
+    deployment_name: str = Field(default="parley", pattern=r"^[A-Za-z0-9_-]+$")
+    build_id: str | None = Field(default=None, min_length=1, max_length=255)
 
     slot_minutes: int = Field(default=10, ge=1, le=60)
     booking_horizon_days: int = Field(default=30, ge=1, le=365)

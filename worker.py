@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
+import sys
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -17,6 +20,7 @@ from activities.sessions import SessionActivities
 from activities.settlement import SettlementActivities
 from activities.workflow_starts import WorkflowStartActivities
 from db.engine import make_engine, make_sessionmaker
+from deploy.versions import default_build_id, deployment_config
 from settings import get_settings
 from workflows.match_request import MatchRequestWorkflow
 from workflows.matchmaker import MatchmakerWorkflow
@@ -81,20 +85,41 @@ async def main() -> None:
     settings = get_settings()
     client = await Client.connect(settings.temporal_target, namespace=settings.temporal_namespace)
     engine = make_engine(settings.sqlalchemy_url)
+    build_id = settings.build_id or default_build_id()
     worker = build_worker(
         client,
         make_sessionmaker(engine),
         settings.task_queue,
         max_live_requests=settings.max_live_requests,
+        deployment_config=deployment_config(settings.deployment_name, build_id),
     )
     logging.getLogger("parley.worker").info(
-        "worker polling task queue %r on %s", settings.task_queue, settings.temporal_target
+        "worker of build %r (deployment %r) polling task queue %r on %s",
+        build_id,
+        settings.deployment_name,
+        settings.task_queue,
+        settings.temporal_target,
     )
+    # SIGTERM (a deploy retiring this build, or `dev.py up` stopping) finishes the tasks in hand
+    # and exits 0; a supervisor does not restart a worker that stopped on purpose.
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    running = asyncio.create_task(worker.run())
+    stopping = asyncio.create_task(stop.wait())
     try:
-        await worker.run()
+        await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not running.done():
+            await worker.shutdown()
+        await running  # raises if the worker failed
     finally:
+        stopping.cancel()
         await engine.dispose()
 
 
 if __name__ == "__main__":
     asyncio.run(main())
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Shut down cleanly by now; the Temporal runtime's threads can still race interpreter
+    # finalisation and abort the process, which a supervisor would take for a crash.
+    os._exit(0)

@@ -62,6 +62,7 @@ def up(args: argparse.Namespace) -> int:
     try:
         print("parley: starting (Postgres, Temporal, migrations, worker, API)...", flush=True)
         stack.up()
+        stack.write_env_file()
         print(stack.banner(time.monotonic() - started), flush=True)
         while True:
             stack.supervise()  # a worker or API that ends is restarted, with backoff

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -11,6 +12,11 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from deploy.versions import default_build_id, make_current_when_polling, running_pinned
+from deploy.workers import Poller, pollers, stop_local
 from devstack.postgres import (
     create_database,
     embedded_postgres_url,
@@ -63,6 +69,9 @@ class Stack:
     temporal_address: str = ""
     embedded_pgdata: Path | None = None
     dev_server: Child | None = None
+    _build_id: str = ""
+    # Builds that were current before this one, with workflows still pinned to them.
+    stranded: dict[str, int] = field(default_factory=dict)
     supervisor: Supervisor | None = None
 
     @property
@@ -120,11 +129,19 @@ class Stack:
                 f"{err}\nlast lines of the Temporal log:\n{tail(self.dev_server.log_path)}"
             ) from err
 
+    @property
+    def build_id(self) -> str:
+        """The build the stack's workers are (PARLEY_BUILD_ID, else version + git commit)."""
+        if not self._build_id:
+            self._build_id = get_settings().build_id or default_build_id()
+        return self._build_id
+
     def child_env(self) -> dict[str, str]:
-        """The launcher's environment plus where Postgres and Temporal are."""
+        """The launcher's environment plus where Postgres and Temporal are, and the build."""
         env = dict(os.environ)
         env["DATABASE_URL"] = self.database_url
         env["TEMPORAL_ADDRESS"] = self.temporal_address
+        env["PARLEY_BUILD_ID"] = self.build_id
         env["PYTHONUNBUFFERED"] = "1"
         env.setdefault("PARLEY_DEV_MODE", "true")  # a laptop: the published dev secret is fine
         return env
@@ -177,6 +194,34 @@ class Stack:
             ]
             log = self.logs_dir / f"{name}.log"
             self.children.append(spawn(name, api, log, env=env, cwd=REPO_ROOT))
+
+    def make_build_current(self) -> None:
+        """Make this stack's build the deployment's current version once its workers poll (a
+        laptop's restart is its deploy); note builds still holding pinned workflows."""
+        settings = get_settings()
+
+        async def switch() -> None:
+            client = await Client.connect(
+                self.temporal_address, namespace=settings.temporal_namespace
+            )
+            before = await make_current_when_polling(
+                client, settings.deployment_name, self.build_id, self.options.timeout_seconds
+            )
+            if before and before != self.build_id:
+                left = await running_pinned(client, settings.deployment_name, before)
+                if left:
+                    self.stranded[before] = left
+
+        try:
+            asyncio.run(switch())
+        except (TimeoutError, RPCError) as error:
+            logs = "\n".join(
+                f"last lines of {c.log_path}:\n{tail(c.log_path)}"
+                for c in self.children
+                if c.name.startswith("worker")
+            )
+            message = f"could not make build {self.build_id} current: {error}\n{logs}"
+            raise StackError(message) from None
 
     @property
     def app_names(self) -> list[str]:
@@ -267,10 +312,46 @@ class Stack:
         self.start_temporal()
         self.migrate()
         self.start_app()
+        self.make_build_current()
         self.wait_ready()
 
+    @property
+    def env_file(self) -> Path:
+        """Where a running stack says where its parts are (read by `dev.py deploy`)."""
+        return self.options.data_dir / "stack.env"
+
+    def write_env_file(self) -> None:
+        """DATABASE_URL, TEMPORAL_ADDRESS and the dev mode, for commands run beside the stack."""
+        env = self.child_env()
+        keys = ("DATABASE_URL", "TEMPORAL_ADDRESS", "PARLEY_DEV_MODE", "PARLEY_TASK_QUEUE")
+        lines = [f"{key}={env[key]}" for key in keys if key in env]
+        self.env_file.write_text("\n".join(lines) + "\n")
+
+    def stop_deployed_workers(self) -> None:
+        """Workers a deploy started on this host for this stack's dev server (not our children):
+        stopped with it, so that none is left polling a server that is gone."""
+        if self.dev_server is None:
+            return
+        settings = get_settings()
+        ours = {child.process.pid for child in self.children}
+
+        async def others() -> list[Poller]:
+            client = await Client.connect(
+                self.temporal_address, namespace=settings.temporal_namespace
+            )
+            found = await pollers(client, settings.task_queue)
+            return [p for p in found if p.local_pid is not None and p.local_pid not in ours]
+
+        try:
+            stop_local(asyncio.run(others()))
+        except (RPCError, RuntimeError, OSError):
+            pass  # the server is already gone: nothing polls it
+
     def down(self) -> None:
-        """Stop the API and worker, then Temporal, then the embedded Postgres."""
+        """Stop the API and worker (and workers a deploy started), then Temporal, then the
+        embedded Postgres."""
+        self.env_file.unlink(missing_ok=True)
+        self.stop_deployed_workers()
         apps = [child for child in self.children if child is not self.dev_server]
         stop_all(apps)
         if self.dev_server is not None:
@@ -304,6 +385,14 @@ class Stack:
                 f"  Temporal     {self.temporal_address}",
                 f"  Postgres     {self.database_url}  ({postgres})",
                 f"  Logs         {logs}/*.log",
+                f"  Build        {self.build_id} (current version of deployment "
+                f"{get_settings().deployment_name!r})",
+                *(
+                    f"  NOTE         {count} workflow(s) pinned to build {build} wait for its "
+                    f"workers: check out that build and run `{py} -m worker` with "
+                    f"PARLEY_BUILD_ID={build} until `{py} -m deploy status` shows none"
+                    for build, count in self.stranded.items()
+                ),
                 "Mint a development token for user alice and call the API:",
                 f"  TOKEN=$({py} -m api.dev_token alice)",
                 f'  curl -H "Authorization: Bearer $TOKEN" {self.api_url}/v1/match-requests',

@@ -56,11 +56,15 @@ class Supervisor:
         """Notice children that ended and start the ones whose pause is over; raise CrashLoop
         when one has ended `crash_limit` times within `window_seconds`."""
         now = time.monotonic() if now is None else now
-        for watched in self._watched:
+        for watched in list(self._watched):
             child = self._child(watched.name)
             if watched.restart_due is not None:
                 if now >= watched.restart_due:
                     self._restart(watched, child)
+            elif child.exited() and child.process.returncode == 0:
+                # It stopped on purpose (a deploy retired its build with SIGTERM): not a crash.
+                self._watched.remove(watched)
+                self._tell(child, f"{child.name} stopped cleanly (exit 0); not restarting it")
             elif child.exited():
                 self._crashed(watched, child, now)
 

@@ -86,6 +86,13 @@ def dev_server_command(
         str(port),
     ]
     command += ["--headless"] if headless else ["--ui-port", str(ui_port)]
+    # Report an old build drained within seconds, not the default three minutes (a laptop).
+    command += [
+        "--dynamic-config-value",
+        "matching.wv.VersionDrainageStatusVisibilityGracePeriod=5",
+        "--dynamic-config-value",
+        "matching.wv.VersionDrainageStatusRefreshInterval=2",
+    ]
     if metrics_port is not None:
         command += ["--metrics-port", str(metrics_port)]  # Prometheus text at /metrics
     for name, kind in SEARCH_ATTRIBUTES.items():

@@ -26,6 +26,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from api.main import create_app
 from api.security import mint_token
 from db.models import MatchRequestRow, SessionRow
+from deploy.versions import deployment_config, make_current_when_polling
 from devstack.processes import free_port
 from domain.matching import language_pair
 from domain.slots import next_slot_after
@@ -101,6 +102,26 @@ def test_worker(
 
 
 test_worker.__test__ = False  # type: ignore[attr-defined]  # a factory, not a pytest test
+
+DEV_BUILD = "test-build"
+
+
+@asynccontextmanager
+async def dev_worker(
+    client: Client,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    task_queue: str,
+    build_id: str = DEV_BUILD,
+    **options: Any,
+) -> AsyncIterator[Worker]:
+    """Parley's worker on the real dev server: a version of the `parley` deployment (the server
+    runs PINNED workflows on versioned workers only), its build made current once it polls."""
+    deployment = deployment_config("parley", build_id)
+    async with test_worker(
+        client, sessionmaker, task_queue, deployment_config=deployment, **options
+    ) as worker:
+        await make_current_when_polling(client, "parley", build_id)
+        yield worker
 
 
 def person(stack: Stack, user_id: str) -> Person:
@@ -232,7 +253,7 @@ async def on_dev_server(
     app = create_app(test_settings, temporal=client, sessionmaker=sessionmaker)
     tag = uuid.uuid4().hex[:8]
     async with (
-        test_worker(client, sessionmaker, test_settings.task_queue),
+        dev_worker(client, sessionmaker, test_settings.task_queue),
         AsyncClient(transport=ASGITransport(app=app), base_url="http://parley.test") as api,
     ):
 

@@ -17,7 +17,7 @@ from settings import DEV_JWT_SECRET
 
 REPO = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = REPO / "docker-compose.yml"
-APP_SERVICES = ("migrate", "worker", "api")
+APP_SERVICES = ("migrate", "worker", "api", "deploy")
 REQUIRED = re.compile(r"\$\{(?P<name>[A-Z_]+):\?[^}]*\}")
 SECRET_KEY = re.compile(r"PASSWORD|SECRET|PWD|TOKEN|API_KEY")
 TEST_SECRETS = {"POSTGRES_PASSWORD": "compose-test-password", "PARLEY_JWT_SECRET": "compose-test"}
@@ -109,7 +109,7 @@ def test_app_commands_exist_in_the_repo(services: dict[str, dict[str, Any]]) -> 
     """Every command of a service built here runs a module that exists in the repo."""
     built = [name for name, service in services.items() if "build" in service]
     assert set(built) == set(APP_SERVICES)
-    expected = {"migrate": "db.migrate", "worker": "worker", "api": "uvicorn"}
+    expected = {"migrate": "db.migrate", "worker": "worker", "api": "uvicorn", "deploy": "deploy"}
     for name in built:
         command = services[name]["command"]
         assert command[:2] == ["python", "-m"], name
@@ -199,3 +199,13 @@ def test_compose_cli_accepts_the_file() -> None:
     without_secret = run_config(cli, {"POSTGRES_PASSWORD": "compose-test-password"})
     assert without_secret.returncode != 0
     assert "PARLEY_JWT_SECRET" in without_secret.stderr
+
+
+def test_the_worker_is_a_build_of_the_deployment_and_made_current(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """The worker gets PARLEY_BUILD_ID; the deploy step makes that very build current."""
+    build = environment(services["worker"])["PARLEY_BUILD_ID"]
+    assert build.startswith("${PARLEY_BUILD_ID")
+    assert services["deploy"]["command"][-2:] == ["--to", build]
+    assert depends_on(services["deploy"]) == {"worker": "service_started"}

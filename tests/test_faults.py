@@ -27,6 +27,7 @@ from tests.helpers import (
     Person,
     Stack,
     book_pair,
+    dev_worker,
     eventually,
     new_calendar_offset,
     person,
@@ -154,7 +155,7 @@ async def test_cancels_are_recorded_at_once_without_a_worker_and_carried_out_lat
     async with on_the_dev_server(dev_client, settings, sessionmaker) as (someone, queue):
         a, b, c = someone("user-a"), someone("user-b"), someone("user-c")
         slot = next_slot_after(datetime.now(UTC) + timedelta(hours=1), settings.slot_minutes)
-        async with test_worker(dev_client, sessionmaker, queue):
+        async with dev_worker(dev_client, sessionmaker, queue):
             session = await _pair(a, b, slot)
             waiting = (await c.book(slot + timedelta(hours=2), "french", "german")).json()
             moving = (await c.book(slot + timedelta(hours=4), "french", "german")).json()
@@ -173,7 +174,7 @@ async def test_cancels_are_recorded_at_once_without_a_worker_and_carried_out_lat
             )
         )
         assert moved.status_code == 503 and took < BOUND + SLACK, moved.text
-        async with test_worker(dev_client, sessionmaker, queue):
+        async with dev_worker(dev_client, sessionmaker, queue):
             # Carried out as recorded: B's cancel before the start rematches A into the slot.
             done = await eventually(
                 lambda: a.get(f"/v1/sessions/{session['id']}"),
@@ -303,7 +304,7 @@ async def test_readiness_says_whether_any_worker_polls_the_task_queue(
         alone = await api.get("/readyz")
         assert alone.status_code == 200 and alone.json()["status"] == "degraded"
         assert alone.json()["checks"]["workers"].startswith("none polling")
-        async with test_worker(dev_client, sessionmaker, queue.task_queue):
+        async with dev_worker(dev_client, sessionmaker, queue.task_queue):
             served = await eventually(lambda: api.get("/readyz"), lambda h: h["status"] == "ok")
             assert served["checks"]["workers"] == "1 polling"
 
@@ -325,7 +326,7 @@ async def test_a_join_sent_in_time_while_no_worker_runs_is_never_a_no_show(
     ) as (someone, queue):
         a, b, c, d = (someone(n) for n in ("user-a", "user-b", "user-c", "user-d"))
         slot = next_slot_after(datetime.now(UTC) + timedelta(seconds=25), 1)
-        async with test_worker(dev_client, sessionmaker, queue):
+        async with dev_worker(dev_client, sessionmaker, queue):
             ab = await _pair(a, b, slot)
             cd = await _pair(c, d, slot)
         # The worker is down from here until after the deadline.
@@ -338,7 +339,7 @@ async def test_a_join_sent_in_time_while_no_worker_runs_is_never_a_no_show(
         await _sleep_until(slot + timedelta(seconds=25))
         late = await b.post(f"/v1/sessions/{ab['id']}/join")
         assert late.status_code == 409, late.text
-        async with test_worker(dev_client, sessionmaker, queue):
+        async with dev_worker(dev_client, sessionmaker, queue):
             ab_done = await eventually(
                 lambda: a.get(f"/v1/sessions/{ab['id']}"), lambda s: s["status"] == "cancelled"
             )

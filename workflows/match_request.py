@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
+from temporalio.common import VersioningBehavior
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -45,7 +46,7 @@ ABANDONED_STATUS = "abandoned"
 WAITING = "waiting"
 
 
-@workflow.defn
+@workflow.defn(versioning_behavior=VersioningBehavior.PINNED)
 class MatchRequestWorkflow:
     """Persists the request, hands it to its matchmaker, waits for a session or the slot."""
 

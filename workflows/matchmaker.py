@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from temporalio import workflow
+from temporalio.common import VersioningBehavior
 
 with workflow.unsafe.imports_passed_through():
     from activities.pairing import PairingActivities, PersistPairsInput
@@ -37,6 +38,11 @@ CLOCK_SKEW = timedelta(seconds=5)
 HAND_OVER_PAUSE = timedelta(milliseconds=1)
 
 
+def _new_build_is_current() -> bool:
+    # Known at the first workflow task after the deployment's current version changed.
+    return workflow.info().is_target_worker_deployment_version_changed()
+
+
 def _candidate(entry: PoolEntry, input: MatchmakerInput) -> Candidate:
     return Candidate(
         request_id=entry.request_id,
@@ -57,7 +63,7 @@ def _seat(seat: SeatedEntry, input: MatchmakerInput) -> Seated:
     )
 
 
-@workflow.defn
+@workflow.defn(versioning_behavior=VersioningBehavior.PINNED)
 class MatchmakerWorkflow:
     """Coalesces arriving requests into passes; each makes a maximum pairing and persists it."""
 
@@ -121,7 +127,9 @@ class MatchmakerWorkflow:
             except TimeoutError:
                 timed_out = True
             if not timed_out:
-                if self._dirty:
+                # Under a new current build the next run pairs, with that build's code: it reloads
+                # the pool from Postgres, so nothing that arrived is lost.
+                if self._dirty and not _new_build_is_current():
                     self._dirty = False
                     await self._pass(input)
             elif workflow.now() >= input.slot_start:
@@ -142,7 +150,9 @@ class MatchmakerWorkflow:
                         sessions_created=self._sessions_created,
                         sessions_rearranged=self._sessions_rearranged,
                         runs=input.runs + 1,
-                    )
+                    ),
+                    # A run is pinned to its build; the next one starts on the current build.
+                    initial_versioning_behavior=workflow.ContinueAsNewVersioningBehavior.AUTO_UPGRADE,
                 )
         no_shows = await self._sweep_no_shows(input)
         workflow.upsert_search_attributes(search_attributes.status_update("closed"))
@@ -373,4 +383,9 @@ class MatchmakerWorkflow:
 
     def _should_continue_as_new(self, budget: int) -> bool:
         info = workflow.info()
-        return info.is_continue_as_new_suggested() or info.get_current_history_length() > budget
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() > budget
+            # A new build became current: hand over, so that its code pairs from now on.
+            or _new_build_is_current()
+        )

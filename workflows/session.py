@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
+from temporalio.common import VersioningBehavior
 
 with workflow.unsafe.imports_passed_through():
     from activities.sessions import SessionActivities, SessionChangeInput, SessionRowResult
@@ -29,7 +30,7 @@ SCHEDULED, ACTIVE, COMPLETED, CANCELLED = "scheduled", "active", "completed", "c
 AFTER_THE_SWEEP = timedelta(seconds=1)
 
 
-@workflow.defn
+@workflow.defn(versioning_behavior=VersioningBehavior.PINNED)
 class SessionWorkflow:
     """Waits for both participants, settles a cancel or a no-show, then runs until the end.
 

@@ -1,0 +1,1 @@
+"""Deploying new worker code while older workflows keep running on theirs (Worker Versioning)."""
