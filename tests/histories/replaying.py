@@ -18,7 +18,8 @@ from worker import WORKFLOWS
 
 _EVENT_ID = re.compile(r"HistoryEvent\(id: (\d+)")
 _LOCAL_ACTIVITY = re.compile(r"LocalActivity\((\d+)\)")
-# Core wraps its reason in a Rust debug dump: `... Failure { message: "<reason>", ...`.
+# Core wraps its reason in a Rust debug dump: `... Failure { message: "<reason>", ...`, with
+# each cause's message in a nested Failure.
 _CORE_MESSAGE = re.compile(r'message: "((?:[^"\\]|\\.)*)"')
 
 
@@ -51,8 +52,10 @@ async def _replay(history: WorkflowHistory) -> Exception | None:
 
 
 def _reason(failure: Exception) -> str:
-    found = _CORE_MESSAGE.search(str(failure))
-    return found.group(1) if found else f"{type(failure).__name__}: {failure}"
+    """Core's reason and its causes, e.g. `Failed decoding arguments: <why>` for a local
+    activity whose recorded result no longer fits the call made in its place."""
+    found = _CORE_MESSAGE.findall(str(failure))
+    return ": ".join(found) if found else f"{type(failure).__name__}: {failure}"
 
 
 async def _where(recorded: CorpusFile, reason: str) -> str:
@@ -70,7 +73,9 @@ async def _where(recorded: CorpusFile, reason: str) -> str:
     task = await _first_failing_task(recorded.history)
     if task is None:
         return "no workflow task fails when replayed alone"
-    return f"the workflow task after {describe(events, task - 1)}"
+    where = f"the workflow task after {describe(events, task - 1)}"
+    command = _first_command(events, task)
+    return where + (f", whose first recorded command is {command}" if command else "")
 
 
 async def _first_failing_task(history: WorkflowHistory) -> int | None:
@@ -92,6 +97,23 @@ async def _first_failing_task(history: WorkflowHistory) -> int | None:
                 return scheduled
             scheduled = latest
     return scheduled if await _replay(history) is not None else None
+
+
+def _first_command(events: list[dict[str, Any]], task: int) -> str | None:
+    """The first event a workflow task's commands made (a marker, timer, upsert, ...): the
+    first after its completion that names a completed workflow task, before the next task."""
+    completed = [
+        i
+        for i, e in enumerate(events)
+        if e.get("workflowTaskCompletedEventAttributes", {}).get("scheduledEventId") == str(task)
+    ]
+    for event in events[completed[0] + 1 :] if completed else []:
+        if event["eventType"] == "EVENT_TYPE_WORKFLOW_TASK_SCHEDULED":
+            break
+        attributes = next((v for k, v in event.items() if k.endswith("Attributes")), {})
+        if "workflowTaskCompletedEventId" in attributes:
+            return describe(events, int(event["eventId"]))
+    return None
 
 
 def describe(events: list[dict[str, Any]], event_id: int) -> str:
