@@ -110,8 +110,7 @@ def _first_command(events: list[dict[str, Any]], task: int) -> str | None:
     for event in events[completed[0] + 1 :] if completed else []:
         if event["eventType"] == "EVENT_TYPE_WORKFLOW_TASK_SCHEDULED":
             break
-        attributes = next((v for k, v in event.items() if k.endswith("Attributes")), {})
-        if "workflowTaskCompletedEventId" in attributes:
+        if "workflowTaskCompletedEventId" in _attributes(event):
             return describe(events, int(event["eventId"]))
     return None
 
@@ -131,10 +130,17 @@ def describe(events: list[dict[str, Any]], event_id: int) -> str:
             f" {name}"
         )
     elif kind in ("TIMER_STARTED", "TIMER_FIRED"):
-        attributes = next(v for k, v in event.items() if k.endswith("Attributes"))
-        detail = f" timer {attributes.get('timerId')}"
+        detail = f" timer {_attributes(event).get('timerId')}"
     elif kind == "WORKFLOW_EXECUTION_SIGNALED":
         detail = f" {event['workflowExecutionSignaledEventAttributes']['signalName']}"
+    elif kind == "WORKFLOW_EXECUTION_UPDATE_ACCEPTED":
+        accepted = event["workflowExecutionUpdateAcceptedEventAttributes"]["acceptedRequest"]
+        detail = f" {accepted['input']['name']}"
     elif kind == "ACTIVITY_TASK_SCHEDULED":
         detail = f" {event['activityTaskScheduledEventAttributes']['activityType']['name']}"
     return f"event {event_id} ({kind}{detail})"
+
+
+def _attributes(event: dict[str, Any]) -> dict[str, Any]:
+    """An event's `...EventAttributes` object."""
+    return next((v for k, v in event.items() if k.endswith("Attributes")), {})
