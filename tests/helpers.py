@@ -31,6 +31,7 @@ from devstack.processes import free_port
 from domain.matching import language_pair
 from domain.slots import next_slot_after
 from settings import Settings
+from tests.histories.recording import record_histories, workflows_on
 from worker import build_worker
 from workflows.ids import match_request_workflow_id, matchmaker_workflow_id, session_workflow_id
 
@@ -190,6 +191,7 @@ async def settle(stack: Stack) -> None:
         if description.status == WorkflowExecutionStatus.RUNNING:
             running.append(workflow_id)
     assert not running, f"workflows still running after their slots passed: {running}"
+    await record_histories(stack.env.client, ids, user_suffix=f"-{stack.tag}")
 
 
 def new_calendar_offset() -> timedelta:
@@ -262,6 +264,7 @@ async def on_dev_server(
             return Person(user, api, mint_token(user, test_settings.signing_secret()))
 
         yield test_settings, people
+        await record_histories(client, await workflows_on(client, test_settings.task_queue))
 
 
 def app_of(stack: Stack) -> FastAPI:
