@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -48,14 +49,31 @@ class Settings(BaseSettings):
     jwt_algorithm: str = "HS256"
     dev_mode: bool = False
 
+    # Observability: `text` or `json` log lines; the worker's Prometheus endpoint (Temporal SDK
+    # and business metrics); a bearer token guarding the API's /metrics (open when unset);
+    # traces go to an OTLP/HTTP collector only when its endpoint is set.
+    log_format: Literal["text", "json"] = "text"
+    metrics_enabled: bool = True
+    worker_metrics_address: str = "127.0.0.1:9464"
+    metrics_token: str | None = Field(default=None, min_length=16)
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT", "PARLEY_OTLP_ENDPOINT"),
+    )
+
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     data_dir: str = ".parley"
 
     @property
+    def libpq_url(self) -> str:
+        """The database URL as libpq (psycopg) reads it."""
+        return self.database_url or "postgresql://postgres@127.0.0.1:5432/parley"
+
+    @property
     def sqlalchemy_url(self) -> str:
         """The database URL in the form SQLAlchemy's psycopg 3 driver expects."""
-        url = self.database_url or "postgresql://postgres@127.0.0.1:5432/parley"
+        url = self.libpq_url
         for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
             if url.startswith(prefix):
                 return "postgresql+psycopg://" + url[len(prefix) :]
@@ -68,6 +86,14 @@ class Settings(BaseSettings):
         if self.dev_mode:
             return DEV_JWT_SECRET
         raise RuntimeError("set PARLEY_JWT_SECRET (or PARLEY_DEV_MODE=true on a laptop)")
+
+    def secrets(self) -> list[str]:
+        """Every secret this process knows, for the log filter to blank out."""
+        found = [self.jwt_secret, self.metrics_token, DEV_JWT_SECRET]
+        if self.database_url and "@" in self.database_url:
+            credentials = self.database_url.split("://", 1)[-1].split("@", 1)[0]
+            found.append(credentials.partition(":")[2] or None)
+        return [secret for secret in found if secret]
 
     @property
     def temporal_target(self) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import PollerBehaviorAutoscaling, UnsandboxedWorkflowRunner, Worker
 
 from activities.booking import BookingActivities
@@ -21,7 +22,10 @@ from activities.settlement import SettlementActivities
 from activities.workflow_starts import WorkflowStartActivities
 from db.engine import make_engine, make_sessionmaker
 from deploy.versions import default_build_id, deployment_config
-from settings import get_settings
+from observability.business import HISTOGRAM_BUCKETS, BusinessMetrics
+from observability.logs import configure_logging
+from observability.tracing import instrument_engine, temporal_interceptors, tracer_provider
+from settings import Settings, get_settings
 from workflows.match_request import MatchRequestWorkflow
 from workflows.matchmaker import MatchmakerWorkflow
 from workflows.session import SessionWorkflow
@@ -49,13 +53,15 @@ def build_worker(
     task_queue: str,
     *,
     max_live_requests: int = 20,
+    metrics: BusinessMetrics | None = None,
     **options: Any,
 ) -> Worker:
-    """A worker with every Parley workflow and activity, bound to one database."""
-    requests = RequestActivities(sessionmaker, max_live_requests)
-    sessions = SessionActivities(sessionmaker)
+    """A worker with every Parley workflow and activity, bound to one database; business
+    metrics go to `metrics` (none by default)."""
+    requests = RequestActivities(sessionmaker, max_live_requests, metrics)
+    sessions = SessionActivities(sessionmaker, metrics)
     starts = WorkflowStartActivities(client)
-    settlement = SettlementActivities(sessionmaker, starts)
+    settlement = SettlementActivities(sessionmaker, starts, metrics)
     return Worker(
         client,
         task_queue=task_queue,
@@ -79,18 +85,46 @@ def build_worker(
     )
 
 
+def telemetry(settings: Settings) -> Runtime:
+    """The Temporal runtime: its metrics (and Parley's business metrics) on a Prometheus
+    endpoint at PARLEY_WORKER_METRICS_ADDRESS, durations in seconds; none when disabled."""
+    if not settings.metrics_enabled:
+        return Runtime(telemetry=TelemetryConfig())
+    return prometheus_runtime(settings.worker_metrics_address)
+
+
+def prometheus_runtime(bind_address: str) -> Runtime:
+    """A Temporal runtime serving its metrics, and the meter's, at http://<bind_address>/metrics."""
+    prometheus = PrometheusConfig(
+        bind_address=bind_address,
+        counters_total_suffix=True,
+        durations_as_seconds=True,
+        histogram_bucket_overrides=dict(HISTOGRAM_BUCKETS),
+    )
+    return Runtime(telemetry=TelemetryConfig(metrics=prometheus))
+
+
 async def main() -> None:
     """Connect to Temporal and Postgres and work until stopped."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_settings()
-    client = await Client.connect(settings.temporal_target, namespace=settings.temporal_namespace)
+    configure_logging(settings.log_format, secrets=settings.secrets())
+    runtime = telemetry(settings)
+    traces = tracer_provider(settings.otel_exporter_otlp_endpoint, "parley-worker")
+    client = await Client.connect(
+        settings.temporal_target,
+        namespace=settings.temporal_namespace,
+        runtime=runtime,
+        interceptors=temporal_interceptors(traces),
+    )
     engine = make_engine(settings.sqlalchemy_url)
+    instrument_engine(engine, traces)
     build_id = settings.build_id or default_build_id()
     worker = build_worker(
         client,
         make_sessionmaker(engine),
         settings.task_queue,
         max_live_requests=settings.max_live_requests,
+        metrics=BusinessMetrics(runtime.metric_meter),
         deployment_config=deployment_config(settings.deployment_name, build_id),
     )
     logging.getLogger("parley.worker").info(
@@ -114,6 +148,8 @@ async def main() -> None:
     finally:
         stopping.cancel()
         await engine.dispose()
+        if traces is not None:
+            traces.shutdown()
 
 
 if __name__ == "__main__":

@@ -38,6 +38,13 @@ class BookingActivities:
         row = await self._requests.create_match_request(
             CreateMatchRequestInput(spec=input.spec, created_at=input.created_at)
         )
+        activity.logger.info(
+            "request %s of %s for %s is %s",
+            row.request_id,
+            input.spec.user_id,
+            input.spec.slot_start.isoformat(),
+            row.status,
+        )
         if row.status == "waiting":
             await self._starts.enqueue_request(
                 EnqueueRequestInput(

@@ -12,9 +12,11 @@ from sqlalchemy.exc import IntegrityError, InternalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 from temporalio import activity
+from temporalio.common import MetricMeter
 
 from activities.errors import NOT_FOUND, STATE_CONFLICT, refusal, refusal_from_database
 from db.models import MatchRequestRow, SessionRow
+from observability.business import BusinessMetrics
 from workflows.contracts import PoolEntry, RequestSpec, SeatedEntry
 
 
@@ -117,12 +119,14 @@ def _result(row: MatchRequestRow) -> RequestRowResult:
     )
 
 
-async def _insert_request(db: AsyncSession, spec: RequestSpec, created_at: datetime) -> None:
-    await db.execute(
+async def _insert_request(db: AsyncSession, spec: RequestSpec, created_at: datetime) -> bool:
+    inserted = await db.scalar(
         insert(MatchRequestRow)
         .values(**_row_values(spec, created_at))
         .on_conflict_do_nothing(index_elements=["id"])
+        .returning(MatchRequestRow.id)
     )
+    return inserted is not None
 
 
 def _pool_entry(row: MatchRequestRow) -> PoolEntry:
@@ -166,10 +170,14 @@ class RequestActivities:
     """Match-request writes; each is safe to retry."""
 
     def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], max_live_requests: int = 20
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        max_live_requests: int = 20,
+        metrics: BusinessMetrics | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._max_live_requests = max_live_requests
+        self._metrics = metrics or BusinessMetrics(MetricMeter.noop)
 
     @activity.defn
     async def create_match_request(self, input: CreateMatchRequestInput) -> RequestRowResult:
@@ -179,14 +187,16 @@ class RequestActivities:
         try:
             async with self._sessionmaker.begin() as db:
                 existing = await db.get(MatchRequestRow, request_id)
+                inserted = existing is None and await self._insert(db, input.spec, input.created_at)
                 if existing is None:
-                    await self._cap_live_requests(db)
-                    await _insert_request(db, input.spec, input.created_at)
                     existing = await db.get(MatchRequestRow, request_id)
                 assert existing is not None
-                return _result(existing)
+                result = _result(existing)
         except (IntegrityError, InternalError) as error:
             raise refusal_from_database(error) from None
+        if inserted:  # committed, and by this call: a retry finds the row and counts nothing
+            self._metrics.booked(input.spec.priority)
+        return result
 
     @activity.defn
     async def cancel_match_request(self, input: CloseRequestInput) -> RequestRowResult:
@@ -233,13 +243,15 @@ class RequestActivities:
                         f"only a waiting request can be rescheduled; it is {current}"
                         + (" (being cancelled)" if current == "waiting" else ""),
                     )
-                await self._cap_live_requests(db)
-                await _insert_request(db, input.new_spec, input.at)
+                await self._insert(db, input.new_spec, input.at)
                 created = await db.get(MatchRequestRow, new_id)
                 assert created is not None
-                return _result(created)
+                result = _result(created)
         except (IntegrityError, InternalError) as error:
             raise refusal_from_database(error) from None
+        self._metrics.outcome("rescheduled")
+        self._metrics.booked(input.new_spec.priority)
+        return result
 
     @activity.defn
     async def load_waiting_requests(self, input: LoadWaitingInput) -> LoadWaitingResult:
@@ -278,18 +290,20 @@ class RequestActivities:
             )
         return StillWaitingResult([r for r in input.request_ids if uuid.UUID(r) in waiting])
 
-    async def _cap_live_requests(self, db: AsyncSession) -> None:
+    async def _insert(self, db: AsyncSession, spec: RequestSpec, created_at: datetime) -> bool:
+        """Insert the request under its owner's live-request cap; whether this inserted it."""
         # The cap lives in a trigger; it reads the limit from this transaction's settings.
         await db.execute(
             select(func.set_config("parley.max_live_requests", str(self._max_live_requests), True))
         )
+        return await _insert_request(db, spec, created_at)
 
     async def _close_waiting(self, input: CloseRequestInput, status: str) -> RequestRowResult:
         request_id = uuid.UUID(input.request_id)
         # An owner's cancel that reached Parley before the slot started wins over expiry.
         asked = MatchRequestRow.cancel_requested_at.is_not(None)
         async with self._sessionmaker.begin() as db:
-            await db.execute(
+            changed = await db.scalar(
                 update(MatchRequestRow)
                 .where(MatchRequestRow.id == request_id, MatchRequestRow.status == "waiting")
                 .values(
@@ -297,8 +311,12 @@ class RequestActivities:
                     status_reason=case((asked, "cancelled by user"), else_=input.reason),
                     updated_at=input.at,
                 )
+                .returning(MatchRequestRow.status)
             )
             row = await db.get(MatchRequestRow, request_id, populate_existing=True)
             if row is None:
                 raise refusal(NOT_FOUND, f"match request {input.request_id} does not exist")
-            return _result(row)
+            result = _result(row)
+        if changed is not None:
+            self._metrics.outcome(changed)
+        return result

@@ -11,10 +11,12 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError, InternalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
+from temporalio.common import MetricMeter
 
 from activities.errors import SLOT_STARTED, sqlstate
 from db.models import MatchRequestRow, SessionRow
 from domain.session_rules import REARRANGED
+from observability.business import BusinessMetrics
 from workflows.contracts import SessionSpec
 
 
@@ -113,6 +115,34 @@ async def _not_waiting(db: AsyncSession, spec: SessionSpec) -> list[str]:
     return [str(row_id) for (row_id,) in rows]
 
 
+async def _match_waits(
+    db: AsyncSession, session_ids: list[uuid.UUID], leaving_out: frozenset[uuid.UUID] = frozenset()
+) -> list[timedelta]:
+    """How long each request seated in these sessions waited from booking to this match."""
+    if not session_ids:
+        return []
+    rows = await db.execute(
+        select(MatchRequestRow.id, MatchRequestRow.matched_at, MatchRequestRow.created_at).where(
+            MatchRequestRow.session_id.in_(session_ids)
+        )
+    )
+    return [
+        matched_at - created_at
+        for request_id, matched_at, created_at in rows
+        if request_id not in leaving_out and matched_at is not None
+    ]
+
+
+async def _requests_of(db: AsyncSession, session_ids: list[uuid.UUID]) -> frozenset[uuid.UUID]:
+    """The two requests of each of these sessions."""
+    rows = await db.execute(
+        select(SessionRow.match_request_one_id, SessionRow.match_request_two_id).where(
+            SessionRow.id.in_(session_ids)
+        )
+    )
+    return frozenset(request_id for pair in rows for request_id in pair)
+
+
 class _Abandoned(Exception):
     """Roll the transaction back and answer with this result."""
 
@@ -144,13 +174,19 @@ async def _gone(db: AsyncSession, input: RearrangeSessionsInput) -> list[str]:
 class SessionActivities:
     """Session writes; each is safe to retry."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        metrics: BusinessMetrics | None = None,
+    ) -> None:
         self._sessionmaker = sessionmaker
+        self._metrics = metrics or BusinessMetrics(MetricMeter.noop)
 
     @activity.defn
     async def create_sessions(self, input: CreateSessionsInput) -> CreateSessionsResult:
         """Insert each pair's session; the database trigger claims both requests or refuses."""
         result = CreateSessionsResult()
+        inserted: list[uuid.UUID] = []
         async with self._sessionmaker.begin() as db:
             for spec in input.sessions:
                 if await db.get(SessionRow, uuid.UUID(spec.session_id)) is not None:
@@ -167,6 +203,11 @@ class SessionActivities:
                     result.dead_request_ids.extend(await _refused_requests(db, spec, error))
                     continue
                 result.created_session_ids.append(spec.session_id)
+                inserted.append(uuid.UUID(spec.session_id))
+            waits = await _match_waits(db, inserted)
+        # Counted once committed, and only what this call inserted (a retry finds them made).
+        self._metrics.sessions_created(len(inserted))
+        self._metrics.matched(waits)
         return result
 
     @activity.defn
@@ -197,11 +238,13 @@ class SessionActivities:
                 stale = [i for i in input.dissolved_session_ids if uuid.UUID(i) not in dissolved]
                 if stale:
                     raise _Abandoned(CreateSessionsResult(stale_session_ids=stale))
+                reseated = await _requests_of(db, list(dissolved))
                 await db.execute(
                     insert(SessionRow).values(
                         [_session_values(spec, input.at) for spec in input.sessions]
                     )
                 )
+                waits = await _match_waits(db, new_ids, leaving_out=reseated)
         except _Abandoned as abandoned:
             return abandoned.result
         except (IntegrityError, InternalError) as error:
@@ -212,6 +255,9 @@ class SessionActivities:
                 # nothing, and let the matchmaker carry on without this rearrangement.
                 activity.logger.error("rearrangement refused: %s", error.orig)
             return CreateSessionsResult(dead_request_ids=gone)
+        self._metrics.session_ended("rearranged", len(dissolved))
+        self._metrics.sessions_created(len(new_ids))
+        self._metrics.matched(waits)  # those who were waiting; the re-seated were matched before
         return CreateSessionsResult(created_session_ids=[str(i) for i in new_ids])
 
     @activity.defn
@@ -245,7 +291,7 @@ class SessionActivities:
     async def complete_session(self, input: SessionChangeInput) -> SessionRowResult:
         """active -> completed: at the end asked for (when that reached Parley), else at `at`."""
         async with self._sessionmaker.begin() as db:
-            await db.execute(
+            changed = await db.scalar(
                 update(SessionRow)
                 .where(SessionRow.id == uuid.UUID(input.session_id), SessionRow.status == "active")
                 .values(
@@ -254,8 +300,13 @@ class SessionActivities:
                     ended_by=SessionRow.end_requested_by,
                     updated_at=input.at,
                 )
+                .returning(SessionRow.id)
             )
-            return await session_facts(db, input.session_id)
+            facts = await session_facts(db, input.session_id)
+        if changed is not None:
+            self._metrics.session_ended("completed")
+        return facts
+
 
 async def session_facts(db: AsyncSession, session_id: str) -> SessionRowResult:
     """The session's row as it stands in this transaction."""

@@ -15,13 +15,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError, InternalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
+from temporalio.common import MetricMeter
 
 from activities.errors import EXCLUSION_VIOLATION, LIVE_LIMIT, sqlstate
 from activities.sessions import SessionRowResult, joined_user_ids, session_facts
@@ -29,6 +30,7 @@ from activities.workflow_starts import WorkflowStartActivities
 from db.models import MatchRequestRow, SessionRow
 from domain import session_rules
 from domain.session_rules import Cancellation, CancelReceipt, Participant, SessionClock
+from observability.business import BusinessMetrics
 from workflows.contracts import MatchRequestInput, Policy, RequestSpec
 
 # Rematch ids are derived from the session and the person, so the sweep, the session's own
@@ -93,25 +95,53 @@ def _outcome(row: SessionRow, at: datetime, policy: Policy) -> Cancellation | No
     )
 
 
+@dataclass
+class Settled:
+    """What a settlement changed, to be counted once its transaction has committed."""
+
+    cancelled_session_ids: list[str] = field(default_factory=list)
+    session_outcomes: list[str] = field(default_factory=list)
+    request_outcomes: list[str] = field(default_factory=list)
+    rematches_booked: int = 0
+    # After the no-show deadline: when each no-show was decided, each let-down partner rebooked.
+    no_shows_decided: list[timedelta] = field(default_factory=list)
+    rebooked: list[timedelta] = field(default_factory=list)
+
+    def report(self, metrics: BusinessMetrics) -> None:
+        """Count what changed."""
+        for outcome in self.session_outcomes:
+            metrics.session_ended(outcome)
+        for outcome in self.request_outcomes:
+            metrics.outcome(outcome)
+        for late in self.no_shows_decided:
+            metrics.no_show_decided(late)
+        for delay in self.rebooked:
+            metrics.rebooked(delay)
+        metrics.booked(priority=1, count=self.rematches_booked)
+
+
 async def _mark(
     db: AsyncSession, request_ids: tuple[str, ...], status: str, reason: str, at: datetime
-) -> None:
-    """Move the matched requests among `request_ids` to `status`."""
-    if request_ids:
-        await db.execute(
-            update(MatchRequestRow)
-            .where(
-                MatchRequestRow.id.in_([uuid.UUID(i) for i in request_ids]),
-                MatchRequestRow.status == "matched",
-            )
-            .values(status=status, status_reason=reason, updated_at=at)
+) -> int:
+    """Move the matched requests among `request_ids` to `status`; how many moved."""
+    if not request_ids:
+        return 0
+    moved = await db.execute(
+        update(MatchRequestRow)
+        .where(
+            MatchRequestRow.id.in_([uuid.UUID(i) for i in request_ids]),
+            MatchRequestRow.status == "matched",
         )
+        .values(status=status, status_reason=reason, updated_at=at)
+    )
+    return int(moved.rowcount)  # type: ignore[attr-defined]
 
 
 async def _book_rematch(
     db: AsyncSession, row: SessionRow, who: Participant, slot: datetime, at: datetime
 ) -> str | None:
-    """Insert who's priority rematch; the reason it was refused, if the database refused it."""
+    """Insert who's priority rematch; the reason it was refused, if the database refused it
+    (an empty string if it already existed)."""
     original = await db.get(MatchRequestRow, uuid.UUID(who.request_id))
     assert original is not None
     values = {
@@ -132,19 +162,27 @@ async def _book_rematch(
     }
     try:
         async with db.begin_nested():
-            await db.execute(
-                insert(MatchRequestRow).values(**values).on_conflict_do_nothing(
-                    index_elements=["id"]
-                )
+            inserted = await db.scalar(
+                insert(MatchRequestRow)
+                .values(**values)
+                .on_conflict_do_nothing(index_elements=["id"])
+                .returning(MatchRequestRow.id)
             )
     except (IntegrityError, InternalError) as error:
         if sqlstate(error) not in (EXCLUSION_VIOLATION, LIVE_LIMIT):
             raise
         return f"{who.user_id}: you already hold a request or session that overlaps {slot:%H:%M}"
-    return None
+    return None if inserted is not None else ""
 
 
-async def _apply(db: AsyncSession, row: SessionRow, outcome: Cancellation, at: datetime) -> None:
+async def _apply(
+    db: AsyncSession,
+    row: SessionRow,
+    outcome: Cancellation,
+    at: datetime,
+    policy: Policy,
+    settled: Settled,
+) -> None:
     values: dict[str, object] = {
         "status": "cancelled",
         "cancel_reason": outcome.reason,
@@ -152,23 +190,33 @@ async def _apply(db: AsyncSession, row: SessionRow, outcome: Cancellation, at: d
         "updated_at": at,
     }
     await db.execute(update(SessionRow).where(SessionRow.id == row.id).values(**values))
-    await _mark(db, outcome.cancelled_request_ids, "cancelled", outcome.reason, at)
-    await _mark(db, outcome.no_show_request_ids, "no_show", outcome.reason, at)
+    cancelled = await _mark(db, outcome.cancelled_request_ids, "cancelled", outcome.reason, at)
+    no_shows = await _mark(db, outcome.no_show_request_ids, "no_show", outcome.reason, at)
+    after_deadline = at - (row.scheduled_start + timedelta(seconds=policy.no_show_grace_seconds))
+    settled.cancelled_session_ids.append(str(row.id))
+    settled.session_outcomes.append(outcome.reason)
+    settled.request_outcomes += ["cancelled"] * cancelled + ["no_show"] * no_shows
+    if outcome.reason == session_rules.NO_SHOW:
+        settled.no_shows_decided.append(after_deadline)
     for who in outcome.rematch:
         assert outcome.rematch_slot is not None
         refusal = await _book_rematch(db, row, who, outcome.rematch_slot, at)
-        if refusal is not None:
+        if refusal:
             await db.execute(
                 update(SessionRow).where(SessionRow.id == row.id).values(rematch_refusal=refusal)
             )
+        elif refusal is None:
+            settled.rematches_booked += 1
+            if outcome.reason == session_rules.NO_SHOW:
+                settled.rebooked.append(after_deadline)
 
 
 async def settle_due(
     db: AsyncSession, which: ColumnElement[bool], at: datetime, policy: Policy
-) -> list[str]:
-    """Settle the selected scheduled sessions that are due at `at`, in this transaction; the ids
-    of those cancelled. Row locks order this against a receipt (a join, a cancel) landing at
-    the same moment."""
+) -> Settled:
+    """Settle the selected scheduled sessions that are due at `at`, in this transaction; what
+    changed. Row locks order this against a receipt (a join, a cancel) landing at the same
+    moment."""
     rows = (
         await db.scalars(
             select(SessionRow)
@@ -186,13 +234,12 @@ async def settle_due(
             .execution_options(populate_existing=True)
         )
     ).all()
-    cancelled = []
+    settled = Settled()
     for row in rows:
         outcome = _outcome(row, at, policy)
         if outcome is not None:
-            await _apply(db, row, outcome, at)
-            cancelled.append(str(row.id))
-    return cancelled
+            await _apply(db, row, outcome, at, policy, settled)
+    return settled
 
 
 def _spec(row: MatchRequestRow) -> RequestSpec:
@@ -214,10 +261,14 @@ class SettlementActivities:
     """Session settlement; settling twice changes nothing the second time."""
 
     def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], starts: WorkflowStartActivities
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        starts: WorkflowStartActivities,
+        metrics: BusinessMetrics | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._starts = starts
+        self._metrics = metrics or BusinessMetrics(MetricMeter.noop)
 
     @activity.defn
     async def settle_shard(self, input: SettleShardInput) -> SettleShardResult:
@@ -230,7 +281,8 @@ class SettlementActivities:
             & SessionRow.language_two_id.in_((one, two))
         )
         async with self._sessionmaker.begin() as db:
-            cancelled = await settle_due(db, shard, input.at, input.policy)
+            settled = await settle_due(db, shard, input.at, input.policy)
+        settled.report(self._metrics)
         # A retry after a commit finds nothing left to settle, so the rematches to start are
         # read back: every waiting rematch whose session belongs to this shard.
         async with self._sessionmaker() as db:
@@ -243,15 +295,18 @@ class SettlementActivities:
                 )
             ).all()
         await self._start(rematches, input.policy)
-        return SettleShardResult(cancelled, [str(row.id) for row in rematches])
+        return SettleShardResult(
+            settled.cancelled_session_ids, [str(row.id) for row in rematches]
+        )
 
     @activity.defn
     async def settle_session(self, input: SettleSessionInput) -> SessionRowResult:
         """This session settled if it is due (unless the sweep did it); its facts."""
         session_id = uuid.UUID(input.session_id)
         async with self._sessionmaker.begin() as db:
-            await settle_due(db, SessionRow.id == session_id, input.at, input.policy)
+            settled = await settle_due(db, SessionRow.id == session_id, input.at, input.policy)
             facts = await session_facts(db, input.session_id)
+        settled.report(self._metrics)
         async with self._sessionmaker() as db:
             rematches = (
                 await db.scalars(

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from api.security import InvalidToken, user_from_token
+from observability.context import USER_ID
 from settings import Settings
 
 Clock = Callable[[], Awaitable[datetime]]
@@ -60,11 +61,12 @@ def get_clock(request: Request) -> Clock:
 bearer = HTTPBearer(auto_error=False, description="A JWT (HS256) whose `sub` is your user id")
 
 
-def get_current_user(
+async def get_current_user(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     settings: Annotated[Settings, Depends(get_settings)],
 ) -> str:
-    """The user the bearer token speaks for; 401 without a valid one."""
+    """The user the bearer token speaks for; 401 without a valid one. (Async, so that it runs in
+    the request's own task and the user it sets for the logs stays set.)"""
     if credentials is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
@@ -72,7 +74,7 @@ def get_current_user(
             headers={"WWW-Authenticate": "Bearer"},
         )
     try:
-        return user_from_token(
+        user = user_from_token(
             credentials.credentials, settings.signing_secret(), settings.jwt_algorithm
         )
     except InvalidToken as error:
@@ -81,6 +83,8 @@ def get_current_user(
             f"invalid bearer token: {error}",
             headers={"WWW-Authenticate": "Bearer"},
         ) from None
+    USER_ID.set(user)
+    return user
 
 
 IdempotencyKey = Annotated[

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
@@ -16,6 +17,14 @@ from api.errors import install_error_handlers
 from api.openapi import docs_router, install_openapi
 from api.routes import health, languages, match_requests, sessions
 from db.engine import make_engine, make_sessionmaker
+from observability.http import RequestContext, install_metrics
+from observability.logs import configure_logging
+from observability.tracing import (
+    instrument_api,
+    instrument_engine,
+    temporal_interceptors,
+    tracer_provider,
+)
 from settings import Settings, get_settings
 
 ROUTERS = (health.router, languages.router, match_requests.router, sessions.router, docs_router)
@@ -27,26 +36,38 @@ def create_app(
     temporal: Client | None = None,
     sessionmaker: async_sessionmaker[AsyncSession] | None = None,
     clock: Clock = system_clock,
+    traces: TracerProvider | None = None,
+    own_logging: bool = False,
 ) -> FastAPI:
-    """Build the app; tests hand in their own Temporal client, database and clock."""
+    """Build the app; tests hand in their own Temporal client, database, clock and tracer
+    provider. `own_logging`: set up this process's logging (the served app does)."""
     settings = settings or get_settings()
+    if traces is None and own_logging:
+        traces = tracer_provider(settings.otel_exporter_otlp_endpoint, "parley-api")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.signing_secret()  # fail fast without a secret, before serving anything
+        if own_logging:
+            configure_logging(settings.log_format, secrets=settings.secrets())
         engine = None
         if sessionmaker is None:
             engine = make_engine(settings.sqlalchemy_url)
+            instrument_engine(engine, traces)
             app.state.sessionmaker = make_sessionmaker(engine)
         if temporal is None:
             app.state.temporal = await Client.connect(
-                settings.temporal_target, namespace=settings.temporal_namespace
+                settings.temporal_target,
+                namespace=settings.temporal_namespace,
+                interceptors=temporal_interceptors(traces),
             )
         try:
             yield
         finally:
             if engine is not None:
                 await engine.dispose()
+            if traces is not None and own_logging:
+                traces.shutdown()
 
     app = FastAPI(
         title="Parley",
@@ -72,9 +93,13 @@ def create_app(
     # Every route with its full path (the routers carry their prefixes; none is added here).
     routes = [route for router in ROUTERS for route in router.routes]
     install_openapi(app, routes)
+    if settings.metrics_enabled:
+        install_metrics(app, settings.libpq_url, settings.metrics_token)
+    instrument_api(app, traces)
     app.add_middleware(AllowedMethods, routes=routes)
-    app.add_middleware(BodySizeLimit)  # added last, so outermost: it counts every byte
+    app.add_middleware(BodySizeLimit)  # it counts every byte before anything reads them
+    app.add_middleware(RequestContext)  # added last, so outermost: every call gets an id
     return app
 
 
-app = create_app()
+app = create_app(own_logging=True)

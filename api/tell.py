@@ -17,6 +17,8 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
+from observability.context import WORKFLOW_ID
+
 SETUP_WAIT_SECONDS = 5.0
 
 log = logging.getLogger("parley.api")
@@ -28,6 +30,7 @@ class _NotStartedYet(Exception):
 
 async def tell(handle: WorkflowHandle[Any, Any], signal: Any, arg: Any) -> bool:
     """Signal the workflow; False (logged) if Temporal could not take it."""
+    WORKFLOW_ID.set(handle.id)
     try:
         async for attempt in AsyncRetrying(
             retry=retry_if_exception_type(_NotStartedYet),

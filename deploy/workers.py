@@ -61,6 +61,8 @@ def start_workers(build_id: str, count: int, log_dir: Path) -> list[subprocess.P
     started = []
     for n in range(1, count + 1):
         log = log_dir / f"worker-{_file_safe(build_id)}-{n}.log"
+        # Beside the old build's workers on this host: each needs a Prometheus port of its own.
+        metrics = {"PARLEY_WORKER_METRICS_ADDRESS": f"127.0.0.1:{_free_port()}"}
         with log.open("ab") as out:
             started.append(
                 subprocess.Popen(
@@ -68,7 +70,7 @@ def start_workers(build_id: str, count: int, log_dir: Path) -> list[subprocess.P
                     stdin=subprocess.DEVNULL,
                     stdout=out,
                     stderr=subprocess.STDOUT,
-                    env=env,
+                    env={**env, **metrics},
                     cwd=REPO,
                     start_new_session=True,  # outlives this command, as a deployed worker does
                 )
@@ -89,6 +91,13 @@ def stop_local(found: list[Poller]) -> list[int]:
             continue
         stopped.append(pid)
     return stopped
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def _is_a_worker(pid: int) -> bool:

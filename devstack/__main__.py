@@ -41,6 +41,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="where Postgres data, Temporal state and logs go (default: .parley/)",
     )
     up.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for /readyz")
+    up.add_argument(
+        "--worker-metrics-port",
+        type=int,
+        default=int(settings.worker_metrics_address.rpartition(":")[2]),
+        help="the worker's Prometheus port (its /metrics)",
+    )
     return parser.parse_args(argv)
 
 
@@ -53,6 +59,7 @@ def up(args: argparse.Namespace) -> int:
         api_host=args.api_host,
         api_port=args.api_port,
         timeout_seconds=args.timeout,
+        worker_metrics_port=args.worker_metrics_port,
     )
     stack = Stack(options)
     signal.signal(signal.SIGTERM, _on_signal)

@@ -24,7 +24,16 @@ from devstack.postgres import (
     stop_embedded_postgres,
     with_database,
 )
-from devstack.processes import Child, note, port_in_use, respawn, spawn, stop_all, tail
+from devstack.processes import (
+    Child,
+    free_port,
+    note,
+    port_in_use,
+    respawn,
+    spawn,
+    stop_all,
+    tail,
+)
 from devstack.supervisor import CrashLoop, RestartPolicy, Supervisor
 from devstack.temporal import SEARCH_ATTRIBUTES, start_dev_server, wait_for_temporal_sync
 from settings import get_settings
@@ -47,7 +56,9 @@ class StackOptions:
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     timeout_seconds: float = 90.0
-    metrics_port: int | None = None
+    metrics_port: int | None = None  # the Temporal dev server's own
+    # The first worker's Prometheus port (the rest get free ones); None: a free one too.
+    worker_metrics_port: int | None = None
     # A scaled-out deployment on one machine: more worker processes, more API processes.
     workers: int = 1
     more_api_ports: tuple[int, ...] = ()
@@ -70,6 +81,7 @@ class Stack:
     embedded_pgdata: Path | None = None
     dev_server: Child | None = None
     _build_id: str = ""
+    worker_metrics: dict[str, str] = field(default_factory=dict)  # child name -> /metrics URL
     # Builds that were current before this one, with workflows still pinned to them.
     stranded: dict[str, int] = field(default_factory=dict)
     supervisor: Supervisor | None = None
@@ -179,7 +191,11 @@ class Stack:
             name = _numbered("worker", n)
             worker = [sys.executable, "-m", "worker"]
             log = self.logs_dir / f"{name}.log"
-            self.children.append(spawn(name, worker, log, env=env, cwd=REPO_ROOT))
+            chosen = self.options.worker_metrics_port if n == 1 else None
+            address = f"127.0.0.1:{chosen or free_port()}"
+            self.worker_metrics[name] = f"http://{address}/metrics"
+            worker_env = {**env, "PARLEY_WORKER_METRICS_ADDRESS": address}
+            self.children.append(spawn(name, worker, log, env=worker_env, cwd=REPO_ROOT))
         for n, port in enumerate(self.options.api_ports, start=1):
             name = _numbered("api", n)
             api = [
@@ -191,6 +207,7 @@ class Stack:
                 self.options.api_host,
                 "--port",
                 str(port),
+                "--no-access-log",  # Parley writes its own, with the call's ids
             ]
             log = self.logs_dir / f"{name}.log"
             self.children.append(spawn(name, api, log, env=env, cwd=REPO_ROOT))
@@ -385,6 +402,8 @@ class Stack:
                 f"  Temporal     {self.temporal_address}",
                 f"  Postgres     {self.database_url}  ({postgres})",
                 f"  Logs         {logs}/*.log",
+                f"  Metrics      {self.api_url}/metrics (API)",
+                *(f"               {url} ({name})" for name, url in self.worker_metrics.items()),
                 f"  Build        {self.build_id} (current version of deployment "
                 f"{get_settings().deployment_name!r})",
                 *(

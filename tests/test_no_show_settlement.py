@@ -56,7 +56,7 @@ async def sweep(
 ) -> list[str]:
     """The shard's settlement at `at`, committed."""
     async with sessionmaker.begin() as db:
-        return await settle_due(db, shard(slot), at, POLICY)
+        return (await settle_due(db, shard(slot), at, POLICY)).cancelled_session_ids
 
 
 async def settle_one(
@@ -152,7 +152,8 @@ async def test_the_rematch_commits_with_the_cancellation_never_apart(
     session_id, (one, _), _ = insert_pair(conn, slot)
     assert await join(sessionmaker, session_id, one, slot)
     async with sessionmaker.begin() as db:
-        assert await settle_due(db, shard(slot), slot + DEADLINE, POLICY) == [str(session_id)]
+        settled = await settle_due(db, shard(slot), slot + DEADLINE, POLICY)
+        assert settled.cancelled_session_ids == [str(session_id)]
         # Not yet committed: another reader sees neither the cancellation nor the rematch.
         with psycopg.connect(database_url, autocommit=True) as reader:
             assert session_status(reader, session_id)[0] == "scheduled"

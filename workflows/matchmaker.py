@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         SessionInput,
         SessionSpec,
     )
+    from workflows.pass_metrics import PassMetrics
 
 # Continue-as-new comes well before Temporal's limits; the next run reloads the pool from
 # Postgres, so a signal that lands during the hand-over is never lost.
@@ -83,6 +84,7 @@ class MatchmakerWorkflow:
         self._sessions_created = input.sessions_created
         self._sessions_rearranged = input.sessions_rearranged
         self._input = input
+        self._metrics = PassMetrics()
 
     @workflow.run
     async def run(self, input: MatchmakerInput) -> MatchmakerResult:
@@ -216,6 +218,13 @@ class MatchmakerWorkflow:
         )
 
     async def _pass(self, input: MatchmakerInput) -> None:
+        started, pool, made = self._metrics.started(), len(self._pool), self._sessions_created
+        try:
+            await self._pair(input)
+        finally:
+            self._metrics.record(started, pool, self._sessions_created - made)
+
+    async def _pair(self, input: MatchmakerInput) -> None:
         await self._drop_already_finished()
         # Requests that turn out dead (cancelled meanwhile) leave the pool and we pair again.
         while True:

@@ -21,6 +21,7 @@ from api.tell import tell
 from db.models import MatchRequestRow
 from domain.booking import RequestDraft, validate_request, validate_reschedule
 from domain.errors import StateConflict
+from observability.context import WORKFLOW_ID
 from workflows import search_attributes
 from workflows.contracts import (
     CancelRequestedSignal,
@@ -124,6 +125,7 @@ async def create_match_request(
         idempotency_key=idempotency_key,
     )
     deadline = answer_by(received, settings)
+    WORKFLOW_ID.set(match_request_workflow_id(spec.request_id))
     start = WithStartWorkflowOperation(
         MatchRequestWorkflow.run,
         MatchRequestInput(spec=spec, policy=workflow_policy(settings), answer_by=deadline),
@@ -262,6 +264,7 @@ async def reschedule_match_request(
     new_request_id = _request_id(user, idempotency_key)
     await reads.release(db)
     handle = temporal.get_workflow_handle(match_request_workflow_id(str(request_id)))
+    WORKFLOW_ID.set(handle.id)
     await within(
         workflow_call(
             handle.execute_update(
