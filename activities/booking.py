@@ -23,6 +23,8 @@ class BookInput:
     spec: RequestSpec
     created_at: datetime
     policy: Policy
+    # When the last caller stops waiting: a booking not yet made by then is refused (Abandoned).
+    answer_by: datetime | None = None
 
 
 class BookingActivities:
@@ -34,9 +36,12 @@ class BookingActivities:
 
     @activity.defn
     async def book_request(self, input: BookInput) -> RequestRowResult:
-        """Insert the row (or find it); if it is waiting, signal-with-start its matchmaker."""
+        """Insert the row (or find it); if it is waiting, signal-with-start its matchmaker. A row
+        not yet made when every caller has stopped waiting is not made (Abandoned)."""
         row = await self._requests.create_match_request(
-            CreateMatchRequestInput(spec=input.spec, created_at=input.created_at)
+            CreateMatchRequestInput(
+                spec=input.spec, created_at=input.created_at, answer_by=input.answer_by
+            )
         )
         activity.logger.info(
             "request %s of %s for %s is %s",

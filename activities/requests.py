@@ -14,7 +14,13 @@ from sqlalchemy.orm import aliased
 from temporalio import activity
 from temporalio.common import MetricMeter
 
-from activities.errors import NOT_FOUND, STATE_CONFLICT, refusal, refusal_from_database
+from activities.errors import (
+    ABANDONED,
+    NOT_FOUND,
+    STATE_CONFLICT,
+    refusal,
+    refusal_from_database,
+)
 from db.models import MatchRequestRow, SessionRow
 from observability.business import BusinessMetrics
 from workflows.contracts import PoolEntry, RequestSpec, SeatedEntry
@@ -22,10 +28,12 @@ from workflows.contracts import PoolEntry, RequestSpec, SeatedEntry
 
 @dataclass
 class CreateMatchRequestInput:
-    """Persist a new request exactly once (its id is the business key)."""
+    """Persist a new request exactly once (its id is the business key), unless every caller
+    stopped waiting (`answer_by`) before it was made."""
 
     spec: RequestSpec
     created_at: datetime
+    answer_by: datetime | None = None
 
 
 @dataclass
@@ -53,6 +61,7 @@ class RescheduleMatchRequestInput:
     old_request_id: str
     new_spec: RequestSpec
     at: datetime
+    answer_by: datetime | None = None
 
 
 @dataclass
@@ -182,11 +191,19 @@ class RequestActivities:
     @activity.defn
     async def create_match_request(self, input: CreateMatchRequestInput) -> RequestRowResult:
         """Insert the request unless it exists; overlapping bookings and one past the owner's
-        live-request cap are refused by the database."""
+        live-request cap are refused by the database. With `answer_by` passed (every caller
+        gave up waiting), a request not yet made is refused (Abandoned) instead."""
         request_id = uuid.UUID(input.spec.request_id)
+        late = input.answer_by is not None and input.created_at > input.answer_by
         try:
             async with self._sessionmaker.begin() as db:
                 existing = await db.get(MatchRequestRow, request_id)
+                if existing is None and late:
+                    raise refusal(
+                        ABANDONED,
+                        "no worker took the booking before the API stopped waiting; "
+                        "nothing was booked",
+                    )
                 inserted = existing is None and await self._insert(db, input.spec, input.created_at)
                 if existing is None:
                     existing = await db.get(MatchRequestRow, request_id)
@@ -220,6 +237,12 @@ class RequestActivities:
                 already = await db.get(MatchRequestRow, new_id)
                 if already is not None:
                     return _result(already)
+                if input.answer_by is not None and input.at > input.answer_by:
+                    raise refusal(
+                        ABANDONED,
+                        "no worker took the reschedule before the API stopped waiting; "
+                        "nothing changed",
+                    )
                 closed = await db.execute(
                     update(MatchRequestRow)
                     .where(

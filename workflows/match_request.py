@@ -75,31 +75,47 @@ class MatchRequestWorkflow:
             f"{spec.user_id}: {spec.native_language_id} -> {spec.learning_language_id}, "
             f"{spec.proficiency_level}, slot {spec.slot_start:%Y-%m-%d %H:%M} UTC"
         )
-        if self._answer_by is not None and workflow.now() > self._answer_by:
-            # No worker ran this before every caller had been told 503: book nothing, so that
-            # the answer they got stays true (a retry with the same Idempotency-Key starts over).
-            self._refusal = ApplicationError(
-                "no worker took the booking before the API stopped waiting; nothing was booked",
-                type=ABANDONED,
-                non_retryable=True,
-            )
-            self._set_status(ABANDONED_STATUS, self._refusal.message)
-            await workflow.wait_condition(workflow.all_handlers_finished)
-            return self._result()
+        # Whether a worker took the booking in time is decided by the booking activity, in the
+        # transaction that would insert the row: a workflow task retried after a crash must not
+        # decide otherwise than the attempt whose local activity already wrote.
+        decided_in_booking = workflow.patched("abandon-in-booking")
+        if not decided_in_booking and self._late():
+            return await self._refuse(self._abandoned_error(), ABANDONED_STATUS)
         try:
             row = await run_activity(
                 BookingActivities.book_request,
-                BookInput(spec=spec, created_at=workflow.now(), policy=input.policy),
+                BookInput(
+                    spec=spec,
+                    created_at=workflow.now(),
+                    policy=input.policy,
+                    answer_by=self._answer_by if decided_in_booking else None,
+                ),
                 "insert match_requests row and signal-with-start the matchmaker",
             )
         except ApplicationError as error:
-            self._refusal = error
-            self._set_status(REFUSED, self._refusal.message)
-            await workflow.wait_condition(workflow.all_handlers_finished)
-            return self._result()
+            status = ABANDONED_STATUS if error.type == ABANDONED else REFUSED
+            return await self._refuse(error, status)
         self._adopt(row)
         if self._status == WAITING:
             await self._wait_for_outcome(spec)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._result()
+
+    def _late(self) -> bool:
+        return self._answer_by is not None and workflow.now() > self._answer_by
+
+    @staticmethod
+    def _abandoned_error() -> ApplicationError:
+        return ApplicationError(
+            "no worker took the booking before the API stopped waiting; nothing was booked",
+            type=ABANDONED,
+            non_retryable=True,
+        )
+
+    async def _refuse(self, error: ApplicationError, status: str) -> MatchRequestResult:
+        """End without a row: refused by the database, or abandoned (the caller got a 503)."""
+        self._refusal = error
+        self._set_status(status, error.message)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._result()
 
@@ -191,7 +207,11 @@ class MatchRequestWorkflow:
         row = await self._change_waiting(
             "rescheduled",
             RequestActivities.reschedule_match_request,
-            lambda: RescheduleMatchRequestInput(old.request_id, new_spec, workflow.now()),
+            # The activity refuses (Abandoned) if the API stopped waiting before it could run, in
+            # the transaction that would make the change: a retried task cannot disagree.
+            lambda: RescheduleMatchRequestInput(
+                old.request_id, new_spec, workflow.now(), input.answer_by
+            ),
             f"reschedule to {input.new_slot_start:%Y-%m-%d %H:%M} UTC",
         )
         self._replaced_by = row.request_id
@@ -209,11 +229,6 @@ class MatchRequestWorkflow:
     @reschedule.validator
     def _validate_reschedule(self, input: RescheduleRequestInput) -> None:
         self._validate_owner(input.user_id)
-        if input.answer_by is not None and workflow.now() > input.answer_by:
-            raise ApplicationError(
-                "no worker took the reschedule before the API stopped waiting; nothing changed",
-                type=ABANDONED,
-            )
         if self._cancel_asked_at is not None:
             raise ApplicationError("the request is being cancelled", type=STATE_CONFLICT)
 

@@ -92,6 +92,11 @@ async def workflows_agree_with_rows(client: Client, facts: Facts) -> Check:
     for finished in requests:
         check.checked += 1
         request = facts.requests.get(finished.request_id)
+        if finished.status in ("refused", "abandoned"):
+            # Refused by the database, or abandoned after its caller got a 503: it booked nothing.
+            if request is not None:
+                check.fail(f"request {finished.request_id}: ended {finished.status}, yet booked")
+            continue
         # Once matched, the session takes over the request (no-show, cancel): only the states
         # the request's own workflow decides must match.
         allowed = (
