@@ -14,6 +14,7 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from api.main import create_app
 from db.engine import make_engine, make_sessionmaker
@@ -26,8 +27,11 @@ from devstack.temporal import (
     test_server_path,
     wait_for_temporal,
 )
+from observability.business import BusinessMetrics
 from settings import Settings
 from tests.helpers import Stack, new_calendar_offset, settle, test_worker
+from tests.scraping import Scrapes
+from worker import build_worker, prometheus_runtime
 
 REPO = Path(__file__).resolve().parent.parent
 INDEXED_TYPES = {
@@ -125,3 +129,39 @@ async def dev_client(tmp_path: Path) -> AsyncIterator[Client]:
         )
     finally:
         stop_all([child])
+
+
+@pytest.fixture
+async def measured(
+    env: WorkflowEnvironment, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[tuple[Stack, Scrapes]]:
+    """The stack, with a worker whose Temporal runtime serves Prometheus metrics."""
+    address = f"127.0.0.1:{free_port()}"
+    runtime = prometheus_runtime(address)
+    client = await Client.connect(
+        env.client.service_client.config.target_host,
+        namespace=env.client.namespace,
+        runtime=runtime,
+    )
+    test_settings = settings.model_copy(update={"task_queue": f"parley-{uuid.uuid4()}"})
+    app = create_app(
+        test_settings, temporal=env.client, sessionmaker=sessionmaker, clock=env.get_current_time
+    )
+    worker = build_worker(
+        client,
+        sessionmaker,
+        test_settings.task_queue,
+        metrics=BusinessMetrics(runtime.metric_meter),
+        workflow_runner=SandboxedWorkflowRunner(),
+    )
+    async with (
+        worker,
+        AsyncClient(transport=ASGITransport(app=app), base_url="http://parley.test") as api,
+    ):
+        stack = Stack(
+            api, env, test_settings, sessionmaker, uuid.uuid4().hex[:8], new_calendar_offset()
+        )
+        try:
+            yield stack, Scrapes(f"http://{address}/metrics", api)
+        finally:
+            await settle(stack)
