@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.helpers import Stack, book_pair, eventually, person, skip_to, slot_ahead
+from tests.helpers import Stack, book_pair, no_show, person, slot_ahead
 from tests.scraping import Scrapes
 
 
@@ -47,13 +47,7 @@ async def test_a_match_a_no_show_and_a_cancel_move_each_metric_by_exactly_what_h
     # A no-show: A came, B did not. One session ends as a no-show, B's request with it, A is
     # rebooked once, and the decision is counted once (the sweep and A's session both look).
     await scrapes.mark()
-    await skip_to(stack, slot - timedelta(minutes=1))
-    assert (await a.post(f"/v1/sessions/{ab['id']}/join")).status_code == 200
-    await skip_to(stack, slot + timedelta(minutes=2, seconds=5))
-    await eventually(
-        lambda: a.get(f"/v1/sessions/{ab['id']}"), lambda s: s["status"] == "cancelled"
-    )
-    await eventually(lambda: a.get("/v1/match-requests", status="waiting"), bool)
+    await no_show(stack, a, ab, slot)
     assert await scrapes.delta(ended, outcome="no_show") == 1
     assert await scrapes.delta("parley_request_outcomes_total", outcome="no_show") == 1
     assert await scrapes.delta("parley_requests_booked_total", priority="1") == 1
