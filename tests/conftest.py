@@ -29,7 +29,7 @@ from devstack.temporal import (
 )
 from observability.business import BusinessMetrics
 from settings import Settings
-from tests.helpers import Stack, new_calendar_offset, settle, test_worker
+from tests.helpers import Stack, new_calendar_offset, served, settle, test_worker
 from tests.scraping import Scrapes
 from worker import build_worker, prometheus_runtime
 
@@ -135,7 +135,8 @@ async def dev_client(tmp_path: Path) -> AsyncIterator[Client]:
 async def measured(
     env: WorkflowEnvironment, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> AsyncIterator[tuple[Stack, Scrapes]]:
-    """The stack, with a worker whose Temporal runtime serves Prometheus metrics."""
+    """The stack, with a worker whose Temporal runtime serves Prometheus metrics and the API
+    served on a local port."""
     address = f"127.0.0.1:{free_port()}"
     runtime = prometheus_runtime(address)
     client = await Client.connect(
@@ -154,10 +155,8 @@ async def measured(
         metrics=BusinessMetrics(runtime.metric_meter),
         workflow_runner=SandboxedWorkflowRunner(),
     )
-    async with (
-        worker,
-        AsyncClient(transport=ASGITransport(app=app), base_url="http://parley.test") as api,
-    ):
+    # The API is served over HTTP, as a Prometheus would scrape it.
+    async with worker, served(app) as base_url, AsyncClient(base_url=base_url) as api:
         stack = Stack(
             api, env, test_settings, sessionmaker, uuid.uuid4().hex[:8], new_calendar_offset()
         )

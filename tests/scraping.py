@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import urllib.parse
 import urllib.request
 
 from httpx import AsyncClient
@@ -33,6 +34,10 @@ class Scrapes:
     def __init__(self, worker_url: str, api: AsyncClient) -> None:
         self._worker_url, self._api = worker_url, api
         self._before: dict[Sample, float] = {}
+
+    def targets(self) -> tuple[str, str]:
+        """host:port of the worker's metrics endpoint and of the API, for a Prometheus to scrape."""
+        return urllib.parse.urlsplit(self._worker_url).netloc, self._api.base_url.netloc.decode()
 
     async def pages(self) -> tuple[str, str]:
         """One scrape of each, as Prometheus would read them: the worker's page, the API's."""
