@@ -26,12 +26,14 @@ from bench.context import BenchContext
 from bench.costs import CostMeter
 from bench.environment import Target, attached_stack, started_stack
 from bench.profiles import PROFILES, Profile
-from bench.scenarios import chaos, floor, histories, hot_slot, steady, timers
+from bench.scenarios import chaos, floor, histories, hot_slot, metrics_overhead, steady, timers
 from db.engine import make_engine
 
 SCENARIOS = ("floor", "steady", "timers", "hot_slot", "history")
 # Not run by default: it needs a stack of another shape and judges correctness, not speed.
 CHAOS = "chaos"
+# Not run by default either: it starts four stacks of its own (metrics on and off, twice).
+METRICS_OVERHEAD = "metrics_overhead"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -40,7 +42,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--profile", choices=sorted(PROFILES), default="full")
     parser.add_argument("--json", type=Path, default=Path("bench-results.json"))
     parser.add_argument(
-        "--only", nargs="*", choices=(*SCENARIOS, CHAOS), help="run only these scenarios"
+        "--only",
+        nargs="*",
+        choices=(*SCENARIOS, CHAOS, METRICS_OVERHEAD),
+        help="run only these scenarios",
     )
     parser.add_argument("--seed", type=int, default=20261123)
     parser.add_argument("--hot-requests", type=int, help="override the profile's hot-slot size")
@@ -49,28 +54,32 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--attach", metavar="API_URL", help="use a running stack (DATABASE_URL, TEMPORAL_ADDRESS)"
     )
     args = parser.parse_args(argv)
-    if args.only and CHAOS in args.only and (len(set(args.only)) > 1 or args.attach):
-        parser.error("chaos runs alone, on a stack it starts itself: --only chaos, no --attach")
+    for alone in (CHAOS, METRICS_OVERHEAD):
+        if args.only and alone in args.only and (len(set(args.only)) > 1 or args.attach):
+            parser.error(f"{alone} runs alone, on stacks it starts itself: --only {alone}")
     return args
+
+
+async def open_context(target: Target, seed: int = 20261123) -> BenchContext:
+    """What the scenarios share for one stack: API client, Temporal, Postgres, dice."""
+    api = BenchApi(target.api_url, target.settings.signing_secret())
+    return BenchContext(
+        target=target,
+        api=api,
+        temporal=await Client.connect(target.temporal_address),
+        engine=make_engine(target.settings.sqlalchemy_url),
+        run_id=f"{int(time.time()) % 1_000_000}",
+        languages=sorted(await api.language_ids()),
+        rng=random.Random(seed),
+        costs=CostMeter(target),
+    )
 
 
 async def run_scenarios(
     target: Target, profile: Profile, wanted: set[str], seed: int, logs: Path, json_path: Path
 ) -> dict[str, Any]:
     """Every wanted scenario, in order; each one's figures under its name."""
-    temporal = await Client.connect(target.temporal_address)
-    engine = make_engine(target.settings.sqlalchemy_url)
-    api = BenchApi(target.api_url, target.settings.signing_secret())
-    ctx = BenchContext(
-        target=target,
-        api=api,
-        temporal=temporal,
-        engine=engine,
-        run_id=f"{int(time.time()) % 1_000_000}",
-        languages=sorted(await api.language_ids()),
-        rng=random.Random(seed),
-        costs=CostMeter(target),
-    )
+    ctx = await open_context(target, seed)
     results: dict[str, Any] = {}
     try:
         if CHAOS in wanted:
@@ -95,8 +104,8 @@ async def run_scenarios(
         if "history" in wanted and sample:
             results["history"] = await histories.events_per_pair(ctx, sample)
     finally:
-        await api.close()
-        await engine.dispose()
+        await ctx.api.close()
+        await ctx.engine.dispose()
     return results
 
 
@@ -110,11 +119,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.hot_requests:
         profile = replace(profile, hot_requests=args.hot_requests)
     wanted = set(args.only or SCENARIOS)
+    began = time.monotonic()
+    if METRICS_OVERHEAD in wanted:
+        logs = Path(args.data_dir or Path.cwd() / ".parley") / "bench-logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        overhead = metrics_overhead.run(profile, args.data_dir, logs, open_context)
+        results_only = {METRICS_OVERHEAD: overhead, "run": {"profile": profile.name}}
+        results_only["run"]["seconds"] = round(time.monotonic() - began, 1)
+        report.write_json(results_only, args.json)
+        print(report.table(results_only))
+        print(f"\nfigures written to {args.json}")
+        return 0
     shape = chaos.SHAPE if CHAOS in wanted else None
     stack: AbstractContextManager[Target] = (
         attached_stack(args.attach) if args.attach else started_stack(args.data_dir, shape)
     )
-    began = time.monotonic()
     with stack as target:
         logs = Path(args.data_dir or Path.cwd() / ".parley") / "bench-logs"
         logs.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,19 @@ def _cost(cost: dict[str, Any]) -> str:
 def rows(results: dict[str, Any]) -> list[tuple[str, str]]:
     """(figure, value) lines in scenario order."""
     out: list[tuple[str, str]] = []
+    overhead = results.get("metrics_overhead")
+    if overhead:
+        for each in overhead["rounds"]:
+            out.append((
+                f"metrics {each['metrics']}, round {each['round']}: floor / max rate / ratio",
+                f"{each['floor_workflows_per_second']} / {each['matched_requests_per_second']}"
+                f" / {each['ratio']}",
+            ))  # fmt: skip
+        out += [
+            ("max-rate ratio to the floor, with metrics", f"{overhead['ratio_with_metrics']}"),
+            ("max-rate ratio to the floor, without", f"{overhead['ratio_without_metrics']}"),
+            ("metrics overhead", f"{overhead['overhead_percent']} %"),
+        ]
     floor = results.get("floor")
     if floor:
         out.append(("floor: empty workflows/s", f"{floor['workflows_per_second']}"))

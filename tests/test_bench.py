@@ -55,3 +55,22 @@ def test_the_benchmark_runs_every_scenario_on_tiny_numbers(tmp_path: Path) -> No
 
     for key in ("history", "history_no_show"):
         assert figures[key]["pairs"] == 3 and figures[key]["mean"] > 0
+
+
+def test_the_metrics_overhead_scenario_compares_stacks_with_and_without_metrics(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "overhead.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "bench", "--only", "metrics_overhead", "--profile", "tiny",
+         "--json", str(out), "--data-dir", str(tmp_path / "stack")],
+        cwd=REPO, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    overhead = json.loads(out.read_text())["metrics_overhead"]
+    assert "| metrics overhead |" in run.stdout
+    assert [(r["round"], r["metrics"]) for r in overhead["rounds"]] == [
+        (1, "on"), (1, "off"), (2, "on"), (2, "off"),
+    ]  # fmt: skip
+    assert all(r["ratio"] > 0 and r["matched_requests_per_second"] > 0 for r in overhead["rounds"])
+    assert overhead["ratio_with_metrics"] > 0 and overhead["ratio_without_metrics"] > 0

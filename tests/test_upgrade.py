@@ -28,6 +28,7 @@ from temporalio.client import Client
 from api.main import create_app
 from api.security import mint_token
 from deploy import versions
+from devstack.processes import free_port
 from domain.matching import language_pair
 from domain.slots import next_slot_after
 from settings import Settings
@@ -102,7 +103,11 @@ async def test_a_new_build_takes_new_bookings_while_old_sessions_finish_on_the_o
         a, b, c, d, e, f, g, h = (someone(n) for n in "abcdefgh")
         slot1 = next_slot_after(datetime.now(UTC) + timedelta(seconds=40), 1)
         slot2, slot3 = slot1 + timedelta(minutes=2), slot1 + timedelta(minutes=3)
-        v1_env, v2_env = {**env, "PARLEY_BUILD_ID": "v1"}, {**env, "PARLEY_BUILD_ID": "v2"}
+        # Two workers on one host: each its own build, and its own metrics port.
+        v1_env, v2_env = (
+            {**env, "PARLEY_BUILD_ID": build, "PARLEY_WORKER_METRICS_ADDRESS": f"127.0.0.1:{port}"}
+            for build, port in (("v1", free_port()), ("v2", free_port()))
+        )
         with process([python, "-m", "worker"], v1_env, tmp_path / "v1.log") as v1:
             first = await asyncio.to_thread(
                 subprocess.run,
