@@ -26,6 +26,10 @@ from observability.context import REQUEST_ID, USER_ID, WORKFLOW_ID
 REQUEST_ID_HEADER = "X-Request-ID"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 UNTIMED = ("/metrics", "/healthz", "/readyz")
+# Buckets of the per-route duration histogram (the instrumentator's default is 0.1, 0.5 and 1 s,
+# too coarse for a p50/p99 per route: most calls answer in milliseconds, a booking may take up to
+# PARLEY_WORKFLOW_CALL_TIMEOUT_SECONDS).
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 access_log = logging.getLogger("parley.api.access")
 
@@ -82,7 +86,7 @@ def install_metrics(app: FastAPI, database_url: str | None, token: str | None) -
         should_group_status_codes=False,
         excluded_handlers=list(UNTIMED),
         registry=registry,
-    ).instrument(app)
+    ).instrument(app, latency_lowr_buckets=LATENCY_BUCKETS)
     if database_url:
         registry.register(PostgresGauges(database_url))
 

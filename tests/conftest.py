@@ -14,6 +14,7 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from api.main import create_app
 from db.engine import make_engine, make_sessionmaker
@@ -26,8 +27,11 @@ from devstack.temporal import (
     test_server_path,
     wait_for_temporal,
 )
+from observability.business import BusinessMetrics
 from settings import Settings
-from tests.helpers import Stack, new_calendar_offset, settle, test_worker
+from tests.helpers import Stack, new_calendar_offset, served, settle, test_worker
+from tests.scraping import Scrapes
+from worker import build_worker, prometheus_runtime
 
 REPO = Path(__file__).resolve().parent.parent
 INDEXED_TYPES = {
@@ -125,3 +129,38 @@ async def dev_client(tmp_path: Path) -> AsyncIterator[Client]:
         )
     finally:
         stop_all([child])
+
+
+@pytest.fixture
+async def measured(
+    env: WorkflowEnvironment, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[tuple[Stack, Scrapes]]:
+    """The stack, with a worker whose Temporal runtime serves Prometheus metrics and the API
+    served on a local port."""
+    address = f"127.0.0.1:{free_port()}"
+    runtime = prometheus_runtime(address)
+    client = await Client.connect(
+        env.client.service_client.config.target_host,
+        namespace=env.client.namespace,
+        runtime=runtime,
+    )
+    test_settings = settings.model_copy(update={"task_queue": f"parley-{uuid.uuid4()}"})
+    app = create_app(
+        test_settings, temporal=env.client, sessionmaker=sessionmaker, clock=env.get_current_time
+    )
+    worker = build_worker(
+        client,
+        sessionmaker,
+        test_settings.task_queue,
+        metrics=BusinessMetrics(runtime.metric_meter),
+        workflow_runner=SandboxedWorkflowRunner(),
+    )
+    # The API is served over HTTP, as a Prometheus would scrape it.
+    async with worker, served(app) as base_url, AsyncClient(base_url=base_url) as api:
+        stack = Stack(
+            api, env, test_settings, sessionmaker, uuid.uuid4().hex[:8], new_calendar_offset()
+        )
+        try:
+            yield stack, Scrapes(f"http://{address}/metrics", api)
+        finally:
+            await settle(stack)

@@ -246,6 +246,19 @@ async def book_pair(stack: Stack, a: Person, b: Person, slot: datetime) -> tuple
     return req_a.json(), req_b.json(), session
 
 
+async def no_show(stack: Stack, joined: Person, session: dict, slot: datetime) -> None:
+    """`joined` joins the session, the other participant never does: once past the no-show
+    deadline the session is cancelled and `joined` holds a new waiting request."""
+    await skip_to(stack, slot - timedelta(minutes=1))
+    assert (await joined.post(f"/v1/sessions/{session['id']}/join")).status_code == 200
+    deadline = slot + timedelta(seconds=stack.settings.no_show_grace_seconds)
+    await skip_to(stack, deadline + timedelta(seconds=5))
+    await eventually(
+        lambda: joined.get(f"/v1/sessions/{session['id']}"), lambda s: s["status"] == "cancelled"
+    )
+    await eventually(lambda: joined.get("/v1/match-requests", status="waiting"), bool)
+
+
 @asynccontextmanager
 async def on_dev_server(
     client: Client, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
