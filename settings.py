@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     metrics_enabled: bool = True
     worker_metrics_address: str = "127.0.0.1:9464"
     metrics_token: str | None = Field(default=None, min_length=16)
+    # The Postgres gauges on the API's /metrics are read at most this often.
+    metrics_gauges_fresh_seconds: float = Field(default=5.0, ge=0, le=300)
     otel_exporter_otlp_endpoint: str | None = Field(
         default=None,
         validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT", "PARLEY_OTLP_ENDPOINT"),

@@ -58,6 +58,12 @@ class PairingActivities:
             )
         ids = set(created.created_session_ids)
         started = [session for session in input.sessions if session.spec.session_id in ids]
+        if created.foreign_session_ids and input.sessions:
+            # Sessions an earlier attempt of this task wrote with other pairs: real sessions,
+            # whose workflows that attempt may not have started.
+            started += await self._sessions.as_written(
+                created.foreign_session_ids, input.sessions[0].policy
+            )
         if started:
             await self._starts.start_sessions(StartSessionsInput(sessions=started))
         if started and input.dissolved:

@@ -21,15 +21,17 @@ from activities.errors import (
     refusal,
     refusal_from_database,
 )
-from db.models import MatchRequestRow, SessionRow
+from db.booking_lock import lock_booking
+from db.models import AbandonedBookingRow, MatchRequestRow, SessionRow
 from observability.business import BusinessMetrics
 from workflows.contracts import PoolEntry, RequestSpec, SeatedEntry
 
 
 @dataclass
 class CreateMatchRequestInput:
-    """Persist a new request exactly once (its id is the business key), unless every caller
-    stopped waiting (`answer_by`) before it was made."""
+    """Persist a new request exactly once (its id is the business key). `answer_by`: when the
+    latest caller waiting for it stops waiting; the API records giving up, and then the request
+    is not made for that caller."""
 
     spec: RequestSpec
     created_at: datetime
@@ -138,6 +140,31 @@ async def _insert_request(db: AsyncSession, spec: RequestSpec, created_at: datet
     return inserted is not None
 
 
+async def _given_up(db: AsyncSession, request_id: uuid.UUID, answer_by: datetime | None) -> bool:
+    """Whether the API gave up on this request for the caller waiting until `answer_by` (a
+    later caller, a retry with the same key, may still be waiting)."""
+    if answer_by is None:
+        return False
+    abandoned = await db.get(AbandonedBookingRow, request_id)
+    return abandoned is not None and abandoned.answer_by >= answer_by
+
+
+def request_spec(row: MatchRequestRow) -> RequestSpec:
+    """The request a row holds, as workflows take it."""
+    return RequestSpec(
+        request_id=str(row.id),
+        user_id=row.user_id,
+        native_language_id=row.native_language_id,
+        learning_language_id=row.learning_language_id,
+        proficiency_level=row.proficiency_level,
+        slot_start=row.availability_start,
+        duration_minutes=row.preferred_duration_minutes,
+        priority=row.priority,
+        replaces_request_id=str(row.replaces_request_id) if row.replaces_request_id else None,
+        origin_session_id=str(row.origin_session_id) if row.origin_session_id else None,
+    )
+
+
 def _pool_entry(row: MatchRequestRow) -> PoolEntry:
     return PoolEntry(
         request_id=str(row.id),
@@ -191,18 +218,18 @@ class RequestActivities:
     @activity.defn
     async def create_match_request(self, input: CreateMatchRequestInput) -> RequestRowResult:
         """Insert the request unless it exists; overlapping bookings and one past the owner's
-        live-request cap are refused by the database. With `answer_by` passed (every caller
-        gave up waiting), a request not yet made is refused (Abandoned) instead."""
+        live-request cap are refused by the database. A booking the API has given up on for
+        this caller (`answer_by`; it answered 503) is refused (Abandoned) instead."""
         request_id = uuid.UUID(input.spec.request_id)
-        late = input.answer_by is not None and input.created_at > input.answer_by
         try:
             async with self._sessionmaker.begin() as db:
+                if input.answer_by is not None:
+                    await lock_booking(db, request_id)
                 existing = await db.get(MatchRequestRow, request_id)
-                if existing is None and late:
+                if existing is None and await _given_up(db, request_id, input.answer_by):
                     raise refusal(
                         ABANDONED,
-                        "no worker took the booking before the API stopped waiting; "
-                        "nothing was booked",
+                        "the API stopped waiting for this booking and said so; nothing was booked",
                     )
                 inserted = existing is None and await self._insert(db, input.spec, input.created_at)
                 if existing is None:
@@ -234,14 +261,15 @@ class RequestActivities:
         new_id = uuid.UUID(input.new_spec.request_id)
         try:
             async with self._sessionmaker.begin() as db:
+                if input.answer_by is not None:
+                    await lock_booking(db, new_id)
                 already = await db.get(MatchRequestRow, new_id)
                 if already is not None:
                     return _result(already)
-                if input.answer_by is not None and input.at > input.answer_by:
+                if await _given_up(db, new_id, input.answer_by):
                     raise refusal(
                         ABANDONED,
-                        "no worker took the reschedule before the API stopped waiting; "
-                        "nothing changed",
+                        "the API stopped waiting for this reschedule and said so; nothing changed",
                     )
                 closed = await db.execute(
                     update(MatchRequestRow)

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError, InternalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -14,10 +14,11 @@ from temporalio import activity
 from temporalio.common import MetricMeter
 
 from activities.errors import SLOT_STARTED, sqlstate
+from activities.requests import request_spec
 from db.models import MatchRequestRow, SessionRow
 from domain.session_rules import REARRANGED
 from observability.business import BusinessMetrics
-from workflows.contracts import SessionSpec
+from workflows.contracts import Policy, SessionInput, SessionSpec
 
 
 @dataclass
@@ -36,6 +37,9 @@ class CreateSessionsResult:
     created_session_ids: list[str] = field(default_factory=list)
     dead_request_ids: list[str] = field(default_factory=list)
     stale_session_ids: list[str] = field(default_factory=list)
+    # Ids already naming another pair: written by an earlier attempt of a workflow task that was
+    # retried and paired differently. Those sessions are real; their workflows must run.
+    foreign_session_ids: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -105,12 +109,23 @@ async def _refused_requests(
     return both
 
 
+def _same_pair(row: SessionRow, spec: SessionSpec) -> bool:
+    """Whether the row is the session the spec describes (the same two requests)."""
+    return (str(row.match_request_one_id), str(row.match_request_two_id)) == (
+        spec.match_request_one_id,
+        spec.match_request_two_id,
+    )
+
+
+def _claimable() -> ColumnElement[bool]:
+    """Waiting, and its owner has not asked to cancel it (the claim trigger's own rule)."""
+    return (MatchRequestRow.status == "waiting") & MatchRequestRow.cancel_requested_at.is_(None)
+
+
 async def _not_waiting(db: AsyncSession, spec: SessionSpec) -> list[str]:
     ids = [uuid.UUID(spec.match_request_one_id), uuid.UUID(spec.match_request_two_id)]
     rows = await db.execute(
-        select(MatchRequestRow.id).where(
-            MatchRequestRow.id.in_(ids), MatchRequestRow.status != "waiting"
-        )
+        select(MatchRequestRow.id).where(MatchRequestRow.id.in_(ids), ~_claimable())
     )
     return [str(row_id) for (row_id,) in rows]
 
@@ -159,15 +174,15 @@ async def _gone(db: AsyncSession, input: RearrangeSessionsInput) -> list[str]:
         for i in (spec.match_request_one_id, spec.match_request_two_id)
     }
     rows = await db.execute(
-        select(MatchRequestRow.id, MatchRequestRow.status, MatchRequestRow.session_id).where(
+        select(MatchRequestRow.id, _claimable(), MatchRequestRow.session_id).where(
             MatchRequestRow.id.in_(ids)
         )
     )
     seated = {uuid.UUID(i) for i in input.dissolved_session_ids}
     return [
         str(request_id)
-        for request_id, status, session_id in rows
-        if status != "waiting" and session_id not in seated
+        for request_id, claimable, session_id in rows
+        if not claimable and session_id not in seated
     ]
 
 
@@ -189,8 +204,13 @@ class SessionActivities:
         inserted: list[uuid.UUID] = []
         async with self._sessionmaker.begin() as db:
             for spec in input.sessions:
-                if await db.get(SessionRow, uuid.UUID(spec.session_id)) is not None:
-                    result.created_session_ids.append(spec.session_id)
+                existing = await db.get(SessionRow, uuid.UUID(spec.session_id))
+                if existing is not None:
+                    if _same_pair(existing, spec):
+                        result.created_session_ids.append(spec.session_id)  # a retry
+                    else:
+                        result.foreign_session_ids.append(spec.session_id)
+                        result.dead_request_ids.extend(await _not_waiting(db, spec))
                     continue
                 try:
                     async with db.begin_nested():
@@ -217,7 +237,24 @@ class SessionActivities:
         new_ids = [uuid.UUID(spec.session_id) for spec in input.sessions]
         try:
             async with self._sessionmaker.begin() as db:
-                existing = await db.scalars(select(SessionRow.id).where(SessionRow.id.in_(new_ids)))
+                rows = await db.scalars(select(SessionRow).where(SessionRow.id.in_(new_ids)))
+                existing = {row.id: row for row in rows}
+                foreign = [
+                    spec
+                    for spec in input.sessions
+                    if uuid.UUID(spec.session_id) in existing
+                    and not _same_pair(existing[uuid.UUID(spec.session_id)], spec)
+                ]
+                if foreign:
+                    # An earlier attempt of this task rearranged otherwise: nothing to do here.
+                    dead = [r for spec in foreign for r in await _not_waiting(db, spec)]
+                    raise _Abandoned(
+                        CreateSessionsResult(
+                            stale_session_ids=list(input.dissolved_session_ids),
+                            foreign_session_ids=[spec.session_id for spec in foreign],
+                            dead_request_ids=dead,
+                        )
+                    )
                 if set(existing) == set(new_ids):
                     # A retry of a rearrangement that committed.
                     return CreateSessionsResult(created_session_ids=[str(i) for i in new_ids])
@@ -259,6 +296,11 @@ class SessionActivities:
         self._metrics.sessions_created(len(new_ids))
         self._metrics.matched(waits)  # those who were waiting; the re-seated were matched before
         return CreateSessionsResult(created_session_ids=[str(i) for i in new_ids])
+
+    async def as_written(self, session_ids: list[str], policy: Policy) -> list[SessionInput]:
+        """These sessions' workflow inputs, read back from their rows."""
+        async with self._sessionmaker() as db:
+            return await sessions_as_written(db, session_ids, policy)
 
     @activity.defn
     async def activate_session(self, input: SessionChangeInput) -> SessionRowResult:
@@ -306,6 +348,39 @@ class SessionActivities:
         if changed is not None:
             self._metrics.session_ended("completed")
         return facts
+
+
+async def sessions_as_written(
+    db: AsyncSession, session_ids: list[str], policy: Policy
+) -> list[SessionInput]:
+    """What each of these sessions' workflows must be started with, from the rows."""
+    rows = await db.scalars(
+        select(SessionRow).where(SessionRow.id.in_([uuid.UUID(i) for i in session_ids]))
+    )
+    inputs = []
+    for row in rows:
+        one = await db.get(MatchRequestRow, row.match_request_one_id)
+        two = await db.get(MatchRequestRow, row.match_request_two_id)
+        assert one is not None and two is not None
+        inputs.append(
+            SessionInput(
+                spec=SessionSpec(
+                    session_id=str(row.id),
+                    participant_one_id=row.participant_one_id,
+                    participant_two_id=row.participant_two_id,
+                    match_request_one_id=str(row.match_request_one_id),
+                    match_request_two_id=str(row.match_request_two_id),
+                    language_one_id=row.language_one_id,
+                    language_two_id=row.language_two_id,
+                    scheduled_start=row.scheduled_start,
+                    duration_minutes=row.duration_minutes,
+                ),
+                request_one=request_spec(one),
+                request_two=request_spec(two),
+                policy=policy,
+            )
+        )
+    return inputs
 
 
 async def session_facts(db: AsyncSession, session_id: str) -> SessionRowResult:

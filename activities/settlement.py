@@ -25,13 +25,14 @@ from temporalio import activity
 from temporalio.common import MetricMeter
 
 from activities.errors import EXCLUSION_VIOLATION, LIVE_LIMIT, sqlstate
+from activities.requests import request_spec
 from activities.sessions import SessionRowResult, joined_user_ids, session_facts
 from activities.workflow_starts import WorkflowStartActivities
 from db.models import MatchRequestRow, SessionRow
 from domain import session_rules
 from domain.session_rules import Cancellation, CancelReceipt, Participant, SessionClock
 from observability.business import BusinessMetrics
-from workflows.contracts import MatchRequestInput, Policy, RequestSpec
+from workflows.contracts import MatchRequestInput, Policy
 
 # Rematch ids are derived from the session and the person, so the sweep, the session's own
 # settlement and any retry of either name the same row (and one database constraint backs it).
@@ -196,7 +197,8 @@ async def _apply(
     settled.cancelled_session_ids.append(str(row.id))
     settled.session_outcomes.append(outcome.reason)
     settled.request_outcomes += ["cancelled"] * cancelled + ["no_show"] * no_shows
-    if outcome.reason == session_rules.NO_SHOW:
+    if outcome.reason == session_rules.NO_SHOW and after_deadline >= timedelta(0):
+        # A deadline's decision (a late cancel's, settled early, is not one).
         settled.no_shows_decided.append(after_deadline)
     for who in outcome.rematch:
         assert outcome.rematch_slot is not None
@@ -240,21 +242,6 @@ async def settle_due(
         if outcome is not None:
             await _apply(db, row, outcome, at, policy, settled)
     return settled
-
-
-def _spec(row: MatchRequestRow) -> RequestSpec:
-    return RequestSpec(
-        request_id=str(row.id),
-        user_id=row.user_id,
-        native_language_id=row.native_language_id,
-        learning_language_id=row.learning_language_id,
-        proficiency_level=row.proficiency_level,
-        slot_start=row.availability_start,
-        duration_minutes=row.preferred_duration_minutes,
-        priority=row.priority,
-        replaces_request_id=str(row.replaces_request_id) if row.replaces_request_id else None,
-        origin_session_id=str(row.origin_session_id) if row.origin_session_id else None,
-    )
 
 
 class SettlementActivities:
@@ -322,7 +309,7 @@ class SettlementActivities:
     async def _start(self, rematches: Sequence[MatchRequestRow], policy: Policy) -> None:
         for row in rematches:
             await self._starts.start_request(
-                MatchRequestInput(spec=_spec(row), policy=policy),
+                MatchRequestInput(spec=request_spec(row), policy=policy),
                 f"Priority rematch for {row.user_id} after session {row.origin_session_id}",
             )
 

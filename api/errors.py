@@ -38,6 +38,8 @@ HTTP_STATUS_BY_REFUSAL = {
     INVALID_INPUT: status.HTTP_422_UNPROCESSABLE_CONTENT,
     # Reaches a caller only if it waited longer than the workflow was told it would.
     ABANDONED: status.HTTP_503_SERVICE_UNAVAILABLE,
+    # An activity failed in a way that is not a business refusal: a bug, said as one.
+    "Internal": status.HTTP_500_INTERNAL_SERVER_ERROR,
 }
 
 

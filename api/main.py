@@ -94,7 +94,9 @@ def create_app(
     routes = [route for router in ROUTERS for route in router.routes]
     install_openapi(app, routes)
     if settings.metrics_enabled:
-        install_metrics(app, settings.libpq_url, settings.metrics_token)
+        install_metrics(
+            app, settings.libpq_url, settings.metrics_token, settings.metrics_gauges_fresh_seconds
+        )
     instrument_api(app, traces)
     app.add_middleware(AllowedMethods, routes=routes)
     app.add_middleware(BodySizeLimit)  # it counts every byte before anything reads them

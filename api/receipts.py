@@ -14,10 +14,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, or_, update
+from sqlalchemy import ColumnElement, case, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import MatchRequestRow, SessionRow
+from db.booking_lock import lock_booking
+from db.models import AbandonedBookingRow, MatchRequestRow, SessionRow
 
 
 async def _session_update(
@@ -126,4 +128,28 @@ async def record_request_cancel(
         .execution_options(populate_existing=True)
     )
     await db.commit()
+    return row
+
+
+async def give_up_booking(
+    db: AsyncSession, user_id: str, request_id: uuid.UUID, answer_by: datetime
+) -> MatchRequestRow | None:
+    """The API stops waiting for this booking: the request if it was made in time after all
+    (answer with it), else None, and it will never be made for this caller (answer 503)."""
+    async with db.begin():
+        await lock_booking(db, request_id)
+        row = await db.scalar(
+            select(MatchRequestRow)
+            .where(MatchRequestRow.id == request_id, MatchRequestRow.user_id == user_id)
+            .execution_options(populate_existing=True)
+        )
+        if row is None:
+            await db.execute(
+                insert(AbandonedBookingRow)
+                .values(request_id=request_id, answer_by=answer_by)
+                .on_conflict_do_update(
+                    index_elements=[AbandonedBookingRow.request_id],
+                    set_={"answer_by": func.greatest(AbandonedBookingRow.answer_by, answer_by)},
+                )
+            )
     return row

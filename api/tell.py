@@ -10,7 +10,9 @@ settlement reads it from the row.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
@@ -20,17 +22,36 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, w
 from observability.context import WORKFLOW_ID
 
 SETUP_WAIT_SECONDS = 5.0
+# A pending receipt is told again at most this often (its first signal may have been lost).
+RESIGNAL_AFTER = timedelta(seconds=5)
 
 log = logging.getLogger("parley.api")
+
+
+def worth_telling(asked_at: datetime, received: datetime) -> bool:
+    """Tell the workflow of a receipt this call recorded, or of one old enough that its first
+    signal may have been lost; not of every retry in between (no flooding its history)."""
+    return asked_at == received or received - asked_at >= RESIGNAL_AFTER
 
 
 class _NotStartedYet(Exception):
     """The workflow does not exist yet: it is being started right now."""
 
 
-async def tell(handle: WorkflowHandle[Any, Any], signal: Any, arg: Any) -> bool:
-    """Signal the workflow; False (logged) if Temporal could not take it."""
+async def tell(
+    handle: WorkflowHandle[Any, Any], signal: Any, arg: Any, within_seconds: float
+) -> bool:
+    """Signal the workflow; False (logged) if Temporal could not take it within the bound."""
     WORKFLOW_ID.set(handle.id)
+    try:
+        async with asyncio.timeout(within_seconds):
+            return await _tell(handle, signal, arg)
+    except TimeoutError:
+        log.warning("could not signal %s in %s s (the receipt stands)", handle.id, within_seconds)
+        return False
+
+
+async def _tell(handle: WorkflowHandle[Any, Any], signal: Any, arg: Any) -> bool:
     try:
         async for attempt in AsyncRetrying(
             retry=retry_if_exception_type(_NotStartedYet),

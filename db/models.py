@@ -93,3 +93,12 @@ class RateLimitRow(Base):
     user_id: Mapped[str] = mapped_column(Text, primary_key=True)
     action: Mapped[str] = mapped_column(Text, primary_key=True)
     theoretical_arrival: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AbandonedBookingRow(Base):
+    """A request the API stopped waiting for (it answered 503): not to be made for that caller."""
+
+    __tablename__ = "abandoned_bookings"
+
+    request_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    answer_by: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -7,8 +7,9 @@
 `--start-workers`; otherwise whatever runs workers starts them with PARLEY_BUILD_ID=BUILD), and
 wait until they poll; (2) make the build current, so every new workflow starts on it; (3) wait
 until no running workflow is pinned to the build that was current before (requests and sessions
-finish on the code they started with; matchmakers hand over to the new build at once); (4) say
-that the old build's workers can stop, and with `--stop-old` stop those running on this host.
+finish on the code they started with; matchmakers hand over to the new build at their next
+wake-up); (4) say that the old build's workers can stop, and with `--stop-old` stop those
+running on this host.
 It reads TEMPORAL_ADDRESS, PARLEY_TEMPORAL_NAMESPACE, PARLEY_DEPLOYMENT_NAME and PARLEY_TASK_QUEUE.
 """
 
@@ -61,42 +62,56 @@ async def roll(client: Client, settings: Settings, args: argparse.Namespace) -> 
         )
     say(f"1. waiting for build {new}'s workers to poll")
     await versions.wait_for_version(client, deployment, new, args.timeout)
-    old = await versions.set_current(client, deployment, new)
-    say(f"2. build {new} is current (it was {old or 'none'}): new workflows start on it")
-    if old is None or old == new:
+    before = await versions.set_current(client, deployment, new)
+    say(f"2. build {new} is current (it was {before or 'none'}): new workflows start on it")
+    # Every other build still holding workflows: the one current before, and any an earlier
+    # roll left draining (running this again after a timeout picks up where it stopped).
+    draining = {
+        state.build_id
+        for state in await versions.versions(client, deployment)
+        if state.build_id != new and (state.running_pinned or state.drainage == "DRAINING")
+    }
+    if before is not None and before != new:
+        draining.add(before)
+    if not draining:
         say("3. no older build to drain")
-        return 0
+    for old in sorted(draining):
+        if not await _drain(client, deployment, old, deadline):
+            say(f"   gave up after {args.timeout:.0f} s; run this again to keep waiting")
+            return 1
+    polling = await workers.pollers(client, settings.task_queue)
+    old_workers = [poller for poller in polling if poller.build_id not in (new, "")]
+    if not old_workers:
+        say("4. no worker of an older build polls any more")
+    elif args.stop_old:
+        stopped = workers.stop_local(old_workers)
+        say(f"4. stopped older builds' worker(s) on this host: pid(s) {stopped or 'none'}")
+        others = [p.identity for p in old_workers if p.local_pid not in stopped]
+        if others:
+            say(f"   stop these elsewhere: {', '.join(others)}")
+    else:
+        names = ", ".join(f"{p.identity} (build {p.build_id})" for p in old_workers)
+        say(f"4. these workers of older builds can stop now: {names}")
+    return 0
+
+
+async def _drain(client: Client, deployment: str, old: str, deadline: float) -> bool:
+    """Wait until nothing runs on build `old`; False if the deadline came first."""
     say(f"3. waiting until no running workflow is pinned to build {old}")
     last_report = 0.0
     while True:
         state = await versions.describe_version(client, deployment, old)
         left = state.running_pinned if state else 0
-        drained = state is None or state.drainage == "DRAINED"
-        if left == 0 and drained:
-            break
+        if left == 0 and (state is None or state.drainage == "DRAINED"):
+            say(f"3. build {old} is drained: nothing runs on it any more")
+            return True
         if time.monotonic() - last_report >= PROGRESS_EVERY_SECONDS:
             say(f"   build {old}: {left} running workflow(s) pinned to it, drainage "
                 f"{state.drainage.lower() if state else 'unknown'}")  # fmt: skip
             last_report = time.monotonic()
         if time.monotonic() > deadline:
-            say(f"   gave up after {args.timeout:.0f} s; run this again to keep waiting")
-            return 1
+            return False
         await asyncio.sleep(2.0)
-    say(f"3. build {old} is drained: nothing runs on it any more")
-    polling = await workers.pollers(client, settings.task_queue)
-    old_workers = [poller for poller in polling if poller.build_id == old]
-    if not old_workers:
-        say(f"4. no worker of build {old} polls any more")
-    elif args.stop_old:
-        stopped = workers.stop_local(old_workers)
-        say(f"4. stopped build {old}'s worker(s) on this host: pid(s) {stopped or 'none'}")
-        others = [p.identity for p in old_workers if p.local_pid is None]
-        if others:
-            say(f"   stop these elsewhere: {', '.join(others)}")
-    else:
-        names = ", ".join(p.identity for p in old_workers)
-        say(f"4. build {old}'s workers can stop now: {names}")
-    return 0
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

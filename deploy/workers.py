@@ -83,7 +83,7 @@ def stop_local(found: list[Poller]) -> list[int]:
     stopped = []
     for poller in found:
         pid = poller.local_pid
-        if pid is None or not _is_a_worker(pid):
+        if pid is None or not _is_a_worker(pid, poller.build_id):
             continue
         try:
             os.kill(pid, signal.SIGTERM)
@@ -100,13 +100,15 @@ def _free_port() -> int:
         return port
 
 
-def _is_a_worker(pid: int) -> bool:
+def _is_a_worker(pid: int, build_id: str) -> bool:
     # The server remembers pollers for minutes: a dead worker's pid may be someone else's now.
+    # So: a `python -m worker` process (how Parley's workers are started) of exactly this build.
     try:
         command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
     except OSError:
         return False
-    return command[1:3] == [b"-m", b"worker"]  # how Parley's workers are started
+    return command[1:3] == [b"-m", b"worker"] and f"PARLEY_BUILD_ID={build_id}".encode() in environ
 
 
 def _file_safe(build_id: str) -> str:

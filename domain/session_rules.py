@@ -74,9 +74,13 @@ def join_refusal(clock: SessionClock, now: datetime, status: str) -> str | None:
     return None
 
 
-def cancel_refusal(clock: SessionClock, now: datetime, status: str) -> str | None:
+def cancel_refusal(
+    clock: SessionClock, now: datetime, status: str, both_joined: bool = False
+) -> str | None:
     """Why the session may not be cancelled now, or None when it may."""
-    if status == "active":
+    if status == "active" or (status == "scheduled" and both_joined and now >= clock.start):
+        # Both are there and it is time: it is under way (whether or not a worker has marked
+        # it active yet), so it can only be ended.
         return "an active session cannot be cancelled; end it instead"
     if status != "scheduled":
         return f"the session is already {status}"
@@ -181,9 +185,15 @@ def settlement(
     slot_minutes: int,
 ) -> Cancellation | None:
     """What a scheduled session comes to at `now`, whoever settles it (the slot's sweep or the
-    session itself, in either order): a recorded cancel, judged at its receipt; else, from the
-    no-show deadline on, a no-show unless both joined; else nothing yet."""
+    session itself, in either order): a recorded cancel, judged at its receipt (one made after
+    the start, while the partner has not joined, waits for the deadline); else, from the no-show
+    deadline on, a no-show unless both joined; else nothing yet."""
     if cancel is not None:
+        partner = next(p for p in participants if p.user_id != cancel.user_id)
+        if cancel.at >= clock.start and partner.user_id not in joined and now < clock.no_show_at:
+            # A cancel after the start makes the canceller a no-show; whether the partner is one
+            # too is for the deadline to say: they may still join in time.
+            return None
         return cancellation(participants, cancel, joined, clock, now, slot_minutes)
     if now >= clock.no_show_at and not both_present(participants, joined):
         return no_show(participants, joined, now, slot_minutes)

@@ -7,6 +7,7 @@ dashboards and alerts take `max` over instances of these, never `sum`.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 
 import psycopg
@@ -51,13 +52,22 @@ log = logging.getLogger("parley.metrics")
 
 
 class PostgresGauges(Collector):
-    """Reads the gauges with one short connection per scrape (scrapes come every few seconds)."""
+    """Reads the gauges with one short connection, at most once every few seconds however often
+    /metrics is read (it may be open to anyone, and each read queries Postgres)."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, fresh_for_seconds: float = 5.0) -> None:
         self._url = database_url
+        self._fresh_for = fresh_for_seconds
+        self._cached: tuple[float, list[GaugeMetricFamily]] | None = None
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         """The gauges, or none at all while Postgres does not answer (scrape still succeeds)."""
+        now = time.monotonic()
+        if self._cached is None or now - self._cached[0] >= self._fresh_for:
+            self._cached = (now, list(self._read()))
+        yield from self._cached[1]
+
+    def _read(self) -> Iterator[GaugeMetricFamily]:
         try:
             with psycopg.connect(self._url, connect_timeout=2, autocommit=True) as conn:
                 by_slot = conn.execute(_WAITING_BY_SLOT).fetchall()

@@ -69,26 +69,37 @@ class RequestContext:
             await self.app(scope, receive, send_with_id)
         finally:
             if scope.get("path") not in UNTIMED:
+                # The route's template when one matched; otherwise the raw path, made safe to
+                # print (a %0A in a URL must not forge a second log line).
                 route = scope.get("route")
+                where = getattr(route, "path", None) or _printable(str(scope.get("path")))
                 access_log.info(
                     "%s %s %s %.1f ms",
-                    scope.get("method"),
-                    getattr(route, "path", scope.get("path")),
+                    _printable(str(scope.get("method")))[:16],
+                    where,
                     status,
                     (time.perf_counter() - started) * 1000,
                 )
 
 
-def install_metrics(app: FastAPI, database_url: str | None, token: str | None) -> None:
+def _printable(text: str) -> str:
+    return text.encode("unicode_escape").decode("ascii")[:200]
+
+
+def install_metrics(
+    app: FastAPI, database_url: str | None, token: str | None, gauges_fresh_seconds: float = 5.0
+) -> None:
     """HTTP metrics for every route, and `/metrics` (HTTP metrics plus the Postgres gauges)."""
     registry = CollectorRegistry()
     Instrumentator(
         should_group_status_codes=False,
+        # Only routes the app serves: an unknown path or method must not mint a new series.
+        should_ignore_untemplated=True,
         excluded_handlers=list(UNTIMED),
         registry=registry,
     ).instrument(app, latency_lowr_buckets=LATENCY_BUCKETS)
     if database_url:
-        registry.register(PostgresGauges(database_url))
+        registry.register(PostgresGauges(database_url, gauges_fresh_seconds))
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> Response:

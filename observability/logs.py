@@ -8,7 +8,7 @@ import logging
 import re
 import sys
 from collections.abc import Iterable
-from typing import TextIO
+from typing import Any, TextIO
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -69,6 +69,44 @@ class Redact(logging.Filter):
         return _JWT.sub(REDACTED, text)
 
 
+class _SafeText(logging.Formatter):
+    """Text lines whose tracebacks and stacks are cleaned too."""
+
+    def __init__(self, fmt: str, redact: Redact) -> None:
+        super().__init__(fmt)
+        self._redact = redact
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
+        """The traceback, cleaned."""
+        return self._redact.clean(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:  # noqa: N802 - logging's name
+        """The stack, cleaned."""
+        return self._redact.clean(super().formatStack(stack_info))
+
+
+class _SafeJson(JsonFormatter):
+    """JSON lines whose tracebacks and stacks are cleaned too (the formatter renders them
+    itself from the record's exception, not from the text the filter cleaned)."""
+
+    def __init__(self, redact: Redact, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._redact = redact
+
+    def formatException(self, ei: Any) -> Any:  # noqa: N802 - logging's name
+        """The traceback, cleaned (a list of lines when the formatter keeps them apart)."""
+        return self._clean(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> Any:  # noqa: N802 - logging's name
+        """The stack, cleaned."""
+        return self._clean(super().formatStack(stack_info))
+
+    def _clean(self, text: str | list[str]) -> str | list[str]:
+        if isinstance(text, list):
+            return [self._redact.clean(line) for line in text]
+        return self._redact.clean(text)
+
+
 def configure_logging(
     log_format: str,
     secrets: Iterable[str] = (),
@@ -78,17 +116,19 @@ def configure_logging(
     """Route every logger (uvicorn's, Temporal's, SQLAlchemy's, Parley's) through one handler on
     stderr (or `stream`), text or JSON; return that handler."""
     handler = logging.StreamHandler(stream or sys.stderr)
+    redact = Redact(secrets)
     handler.addFilter(CallFields())
-    handler.addFilter(Redact(secrets))
+    handler.addFilter(redact)
     if log_format == "json":
         handler.setFormatter(
-            JsonFormatter(
+            _SafeJson(
+                redact,
                 JSON_FIELDS,
                 rename_fields={"levelname": "level", "name": "logger", "asctime": "time"},
             )
         )
     else:
-        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
+        handler.setFormatter(_SafeText(TEXT_FORMAT, redact))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -117,20 +117,29 @@ class _ActivityInbound(ActivityInboundInterceptor):
         return await super().execute_activity(input)
 
 
+# A workflow many users' calls reach (a shard's matchmaker) speaks for none of them.
+SHARED_WORKFLOWS = frozenset({"MatchmakerWorkflow"})
+
+
+def _enter(headers: Mapping[str, Payload]) -> None:
+    if workflow.info().workflow_type not in SHARED_WORKFLOWS:
+        _read(headers).enter()
+
+
 class _WorkflowInbound(WorkflowInboundInterceptor):
     def init(self, outbound: WorkflowOutboundInterceptor) -> None:
         super().init(_WorkflowOutbound(outbound))
 
     async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
-        _read(input.headers).enter()
+        _enter(input.headers)
         return await super().execute_workflow(input)
 
     async def handle_signal(self, input: HandleSignalInput) -> None:
-        _read(input.headers).enter()
+        _enter(input.headers)
         await super().handle_signal(input)
 
     async def handle_update_handler(self, input: HandleUpdateInput) -> Any:
-        _read(input.headers).enter()
+        _enter(input.headers)
         return await super().handle_update_handler(input)
 
 

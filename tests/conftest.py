@@ -144,7 +144,9 @@ async def measured(
         namespace=env.client.namespace,
         runtime=runtime,
     )
-    test_settings = settings.model_copy(update={"task_queue": f"parley-{uuid.uuid4()}"})
+    test_settings = settings.model_copy(
+        update={"task_queue": f"parley-{uuid.uuid4()}", "metrics_gauges_fresh_seconds": 0}
+    )
     app = create_app(
         test_settings, temporal=env.client, sessionmaker=sessionmaker, clock=env.get_current_time
     )

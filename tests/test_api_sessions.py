@@ -179,8 +179,13 @@ async def test_cancelling_after_the_start_when_nobody_joined_rematches_nobody(
     req_a, req_b, session = await book_pair(stack, a, b, slot)
     await skip_to(stack, slot + timedelta(seconds=30))
     cancelled = await b.post(f"/v1/sessions/{session['id']}/cancel")
-    assert cancelled.status_code == 200, cancelled.text
-    assert (await b.get(f"/v1/match-requests/{req_b['id']}")).json()["status"] == "cancelled"
+    # Recorded; whether A is a no-show too is for the deadline to say: A may still come.
+    assert cancelled.status_code == 202, cancelled.text
+    assert cancelled.json()["cancel_requested_by"] == b.user_id
+    await skip_to(stack, slot + timedelta(minutes=2, seconds=5))
+    await eventually(
+        lambda: b.get(f"/v1/match-requests/{req_b['id']}"), lambda r: r["status"] == "cancelled"
+    )
     assert (await a.get(f"/v1/match-requests/{req_a['id']}")).json()["status"] == "no_show"
     assert (await a.get("/v1/match-requests", status="waiting")).json() == []
 
@@ -212,3 +217,25 @@ async def test_a_rematch_that_would_double_book_is_refused_and_recorded(stack: S
     assert state.status == "cancelled"
     assert state.rematch_request_ids == []
     assert len(state.rematch_refusals) == 1 and "overlaps" in state.rematch_refusals[0]
+
+
+async def test_a_partner_who_comes_after_the_others_late_cancel_is_rematched_not_a_no_show(
+    stack: Stack,
+) -> None:
+    a, b = person(stack, "user-a"), person(stack, "user-b")
+    slot = await slot_ahead(stack)
+    req_a, req_b, session = await book_pair(stack, a, b, slot)
+    await skip_to(stack, slot + timedelta(seconds=20))
+    assert (await b.post(f"/v1/sessions/{session['id']}/cancel")).status_code == 202
+    await skip_to(stack, slot + timedelta(seconds=60))
+    assert (await a.post(f"/v1/sessions/{session['id']}/join")).status_code == 200
+    done = await eventually(
+        lambda: a.get(f"/v1/sessions/{session['id']}"), lambda s: s["status"] == "cancelled"
+    )
+    assert (done["cancel_reason"], done["cancelled_by"]) == ("no_show", b.user_id)
+    assert (await b.get(f"/v1/match-requests/{req_b['id']}")).json()["status"] == "cancelled"
+    assert (await a.get(f"/v1/match-requests/{req_a['id']}")).json()["status"] == "matched"
+    rematch = await eventually(
+        lambda: a.get("/v1/match-requests", status="waiting"), lambda rows: len(rows) == 1
+    )
+    assert rematch[0]["priority"] == 1 and rematch[0]["origin_session_id"] == session["id"]

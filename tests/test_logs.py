@@ -110,6 +110,10 @@ async def test_no_token_or_secret_is_ever_logged(
     # Even code that would log one by mistake leaves nothing readable behind.
     logging.getLogger("parley.careless").warning("called with Authorization: Bearer %s", a.token)
     logging.getLogger("parley.careless").error("signing with %s", stack.settings.signing_secret())
+    try:
+        raise RuntimeError(f"token {a.token} and secret {stack.settings.signing_secret()}")
+    except RuntimeError:
+        logging.getLogger("parley.careless").exception("a failure that quotes them")
     text = captured.getvalue()
     assert "POST /v1/match-requests 201" in text  # the capture did see the calls
     for secret in (a.token, forged, stack.settings.signing_secret(), settings.signing_secret()):

@@ -63,3 +63,19 @@ async def test_a_match_a_no_show_and_a_cancel_move_each_metric_by_exactly_what_h
 def _matchmaker() -> dict[str, str]:
     """The labels the workflow's meter puts on the matchmaker's pass metrics."""
     return {"namespace": "default", "workflow_type": "MatchmakerWorkflow"}
+
+
+async def test_an_unknown_path_or_method_mints_no_new_metric_series(
+    measured: tuple[Stack, Scrapes],
+) -> None:
+    stack, scrapes = measured
+    before = {sample for sample in await scrapes.read() if sample[0].startswith("http_")}
+    for method, path in (
+        ("ZZMETHOD", "/no/such/path"),
+        ("GET", "/no/such/path/%0Aforged"),
+        ("ZZMETHOD", "/v1/match-requests"),
+    ):
+        await stack.api.request(method, path)
+    after = {sample for sample in await scrapes.read() if sample[0].startswith("http_")}
+    assert {name for name, labels in after - before if "ZZMETHOD" in str(labels)} == set()
+    assert not any("/no/such" in str(labels) for _, labels in after)

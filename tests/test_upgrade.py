@@ -101,7 +101,7 @@ async def test_a_new_build_takes_new_bookings_while_old_sessions_finish_on_the_o
             return Person(user, api, mint_token(user, fast.signing_secret()))
 
         a, b, c, d, e, f, g, h = (someone(n) for n in "abcdefgh")
-        slot1 = next_slot_after(datetime.now(UTC) + timedelta(seconds=40), 1)
+        slot1 = next_slot_after(datetime.now(UTC) + timedelta(seconds=60), 1)
         slot2, slot3 = slot1 + timedelta(minutes=2), slot1 + timedelta(minutes=3)
         # Two workers on one host: each its own build, and its own metrics port.
         v1_env, v2_env = (
@@ -121,10 +121,19 @@ async def test_a_new_build_takes_new_bookings_while_old_sessions_finish_on_the_o
             assert waiting.status_code == 201, waiting.text
 
             v2_worker = [python, "-m", "tests.upgrade.worker_v2"]
-            roll = [python, "-m", "deploy", "roll", "--to", "v2", "--stop-old", "--timeout", "240"]
+            roll = [python, "-m", "deploy", "roll", "--to", "v2", "--stop-old", "--timeout"]
+            with process(v2_worker, v2_env, tmp_path / "v2.log"):
+                # A first roll gives up waiting (v1 sessions run for minutes yet)...
+                impatient = await asyncio.to_thread(
+                    subprocess.run, [*roll, "10"],
+                    env=env, cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+                )  # fmt: skip
+                assert impatient.returncode == 1, impatient.stdout + impatient.stderr
+                assert "run this again" in impatient.stdout
             with (
                 process(v2_worker, v2_env, tmp_path / "v2.log"),
-                process(roll, env, tmp_path / "deploy.log") as deploying,
+                # ...and running it again picks up the drain where it stopped.
+                process([*roll, "240"], env, tmp_path / "deploy.log") as deploying,
             ):
                 await _until(lambda: versions.current_build(dev_client, "parley"), "v2")
                 # New bookings run on v2; one reaches slot 3's matchmaker, a run of v1.
@@ -149,7 +158,7 @@ async def test_a_new_build_takes_new_bookings_while_old_sessions_finish_on_the_o
                 await asyncio.to_thread(deploying.wait, 300)
                 transcript = (tmp_path / "deploy.log").read_text()
                 assert deploying.returncode == 0, transcript
-                assert "build v1 is drained" in transcript and "stopped build v1" in transcript
+                assert "build v1 is drained" in transcript and "stopped older builds'" in transcript
                 assert v1.wait(timeout=30) == 0, (tmp_path / "v1.log").read_text()[-3000:]
 
                 # Every v1 session ended correctly, on v1 alone.

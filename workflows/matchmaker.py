@@ -136,7 +136,7 @@ class MatchmakerWorkflow:
                     await self._pass(input)
             elif workflow.now() >= input.slot_start:
                 break
-            else:
+            elif not _new_build_is_current():
                 self._quiet_checked = True
                 await self._rearrange(input)
             if self._should_continue_as_new(input.history_event_budget):

@@ -46,6 +46,7 @@ class SessionWorkflow:
         self._phase = SCHEDULED
         self._joined: dict[str, datetime] = {}
         self._cancel_asked = False
+        self._canceller: str | None = None
         self._end_asked = False
         self._rearranged_into: list[str] | None = None
         self._facts: SessionRowResult | None = None
@@ -153,11 +154,15 @@ class SessionWorkflow:
     def joined(self, signal: SessionReceiptSignal) -> None:
         """A participant's join reached Parley at `signal.at` and is on the row."""
         self._joined.setdefault(signal.user_id, signal.at)
+        if self._canceller not in (None, signal.user_id):
+            # A cancel made after the start waited to see whether the partner comes: they did.
+            self._cancel_asked = True
 
     @workflow.signal
     def cancel_requested(self, signal: SessionReceiptSignal) -> None:
         """A participant's cancel reached Parley and is on the row: settle it now."""
         self._cancel_asked = True
+        self._canceller = signal.user_id
 
     @workflow.signal
     def end_requested(self, signal: SessionReceiptSignal) -> None:

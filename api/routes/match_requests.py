@@ -10,14 +10,14 @@ from temporalio.client import WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
 
 from api import rate_limit, reads, receipts
-from api.bounded import answer_by, until_changed, within
+from api.bounded import NoWorkerInTime, answer_by, until_changed, within
 from api.deps import ClockDep, CurrentUser, DbDep, IdempotencyKey, SettingsDep, TemporalDep
 from api.errors import workflow_call
 from api.openapi import RATE_LIMITED, accepted
 from api.policy import booking_policy, workflow_policy
 from api.schemas import MatchRequestCreate, MatchRequestOut, RescheduleBody
 from api.strict_route import StrictRoute
-from api.tell import tell
+from api.tell import tell, worth_telling
 from db.models import MatchRequestRow
 from domain.booking import RequestDraft, validate_request, validate_reschedule
 from domain.errors import StateConflict
@@ -36,6 +36,8 @@ from workflows.match_request import MatchRequestWorkflow
 router = APIRouter(prefix="/v1/match-requests", tags=["match requests"], route_class=StrictRoute)
 
 IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c9a52-3f7e-4f0e-9a59-0d5b7f1e2a10")
+# Creates and reschedules share one rate-limit budget per user.
+BOOKINGS = "booking"
 StatusFilter = Annotated[
     str | None,
     Query(
@@ -112,7 +114,7 @@ async def create_match_request(
         policy=booking_policy(settings),
         known_languages=await reads.known_languages(db),
     )
-    await rate_limit.take(db, user, "create", received, settings.rate_limit_per_minute)
+    await rate_limit.take(db, user, BOOKINGS, received, settings.rate_limit_per_minute)
     request_id = _request_id(user, idempotency_key)
     spec = RequestSpec(
         request_id=str(request_id),
@@ -139,16 +141,20 @@ async def create_match_request(
         f"{spec.learning_language_id} at {spec.slot_start:%Y-%m-%d %H:%M} UTC",
     )
     await reads.release(db)
-    await within(
-        workflow_call(
-            temporal.execute_update_with_start_workflow(
-                MatchRequestWorkflow.created,
-                CreatedInput(answer_by=deadline),
-                start_workflow_operation=start,
-            )
-        ),
-        settings,
-    )
+    try:
+        await within(
+            workflow_call(
+                temporal.execute_update_with_start_workflow(
+                    MatchRequestWorkflow.created,
+                    CreatedInput(answer_by=deadline),
+                    start_workflow_operation=start,
+                )
+            ),
+            settings,
+        )
+    except NoWorkerInTime:
+        if await receipts.give_up_booking(db, user, request_id, deadline) is None:
+            raise  # 503, and the booking will not be made for this call
     created = await reads.request_of(db, user, request_id)
     if idempotency_key is not None:
         # A concurrent call with the same key but another body may have got there first.
@@ -208,11 +214,12 @@ async def cancel_match_request(
         else:
             row = recorded
     await reads.release(db)
-    if row.status == "waiting":
-        at = row.cancel_requested_at
-        assert at is not None
+    at = row.cancel_requested_at
+    if row.status == "waiting" and at is not None and worth_telling(at, received):
         handle = temporal.get_workflow_handle(match_request_workflow_id(str(request_id)))
-        if await tell(handle, MatchRequestWorkflow.cancel_requested, CancelRequestedSignal(at)):
+        signal = CancelRequestedSignal(at)
+        bound = settings.workflow_call_timeout_seconds
+        if await tell(handle, MatchRequestWorkflow.cancel_requested, signal, bound):
             row, _ = await until_changed(
                 lambda: reads.request_now(db, user, request_id),
                 lambda r: r.status != "waiting",
@@ -260,27 +267,32 @@ async def reschedule_match_request(
     row = await reads.request_of(db, user, request_id)
     _require_waiting(row, "rescheduled")
     validate_reschedule(body.availability_start, now=received, policy=booking_policy(settings))
-    await rate_limit.take(db, user, "reschedule", received, settings.rate_limit_per_minute)
+    await rate_limit.take(db, user, BOOKINGS, received, settings.rate_limit_per_minute)
     new_request_id = _request_id(user, idempotency_key)
     await reads.release(db)
     handle = temporal.get_workflow_handle(match_request_workflow_id(str(request_id)))
     WORKFLOW_ID.set(handle.id)
-    await within(
-        workflow_call(
-            handle.execute_update(
-                MatchRequestWorkflow.reschedule,
-                RescheduleRequestInput(
-                    user_id=user,
-                    new_request_id=str(new_request_id),
-                    new_slot_start=body.availability_start,
-                    answer_by=answer_by(received, settings),
-                    idempotency_key=idempotency_key,
+    deadline = answer_by(received, settings)
+    try:
+        await within(
+            workflow_call(
+                handle.execute_update(
+                    MatchRequestWorkflow.reschedule,
+                    RescheduleRequestInput(
+                        user_id=user,
+                        new_request_id=str(new_request_id),
+                        new_slot_start=body.availability_start,
+                        answer_by=deadline,
+                        idempotency_key=idempotency_key,
+                    ),
                 ),
+                handle,
             ),
-            handle,
-        ),
-        settings,
-    )
+            settings,
+        )
+    except NoWorkerInTime:
+        if await receipts.give_up_booking(db, user, new_request_id, deadline) is None:
+            raise  # 503, and the reschedule will not happen for this call
     return await reads.request_of(db, user, new_request_id)
 
 

@@ -29,7 +29,7 @@ from api.deps import (
 from api.openapi import accepted
 from api.schemas import SessionOut
 from api.strict_route import StrictRoute
-from api.tell import tell
+from api.tell import tell, worth_telling
 from db.models import SessionRow
 from domain import session_rules
 from domain.session_rules import SessionClock
@@ -119,6 +119,7 @@ async def join_session(
     """
     received = await clock()
     row = await reads.session_of(db, user, session_id)
+    recorded = None
     if not (user in _joined(row) and row.status in ("scheduled", "active")):
         refusal = session_rules.join_refusal(_clock(row, settings), received, row.status)
         if refusal:
@@ -129,8 +130,12 @@ async def join_session(
             raise _conflict(row, "the no-show window has closed")
         row = recorded
     await reads.release(db)
-    handle = temporal.get_workflow_handle(session_workflow_id(str(session_id)))
-    await tell(handle, SessionWorkflow.joined, SessionReceiptSignal(user, received))
+    if recorded is not None:
+        # Only a join this call recorded is told (the deadline reads the row anyway): a client
+        # looping on /join cannot flood the session's history with signals.
+        handle = temporal.get_workflow_handle(session_workflow_id(str(session_id)))
+        signal = SessionReceiptSignal(user, received)
+        await tell(handle, SessionWorkflow.joined, signal, settings.workflow_call_timeout_seconds)
     if _joined(row) == {row.participant_one_id, row.participant_two_id} and (
         received >= row.scheduled_start and row.status == "scheduled"
     ):
@@ -159,7 +164,8 @@ class _Ask:
 def _refuse_cancel(row: SessionRow, user: str, received: datetime, settings: Settings) -> None:
     if row.cancel_requested_by not in (None, user):
         raise _conflict(row, "your partner already cancelled this session")
-    refusal = session_rules.cancel_refusal(_clock(row, settings), received, row.status)
+    both = _joined(row) == {row.participant_one_id, row.participant_two_id}
+    refusal = session_rules.cancel_refusal(_clock(row, settings), received, row.status, both)
     if refusal:
         raise _conflict(row, refusal)
 
@@ -250,9 +256,10 @@ async def _ask(
             row = recorded
     await reads.release(db)
     at = ask.asked_at(row)
-    if row.status == ask.pending and at is not None:
+    if row.status == ask.pending and at is not None and worth_telling(at, received):
         handle = temporal.get_workflow_handle(session_workflow_id(str(session_id)))
-        if await tell(handle, ask.signal, SessionReceiptSignal(user, at)):
+        signal = SessionReceiptSignal(user, at)
+        if await tell(handle, ask.signal, signal, settings.workflow_call_timeout_seconds):
             row, _ = await until_changed(
                 lambda: reads.session_now(db, user, session_id),
                 lambda r: r.status != ask.pending,

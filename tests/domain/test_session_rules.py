@@ -125,3 +125,23 @@ def test_a_cancel_that_reached_parley_before_the_deadline_wins_over_the_no_show_
     assert outcome is not None and outcome.reason == CANCELLED_BY_USER
     assert outcome.cancelled_request_ids == ("req-b",) and outcome.no_show_request_ids == ()
     assert outcome.rematch == (A,)
+
+
+def test_a_cancel_after_the_start_waits_for_the_deadline_while_the_partner_may_still_come() -> None:
+    receipt = CancelReceipt("user-b", START + timedelta(seconds=30))
+    early = START + timedelta(minutes=1)
+    assert settlement((A, B), frozenset(), receipt, CLOCK, early, 10) is None
+    # A joins in time: rematched (and B's cancel is B's no-show).
+    joined_a = frozenset({"user-a"})
+    outcome = settlement((A, B), joined_a, receipt, CLOCK, early, 10)
+    assert outcome is not None and outcome.rematch == (A,)
+    # A never comes: at the deadline, both are out.
+    late = settlement((A, B), frozenset(), receipt, CLOCK, START + timedelta(minutes=2), 10)
+    assert late is not None and late.no_show_request_ids == ("req-a",) and late.rematch == ()
+
+
+def test_once_both_are_there_and_it_is_time_the_session_can_only_be_ended() -> None:
+    refusal = cancel_refusal(CLOCK, START + timedelta(seconds=5), "scheduled", both_joined=True)
+    assert refusal is not None and "end it instead" in refusal
+    just_before = START - timedelta(seconds=5)
+    assert cancel_refusal(CLOCK, just_before, "scheduled", both_joined=True) is None

@@ -6,10 +6,12 @@
   request carries `cancel_requested_at` the same way: from then on no session may claim it.
 - A session records why the let-down partner's rematch could not be booked (`rematch_refusal`).
 - A user holds at most `parley.max_live_requests` waiting requests (set per transaction by the
-  writer; 20 when unset); the rematches Parley books for a let-down partner do not count against
-  it. Racing inserts of one user queue on an advisory lock, so no race can pass the cap.
+  writer; 20 when unset); the rematches Parley books for a let-down partner, and requests their
+  owner already asked to cancel, neither count against it nor are refused by it. Racing inserts
+  of one user queue on an advisory lock, so no race can pass the cap.
 - `rate_limits` keeps one theoretical arrival time per user and action (GCRA), shared by every
   API process.
+- `abandoned_bookings` records the bookings the API answered 503 for, so that none is made later.
 
 Revision ID: 0004
 Revises: 0003
@@ -139,7 +141,8 @@ BEGIN
     -- Serialise one user's inserts: the count below then sees every earlier one committed.
     PERFORM pg_advisory_xact_lock(hashtextextended('parley.live-requests:' || NEW.user_id, 0));
     SELECT count(*) INTO live FROM match_requests
-     WHERE user_id = NEW.user_id AND status = 'waiting';
+     WHERE user_id = NEW.user_id AND status = 'waiting'
+       AND origin_session_id IS NULL AND cancel_requested_at IS NULL;
     IF live >= cap THEN
         RAISE EXCEPTION 'you already hold % live requests, the most allowed '
             '(PARLEY_MAX_LIVE_REQUESTS=%)', live, cap USING ERRCODE = '23P96';
@@ -148,6 +151,16 @@ BEGIN
 END $$;
 CREATE TRIGGER match_requests_cap_live BEFORE INSERT ON match_requests
     FOR EACH ROW EXECUTE FUNCTION match_requests_cap_live();
+"""
+
+# A booking (or a reschedule's new request) the API stopped waiting for: its caller was told
+# 503, so the request must not be made for that caller any more. Written by the API under the
+# request's advisory lock; the writer of the request takes the same lock and checks it.
+ABANDONED = """
+CREATE TABLE abandoned_bookings (
+    request_id  uuid PRIMARY KEY,
+    answer_by   timestamptz NOT NULL
+);
 """
 
 RATE_LIMITS = """
@@ -178,11 +191,12 @@ def upgrade() -> None:
     op.execute(LEAVE_NOBODY)
     op.execute(LIVE_CAP)
     op.execute(RATE_LIMITS)
+    op.execute(ABANDONED)
 
 
 def downgrade() -> None:
     op.execute(REFUSE_DOWNGRADE)
-    op.execute("DROP TABLE rate_limits")
+    op.execute("DROP TABLE abandoned_bookings, rate_limits")
     op.execute(
         "DROP TRIGGER match_requests_cap_live ON match_requests;"
         "DROP FUNCTION match_requests_cap_live;"
