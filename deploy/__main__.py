@@ -7,8 +7,8 @@
 `--start-workers`; otherwise whatever runs workers starts them with PARLEY_BUILD_ID=BUILD), and
 wait until they poll; (2) make the build current, so every new workflow starts on it; (3) wait
 until no running workflow is pinned to the build that was current before (requests and sessions
-finish on the code they started with; matchmakers hand over to the new build at their next
-wake-up); (4) say that the old build's workers can stop, and with `--stop-old` stop those
+finish on the code they started with; matchmakers are woken by a signal and hand over to
+the new build); (4) say that the old build's workers can stop, and with `--stop-old` stop those
 running on this host.
 It reads TEMPORAL_ADDRESS, PARLEY_TEMPORAL_NAMESPACE, PARLEY_DEPLOYMENT_NAME and PARLEY_TASK_QUEUE.
 """
@@ -28,6 +28,8 @@ from deploy import versions, workers
 from settings import Settings, get_settings
 
 PROGRESS_EVERY_SECONDS = 5.0
+# Name the workflows still pinned once they are this few.
+SHOW_PINNED = 5
 
 
 def say(message: str) -> None:
@@ -99,7 +101,12 @@ async def _drain(client: Client, deployment: str, old: str, deadline: float) -> 
     """Wait until nothing runs on build `old`; False if the deadline came first."""
     say(f"3. waiting until no running workflow is pinned to build {old}")
     last_report = 0.0
+    woken: dict[tuple[str, str], float] = {}
     while True:
+        # An idle matchmaker would notice the new build only at its next timer, maybe the slot's
+        # start hours away: a signal makes it hand over at once.
+        if count := await versions.wake_matchmakers(client, deployment, old, woken):
+            say(f"   woke {count} matchmaker(s) on build {old}: they hand over to the new build")
         state = await versions.describe_version(client, deployment, old)
         left = state.running_pinned if state else 0
         if left == 0 and (state is None or state.drainage == "DRAINED"):
@@ -108,6 +115,9 @@ async def _drain(client: Client, deployment: str, old: str, deadline: float) -> 
         if time.monotonic() - last_report >= PROGRESS_EVERY_SECONDS:
             say(f"   build {old}: {left} running workflow(s) pinned to it, drainage "
                 f"{state.drainage.lower() if state else 'unknown'}")  # fmt: skip
+            if 0 < left <= SHOW_PINNED:
+                sample = await versions.pinned_sample(client, deployment, old, SHOW_PINNED)
+                say(f"   still on {old}: {', '.join(sample)}")
             last_report = time.monotonic()
         if time.monotonic() > deadline:
             return False

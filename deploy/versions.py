@@ -29,15 +29,20 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import WorkerDeploymentConfig
 from tenacity import retry, retry_if_exception, stop_after_delay, wait_exponential
 
+from workflows import search_attributes
+from workflows.matchmaker import AWAITING_NO_SHOWS, MatchmakerWorkflow
+
 REPO = Path(__file__).resolve().parents[1]
 IDENTITY = "parley-deploy"
+WAKE_AGAIN_SECONDS = 10.0
 
 # The server rate-limits calls about one deployment ("too many requests issued to Worker
 # Deployment"); such a refusal is retried with backoff, anything else is not.
 _patient = retry(
     retry=retry_if_exception(
-        lambda error: isinstance(error, RPCError)
-        and error.status == RPCStatusCode.RESOURCE_EXHAUSTED
+        lambda error: (
+            isinstance(error, RPCError) and error.status == RPCStatusCode.RESOURCE_EXHAUSTED
+        )
     ),
     wait=wait_exponential(multiplier=0.2, max=5),
     stop=stop_after_delay(60),
@@ -123,6 +128,54 @@ async def running_pinned(client: Client, deployment_name: str, build_id: str) ->
         'AND ExecutionStatus = "Running"'
     )
     return (await client.count_workflows(query)).count
+
+
+async def wake_matchmakers(
+    client: Client, deployment_name: str, build_id: str, woken: dict[tuple[str, str], float]
+) -> int:
+    """Signal each matchmaker run still pairing on this build, so that it hands over now.
+
+    A run sees the new build only in a workflow task that starts once the server has routed the
+    deployment's change, which may come just after it; so a run still here is woken again after
+    WAKE_AGAIN_SECONDS. A run past its slot's start only waits for the no-show sweep: left alone.
+    """
+    query = (
+        f'TemporalWorkerDeploymentVersion = "{deployment_name}:{build_id}" '
+        f'AND ExecutionStatus = "Running" AND WorkflowType = "{MatchmakerWorkflow.__name__}" '
+        f'AND {search_attributes.STATUS.name} != "{AWAITING_NO_SHOWS}"'
+    )
+    count = 0
+    async for listed in client.list_workflows(query):
+        key = (listed.id, listed.run_id)
+        if time.monotonic() - woken.get(key, -WAKE_AGAIN_SECONDS) < WAKE_AGAIN_SECONDS:
+            continue
+        woken[key] = time.monotonic()
+        handle = client.get_workflow_handle_for(
+            MatchmakerWorkflow.run, listed.id, run_id=listed.run_id
+        )
+        try:
+            await _patient(handle.signal)(MatchmakerWorkflow.hand_over)
+        except RPCError as error:
+            # The run ended (or handed over) since it was listed.
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise
+            continue
+        count += 1
+    return count
+
+
+async def pinned_sample(
+    client: Client, deployment_name: str, build_id: str, most: int = 5
+) -> list[str]:
+    """A few of the running workflows still on this build, as `type id`, for the operator."""
+    query = (
+        f'TemporalWorkerDeploymentVersion = "{deployment_name}:{build_id}" '
+        'AND ExecutionStatus = "Running"'
+    )
+    found = []
+    async for listed in client.list_workflows(query, limit=most):
+        found.append(f"{listed.workflow_type} {listed.id}")
+    return found
 
 
 @_patient

@@ -3,8 +3,9 @@
 Two worker processes of different code: v1 is today's worker; v2 (tests/upgrade) changes
 SessionWorkflow's commands. v1 books and starts sessions; v2 is deployed with `python -m deploy
 roll` while they wait. Every v1 session ends correctly on v1, new bookings run on v2, a matchmaker
-that was running on v1 hands over to v2 when a booking reaches it, no workflow task fails on
-non-determinism, and nothing is lost in Postgres. Real time, compressed: one-minute slots.
+that was running on v1 hands over to v2 when a booking reaches it (an idle one when the deploy
+wakes it), no workflow task fails on non-determinism, and nothing is lost in Postgres. Real
+time, compressed: one-minute slots.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ async def test_a_new_build_takes_new_bookings_while_old_sessions_finish_on_the_o
             user = f"{name}-{tag}"
             return Person(user, api, mint_token(user, fast.signing_secret()))
 
-        a, b, c, d, e, f, g, h = (someone(n) for n in "abcdefgh")
+        a, b, c, d, e, f, g, h, i = (someone(n) for n in "abcdefghi")
         slot1 = next_slot_after(datetime.now(UTC) + timedelta(seconds=60), 1)
         slot2, slot3 = slot1 + timedelta(minutes=2), slot1 + timedelta(minutes=3)
         # Two workers on one host: each its own build, and its own metrics port.
@@ -119,6 +120,13 @@ async def test_a_new_build_takes_new_bookings_while_old_sessions_finish_on_the_o
             cd = await _pair(c, d, slot1)
             waiting = await e.book(slot3, "english", "spanish")
             assert waiting.status_code == 201, waiting.text
+            # Booked and cancelled in a shard whose slot is far off: its v1 matchmaker, holding
+            # no one, would idle on v1 until then.
+            far = slot1 + timedelta(minutes=30)
+            idle = await i.book(far, "english", "spanish")
+            assert idle.status_code == 201, idle.text
+            cancelled = await i.post(f"/v1/match-requests/{idle.json()['id']}/cancel")
+            assert cancelled.status_code == 200, cancelled.text
 
             v2_worker = [python, "-m", "tests.upgrade.worker_v2"]
             roll = [python, "-m", "deploy", "roll", "--to", "v2", "--stop-old", "--timeout"]
@@ -187,6 +195,13 @@ async def test_a_new_build_takes_new_bookings_while_old_sessions_finish_on_the_o
                 first_run = described.raw_description.workflow_execution_info.first_run_id
                 assert set(await builds_that_ran(dev_client, matchmaker, first_run)) == {"v1"}
                 assert set(await builds_that_ran(dev_client, matchmaker)) == {"v2"}
+                # The idle one was woken by the deploy and handed over.
+                idler = matchmaker_workflow_id(far, 60, language_pair("english", "spanish"))
+                described = await dev_client.get_workflow_handle(idler).describe()
+                first_run = described.raw_description.workflow_execution_info.first_run_id
+                assert set(await builds_that_ran(dev_client, idler, first_run)) == {"v1"}
+                assert set(await builds_that_ran(dev_client, idler)) == {"v2"}
+                assert "matchmaker(s) on build v1: they hand over" in transcript
                 # And nothing failed anywhere.
                 async for listed in dev_client.list_workflows():
                     await builds_that_ran(dev_client, listed.id, listed.run_id)

@@ -37,6 +37,8 @@ SESSIONS_PER_BATCH = 200
 # than this run.
 CLOCK_SKEW = timedelta(seconds=5)
 HAND_OVER_PAUSE = timedelta(milliseconds=1)
+# The status of a run past its slot's start, waiting only for the no-show sweep.
+AWAITING_NO_SHOWS = "awaiting_no_shows"
 
 
 def _new_build_is_current() -> bool:
@@ -175,7 +177,7 @@ class MatchmakerWorkflow:
         )
         if self._sessions_created == 0 or workflow.now() >= deadline:
             return 0
-        workflow.upsert_search_attributes(search_attributes.status_update("awaiting_no_shows"))
+        workflow.upsert_search_attributes(search_attributes.status_update(AWAITING_NO_SHOWS))
         workflow.set_current_details(f"no-show sweep at {deadline:%H:%M:%S} UTC")
         await workflow.sleep(deadline - workflow.now(), summary="the slot's no-show deadline")
         swept = await run_activity(
@@ -202,6 +204,12 @@ class MatchmakerWorkflow:
         self._dirty = True
         self._last_arrival = workflow.now()
         self._quiet_checked = False
+
+    @workflow.signal
+    def hand_over(self) -> None:
+        """Wake the run so that it sees a new current build and hands over to it."""
+        # Nothing to do here: any signal runs a workflow task, whose wait condition checks for
+        # a new build. Without one, an idle run would stay on its build until its next timer.
 
     @workflow.query
     def state(self) -> MatchmakerState:
