@@ -28,12 +28,19 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str]]:
             out.append((
                 f"metrics {each['metrics']}, round {each['round']}: floor / max rate / ratio",
                 f"{each['floor_workflows_per_second']} / {each['matched_requests_per_second']}"
-                f" / {each['ratio']}",
+                f" / {each['ratio']}; worker+API CPU {each['worker_api_cpu_ms_per_request']}"
+                " ms per request",
             ))  # fmt: skip
         out += [
             ("max-rate ratio to the floor, with metrics", f"{overhead['ratio_with_metrics']}"),
             ("max-rate ratio to the floor, without", f"{overhead['ratio_without_metrics']}"),
             ("metrics overhead", f"{overhead['overhead_percent']} %"),
+            (
+                "worker+API CPU per request, with / without metrics",
+                f"{overhead['worker_api_cpu_ms_per_request_with_metrics']} / "
+                f"{overhead['worker_api_cpu_ms_per_request_without']} ms "
+                f"({overhead['cpu_overhead_percent']} %)",
+            ),
         ]
     floor = results.get("floor")
     if floor:
