@@ -6,25 +6,13 @@ from a booking to its match.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 from temporalio import activity
 
-from activities.requests import CreateMatchRequestInput, RequestActivities, RequestRowResult
-from activities.workflow_starts import EnqueueRequestInput, WorkflowStartActivities
-from workflows.contracts import Policy, PoolEntry, RequestSpec
-
-
-@dataclass
-class BookInput:
-    """The request to persist and enqueue, and the timing rules its matchmaker runs by."""
-
-    spec: RequestSpec
-    created_at: datetime
-    policy: Policy
-    # When the last caller stops waiting: a booking not yet made by then is refused (Abandoned).
-    answer_by: datetime | None = None
+from activities.requests import RequestActivities
+from activities.workflow_starts import WorkflowStartActivities
+from contracts.matchmaker import EnqueueRequestInput
+from contracts.requests import BookInput, CreateMatchRequestInput, PoolEntry, RequestRowResult
+from contracts.statuses import RequestStatus
 
 
 class BookingActivities:
@@ -50,7 +38,7 @@ class BookingActivities:
             input.spec.slot_start.isoformat(),
             row.status,
         )
-        if row.status == "waiting":
+        if row.status == RequestStatus.WAITING:
             await self._starts.enqueue_request(
                 EnqueueRequestInput(
                     slot_start=input.spec.slot_start,

@@ -5,33 +5,17 @@ One activity where there were two halves the events and the task round trips of 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
-
 from temporalio import activity
 
-from activities.sessions import (
+from activities.sessions import SessionActivities
+from activities.workflow_starts import WorkflowStartActivities
+from contracts.matchmaker import PersistPairsInput
+from contracts.sessions import (
     CreateSessionsInput,
     CreateSessionsResult,
     RearrangeSessionsInput,
-    SessionActivities,
-)
-from activities.workflow_starts import (
-    DissolvedSession,
     StartSessionsInput,
-    WorkflowStartActivities,
 )
-from workflows.contracts import SessionInput
-
-
-@dataclass
-class PersistPairsInput:
-    """One session per pair, its id chosen by the workflow so that a retry is idempotent; with
-    `dissolved`, a rearrangement: those sessions make way, all or nothing."""
-
-    sessions: list[SessionInput]
-    created_at: datetime
-    dissolved: list[DissolvedSession] = field(default_factory=list)
 
 
 class PairingActivities:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import case, func, select, update
@@ -14,90 +13,27 @@ from sqlalchemy.orm import aliased
 from temporalio import activity
 from temporalio.common import MetricMeter
 
-from activities.errors import (
-    ABANDONED,
-    NOT_FOUND,
-    STATE_CONFLICT,
-    refusal,
-    refusal_from_database,
+from activities.errors import refusal_from_database
+from contracts.errors import ABANDONED, NOT_FOUND, STATE_CONFLICT, refusal
+from contracts.matchmaker import (
+    LoadWaitingInput,
+    LoadWaitingResult,
+    SeatedEntry,
+    StillWaitingInput,
+    StillWaitingResult,
 )
+from contracts.requests import (
+    CloseRequestInput,
+    CreateMatchRequestInput,
+    PoolEntry,
+    RequestRowResult,
+    RequestSpec,
+    RescheduleMatchRequestInput,
+)
+from contracts.statuses import RequestStatus, SessionStatus
 from db.booking_lock import lock_booking
 from db.models import AbandonedBookingRow, MatchRequestRow, SessionRow
 from observability.business import BusinessMetrics
-from workflows.contracts import PoolEntry, RequestSpec, SeatedEntry
-
-
-@dataclass
-class CreateMatchRequestInput:
-    """Persist a new request exactly once (its id is the business key). `answer_by`: when the
-    latest caller waiting for it stops waiting; the API records giving up, and then the request
-    is not made for that caller."""
-
-    spec: RequestSpec
-    created_at: datetime
-    answer_by: datetime | None = None
-
-
-@dataclass
-class RequestRowResult:
-    """A request's status as the database holds it after the activity."""
-
-    request_id: str
-    status: str
-    session_id: str | None = None
-
-
-@dataclass
-class CloseRequestInput:
-    """Move a waiting request to `cancelled` or `expired`."""
-
-    request_id: str
-    at: datetime
-    reason: str | None = None
-
-
-@dataclass
-class RescheduleMatchRequestInput:
-    """Cancel a waiting request and create its replacement in one transaction."""
-
-    old_request_id: str
-    new_spec: RequestSpec
-    at: datetime
-    answer_by: datetime | None = None
-
-
-@dataclass
-class LoadWaitingInput:
-    """Which shard to load: a slot, a duration and a language pair; and whether its sessions
-    that may still be rearranged are wanted too."""
-
-    slot_start: datetime
-    duration_minutes: int
-    languages: tuple[str, str]
-    with_seated: bool = False
-
-
-@dataclass
-class LoadWaitingResult:
-    """The waiting requests of a shard, oldest first, and the pairs seated in its sessions
-    that nobody has joined yet."""
-
-    entries: list[PoolEntry]
-    seated: list[SeatedEntry] = field(default_factory=list)
-
-
-@dataclass
-class StillWaitingInput:
-    """Requests whose status the matchmaker is unsure of."""
-
-    request_ids: list[str]
-
-
-@dataclass
-class StillWaitingResult:
-    """Those of the asked requests that are still waiting."""
-
-    request_ids: list[str]
 
 
 def _row_values(spec: RequestSpec, created_at: datetime) -> dict[str, object]:
@@ -111,7 +47,7 @@ def _row_values(spec: RequestSpec, created_at: datetime) -> dict[str, object]:
         "availability_end": spec.slot_start,
         "preferred_duration_minutes": spec.duration_minutes,
         "priority": spec.priority,
-        "status": "waiting",
+        "status": RequestStatus.WAITING,
         "idempotency_key": spec.idempotency_key,
         "replaces_request_id": uuid.UUID(spec.replaces_request_id)
         if spec.replaces_request_id
@@ -185,7 +121,7 @@ async def _seated(db: AsyncSession, input: LoadWaitingInput) -> list[SeatedEntry
         .join(one, one.id == SessionRow.match_request_one_id)
         .join(two, two.id == SessionRow.match_request_two_id)
         .where(
-            SessionRow.status == "scheduled",
+            SessionRow.status == SessionStatus.SCHEDULED,
             SessionRow.scheduled_start == input.slot_start,
             SessionRow.duration_minutes == input.duration_minutes,
             SessionRow.language_one_id.in_(input.languages),
@@ -245,12 +181,12 @@ class RequestActivities:
     @activity.defn
     async def cancel_match_request(self, input: CloseRequestInput) -> RequestRowResult:
         """Cancel the request if it is still waiting; report its status either way."""
-        return await self._close_waiting(input, "cancelled")
+        return await self._close_waiting(input, RequestStatus.CANCELLED)
 
     @activity.defn
     async def expire_match_request(self, input: CloseRequestInput) -> RequestRowResult:
         """Expire the request if it is still waiting when its slot starts."""
-        return await self._close_waiting(input, "expired")
+        return await self._close_waiting(input, RequestStatus.EXPIRED)
 
     @activity.defn
     async def reschedule_match_request(
@@ -275,11 +211,11 @@ class RequestActivities:
                     update(MatchRequestRow)
                     .where(
                         MatchRequestRow.id == old_id,
-                        MatchRequestRow.status == "waiting",
+                        MatchRequestRow.status == RequestStatus.WAITING,
                         MatchRequestRow.cancel_requested_at.is_(None),
                     )
                     .values(
-                        status="cancelled",
+                        status=RequestStatus.CANCELLED,
                         status_reason=f"rescheduled to {input.new_spec.request_id}",
                         updated_at=input.at,
                     )
@@ -292,7 +228,7 @@ class RequestActivities:
                     raise refusal(
                         STATE_CONFLICT,
                         f"only a waiting request can be rescheduled; it is {current}"
-                        + (" (being cancelled)" if current == "waiting" else ""),
+                        + (" (being cancelled)" if current == RequestStatus.WAITING else ""),
                     )
                 await self._insert(db, input.new_spec, input.at)
                 created = await db.get(MatchRequestRow, new_id)
@@ -312,7 +248,7 @@ class RequestActivities:
             rows = await db.scalars(
                 select(MatchRequestRow)
                 .where(
-                    MatchRequestRow.status == "waiting",
+                    MatchRequestRow.status == RequestStatus.WAITING,
                     MatchRequestRow.cancel_requested_at.is_(None),
                     MatchRequestRow.availability_start == input.slot_start,
                     MatchRequestRow.preferred_duration_minutes == input.duration_minutes,
@@ -334,7 +270,7 @@ class RequestActivities:
                 await db.scalars(
                     select(MatchRequestRow.id).where(
                         MatchRequestRow.id.in_([uuid.UUID(r) for r in input.request_ids]),
-                        MatchRequestRow.status == "waiting",
+                        MatchRequestRow.status == RequestStatus.WAITING,
                         MatchRequestRow.cancel_requested_at.is_(None),
                     )
                 )
@@ -356,9 +292,12 @@ class RequestActivities:
         async with self._sessionmaker.begin() as db:
             changed = await db.scalar(
                 update(MatchRequestRow)
-                .where(MatchRequestRow.id == request_id, MatchRequestRow.status == "waiting")
+                .where(
+                    MatchRequestRow.id == request_id,
+                    MatchRequestRow.status == RequestStatus.WAITING,
+                )
                 .values(
-                    status=case((asked, "cancelled"), else_=status),
+                    status=case((asked, RequestStatus.CANCELLED), else_=status),
                     status_reason=case((asked, "cancelled by user"), else_=input.reason),
                     updated_at=input.at,
                 )

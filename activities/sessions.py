@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, func, select, update
@@ -15,64 +14,19 @@ from temporalio.common import MetricMeter
 
 from activities.errors import SLOT_STARTED, sqlstate
 from activities.requests import request_spec
+from contracts.policy import Policy
+from contracts.sessions import (
+    CreateSessionsInput,
+    CreateSessionsResult,
+    RearrangeSessionsInput,
+    SessionChangeInput,
+    SessionInput,
+    SessionRowResult,
+    SessionSpec,
+)
+from contracts.statuses import CancelReason, RequestStatus, SessionStatus
 from db.models import MatchRequestRow, SessionRow
-from domain.session_rules import REARRANGED
 from observability.business import BusinessMetrics
-from workflows.contracts import Policy, SessionInput, SessionSpec
-
-
-@dataclass
-class CreateSessionsInput:
-    """A batch of pairs from one matchmaker pass, persisted in one transaction."""
-
-    sessions: list[SessionSpec]
-    created_at: datetime
-
-
-@dataclass
-class CreateSessionsResult:
-    """Which sessions exist now, which requests turned out not to be waiting any more, and
-    (for a rearrangement) which sessions could no longer be dissolved."""
-
-    created_session_ids: list[str] = field(default_factory=list)
-    dead_request_ids: list[str] = field(default_factory=list)
-    stale_session_ids: list[str] = field(default_factory=list)
-    # Ids already naming another pair: written by an earlier attempt of a workflow task that was
-    # retried and paired differently. Those sessions are real; their workflows must run.
-    foreign_session_ids: list[str] = field(default_factory=list)
-
-
-@dataclass
-class RearrangeSessionsInput:
-    """Dissolve these sessions and seat their people, and some waiting ones, in new sessions:
-    all of it in one transaction, or none of it."""
-
-    dissolved_session_ids: list[str]
-    sessions: list[SessionSpec]
-    at: datetime
-
-
-@dataclass
-class SessionChangeInput:
-    """Move a session forward at `at`: `active`, or `completed`."""
-
-    session_id: str
-    at: datetime
-
-
-@dataclass
-class SessionRowResult:
-    """A session as the database holds it after the activity: the facts its workflow adopts,
-    since the slot's no-show sweep may have closed it first."""
-
-    session_id: str
-    status: str
-    cancel_reason: str | None = None
-    cancelled_by: str | None = None
-    joined_user_ids: list[str] = field(default_factory=list)
-    cancel_requested_by: str | None = None
-    rematch_request_ids: list[str] = field(default_factory=list)
-    rematch_refusal: str | None = None
 
 
 def _session_values(spec: SessionSpec, created_at: datetime) -> dict[str, object]:
@@ -87,7 +41,7 @@ def _session_values(spec: SessionSpec, created_at: datetime) -> dict[str, object
         "scheduled_start": spec.scheduled_start,
         "scheduled_end": spec.scheduled_start + timedelta(minutes=spec.duration_minutes),
         "duration_minutes": spec.duration_minutes,
-        "status": "scheduled",
+        "status": SessionStatus.SCHEDULED,
         "created_at": created_at,
         "updated_at": created_at,
     }
@@ -119,7 +73,9 @@ def _same_pair(row: SessionRow, spec: SessionSpec) -> bool:
 
 def _claimable() -> ColumnElement[bool]:
     """Waiting, and its owner has not asked to cancel it (the claim trigger's own rule)."""
-    return (MatchRequestRow.status == "waiting") & MatchRequestRow.cancel_requested_at.is_(None)
+    return (
+        MatchRequestRow.status == RequestStatus.WAITING
+    ) & MatchRequestRow.cancel_requested_at.is_(None)
 
 
 async def _not_waiting(db: AsyncSession, spec: SessionSpec) -> list[str]:
@@ -263,12 +219,16 @@ class SessionActivities:
                         update(SessionRow)
                         .where(
                             SessionRow.id.in_([uuid.UUID(i) for i in input.dissolved_session_ids]),
-                            SessionRow.status == "scheduled",
+                            SessionRow.status == SessionStatus.SCHEDULED,
                             SessionRow.participant_one_joined_at.is_(None),
                             SessionRow.participant_two_joined_at.is_(None),
                             SessionRow.cancel_requested_by.is_(None),
                         )
-                        .values(status="cancelled", cancel_reason=REARRANGED, updated_at=input.at)
+                        .values(
+                            status=SessionStatus.CANCELLED,
+                            cancel_reason=CancelReason.REARRANGED,
+                            updated_at=input.at,
+                        )
                         .returning(SessionRow.id)
                     )
                 )
@@ -292,7 +252,7 @@ class SessionActivities:
                 # nothing, and let the matchmaker carry on without this rearrangement.
                 activity.logger.error("rearrangement refused: %s", error.orig)
             return CreateSessionsResult(dead_request_ids=gone)
-        self._metrics.session_ended("rearranged", len(dissolved))
+        self._metrics.session_ended(CancelReason.REARRANGED, len(dissolved))
         self._metrics.sessions_created(len(new_ids))
         self._metrics.matched(waits)  # those who were waiting; the re-seated were matched before
         return CreateSessionsResult(created_session_ids=[str(i) for i in new_ids])
@@ -312,13 +272,13 @@ class SessionActivities:
                 update(SessionRow)
                 .where(
                     SessionRow.id == uuid.UUID(input.session_id),
-                    SessionRow.status == "scheduled",
+                    SessionRow.status == SessionStatus.SCHEDULED,
                     SessionRow.cancel_requested_by.is_(None),
                     SessionRow.participant_one_joined_at.is_not(None),
                     SessionRow.participant_two_joined_at.is_not(None),
                 )
                 .values(
-                    status="active",
+                    status=SessionStatus.ACTIVE,
                     actual_start=func.greatest(
                         SessionRow.scheduled_start,
                         SessionRow.participant_one_joined_at,
@@ -335,9 +295,12 @@ class SessionActivities:
         async with self._sessionmaker.begin() as db:
             changed = await db.scalar(
                 update(SessionRow)
-                .where(SessionRow.id == uuid.UUID(input.session_id), SessionRow.status == "active")
+                .where(
+                    SessionRow.id == uuid.UUID(input.session_id),
+                    SessionRow.status == SessionStatus.ACTIVE,
+                )
                 .values(
-                    status="completed",
+                    status=SessionStatus.COMPLETED,
                     actual_end=func.coalesce(SessionRow.end_requested_at, input.at),
                     ended_by=SessionRow.end_requested_by,
                     updated_at=input.at,
@@ -346,7 +309,7 @@ class SessionActivities:
             )
             facts = await session_facts(db, input.session_id)
         if changed is not None:
-            self._metrics.session_ended("completed")
+            self._metrics.session_ended(SessionStatus.COMPLETED)
         return facts
 
 

@@ -26,45 +26,21 @@ from temporalio.common import MetricMeter
 
 from activities.errors import EXCLUSION_VIOLATION, LIVE_LIMIT, sqlstate
 from activities.requests import request_spec
-from activities.sessions import SessionRowResult, joined_user_ids, session_facts
+from activities.sessions import joined_user_ids, session_facts
 from activities.workflow_starts import WorkflowStartActivities
+from contracts.matchmaker import SettleShardInput, SettleShardResult
+from contracts.policy import Policy
+from contracts.requests import MatchRequestInput
+from contracts.sessions import SessionRowResult, SettleSessionInput
+from contracts.statuses import CancelReason, RequestStatus, SessionStatus
 from db.models import MatchRequestRow, SessionRow
 from domain import session_rules
 from domain.session_rules import Cancellation, CancelReceipt, Participant, SessionClock
 from observability.business import BusinessMetrics
-from workflows.contracts import MatchRequestInput, Policy
 
 # Rematch ids are derived from the session and the person, so the sweep, the session's own
 # settlement and any retry of either name the same row (and one database constraint backs it).
 REMATCH_NAMESPACE = uuid.UUID("b0b7d3e2-5b8c-4d0e-9d44-7f3a6c1e2f58")
-
-
-@dataclass
-class SettleShardInput:
-    """A matchmaker's shard (slot, duration, language pair) at its no-show deadline."""
-
-    slot_start: datetime
-    duration_minutes: int
-    languages: tuple[str, str]
-    at: datetime
-    policy: Policy
-
-
-@dataclass
-class SettleShardResult:
-    """The sessions this sweep cancelled, and the rematches it booked for let-down partners."""
-
-    cancelled_session_ids: list[str] = field(default_factory=list)
-    rematch_request_ids: list[str] = field(default_factory=list)
-
-
-@dataclass
-class SettleSessionInput:
-    """One session, settled at `at`: a recorded cancel, or its no-show once past the deadline."""
-
-    session_id: str
-    at: datetime
-    policy: Policy
 
 
 def rematch_request_id(session_id: str, user_id: str) -> str:
@@ -131,7 +107,7 @@ async def _mark(
         update(MatchRequestRow)
         .where(
             MatchRequestRow.id.in_([uuid.UUID(i) for i in request_ids]),
-            MatchRequestRow.status == "matched",
+            MatchRequestRow.status == RequestStatus.MATCHED,
         )
         .values(status=status, status_reason=reason, updated_at=at)
     )
@@ -155,7 +131,7 @@ async def _book_rematch(
         "availability_end": slot,
         "preferred_duration_minutes": original.preferred_duration_minutes,
         "priority": 1,
-        "status": "waiting",
+        "status": RequestStatus.WAITING,
         "replaces_request_id": original.id,
         "origin_session_id": row.id,
         "created_at": at,
@@ -185,19 +161,25 @@ async def _apply(
     settled: Settled,
 ) -> None:
     values: dict[str, object] = {
-        "status": "cancelled",
+        "status": SessionStatus.CANCELLED,
         "cancel_reason": outcome.reason,
         "cancelled_by": outcome.cancelled_by,
         "updated_at": at,
     }
     await db.execute(update(SessionRow).where(SessionRow.id == row.id).values(**values))
-    cancelled = await _mark(db, outcome.cancelled_request_ids, "cancelled", outcome.reason, at)
-    no_shows = await _mark(db, outcome.no_show_request_ids, "no_show", outcome.reason, at)
+    cancelled = await _mark(
+        db, outcome.cancelled_request_ids, RequestStatus.CANCELLED, outcome.reason, at
+    )
+    no_shows = await _mark(
+        db, outcome.no_show_request_ids, RequestStatus.NO_SHOW, outcome.reason, at
+    )
     after_deadline = at - (row.scheduled_start + timedelta(seconds=policy.no_show_grace_seconds))
     settled.cancelled_session_ids.append(str(row.id))
     settled.session_outcomes.append(outcome.reason)
-    settled.request_outcomes += ["cancelled"] * cancelled + ["no_show"] * no_shows
-    if outcome.reason == session_rules.NO_SHOW and after_deadline >= timedelta(0):
+    settled.request_outcomes += [RequestStatus.CANCELLED] * cancelled + [
+        RequestStatus.NO_SHOW
+    ] * no_shows
+    if outcome.reason == CancelReason.NO_SHOW and after_deadline >= timedelta(0):
         # A deadline's decision (a late cancel's, settled early, is not one).
         settled.no_shows_decided.append(after_deadline)
     for who in outcome.rematch:
@@ -209,7 +191,7 @@ async def _apply(
             )
         elif refusal is None:
             settled.rematches_booked += 1
-            if outcome.reason == session_rules.NO_SHOW:
+            if outcome.reason == CancelReason.NO_SHOW:
                 settled.rebooked.append(after_deadline)
 
 
@@ -224,7 +206,7 @@ async def settle_due(
             select(SessionRow)
             .where(
                 which,
-                SessionRow.status == "scheduled",
+                SessionRow.status == SessionStatus.SCHEDULED,
                 or_(
                     SessionRow.cancel_requested_by.is_not(None),
                     SessionRow.participant_one_joined_at.is_(None),
@@ -277,14 +259,12 @@ class SettlementActivities:
                 await db.scalars(
                     select(MatchRequestRow)
                     .join(SessionRow, SessionRow.id == MatchRequestRow.origin_session_id)
-                    .where(shard, MatchRequestRow.status == "waiting")
+                    .where(shard, MatchRequestRow.status == RequestStatus.WAITING)
                     .order_by(MatchRequestRow.id)
                 )
             ).all()
         await self._start(rematches, input.policy)
-        return SettleShardResult(
-            settled.cancelled_session_ids, [str(row.id) for row in rematches]
-        )
+        return SettleShardResult(settled.cancelled_session_ids, [str(row.id) for row in rematches])
 
     @activity.defn
     async def settle_session(self, input: SettleSessionInput) -> SessionRowResult:
@@ -299,7 +279,7 @@ class SettlementActivities:
                 await db.scalars(
                     select(MatchRequestRow).where(
                         MatchRequestRow.origin_session_id == session_id,
-                        MatchRequestRow.status == "waiting",
+                        MatchRequestRow.status == RequestStatus.WAITING,
                     )
                 )
             ).all()
@@ -312,4 +292,3 @@ class SettlementActivities:
                 MatchRequestInput(spec=request_spec(row), policy=policy),
                 f"Priority rematch for {row.user_id} after session {row.origin_session_id}",
             )
-

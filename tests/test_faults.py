@@ -20,6 +20,7 @@ from temporalio.worker import Worker
 
 from api.main import create_app
 from api.security import mint_token
+from contracts.ids import match_request_workflow_id
 from db.models import MatchRequestRow
 from domain.slots import next_slot_after
 from settings import Settings
@@ -35,7 +36,6 @@ from tests.helpers import (
     slot_ahead,
     test_worker,
 )
-from workflows.ids import match_request_workflow_id
 
 BOUND = 3.0  # seconds: PARLEY_WORKFLOW_CALL_TIMEOUT_SECONDS in these tests
 # What "answers within the bound" allows on a loaded 2-core machine: a hang would be minutes.

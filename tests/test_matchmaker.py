@@ -16,14 +16,15 @@ import psycopg
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client, WorkflowHandle
 
+from contracts import search_attributes
+from contracts.ids import matchmaker_workflow_id
+from contracts.matchmaker import MatchmakerInput, MatchmakerResult, MatchmakerState
+from contracts.requests import PoolEntry
 from domain.slots import next_slot_after
 from settings import Settings
 from tests import rows
 from tests.helpers import Person, eventually, is_matched, on_dev_server
 from tests.rows import insert_request
-from workflows import search_attributes
-from workflows.contracts import MatchmakerInput, MatchmakerResult, MatchmakerState, PoolEntry
-from workflows.ids import matchmaker_workflow_id
 from workflows.matchmaker import MatchmakerWorkflow
 
 PAIRS = 8

@@ -11,9 +11,9 @@ import psycopg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from activities.sessions import CreateSessionsInput, SessionActivities
+from activities.sessions import SessionActivities
+from contracts.sessions import CreateSessionsInput, SessionSpec
 from tests.rows import SLOT, insert_request, insert_session, user
-from workflows.contracts import SessionSpec
 
 
 @pytest.fixture
@@ -32,9 +32,7 @@ async def test_a_request_whose_owner_asked_to_cancel_is_dropped_and_its_partner_
     rb = insert_request(conn, b, "spanish", "english", start=slot)
     # A's cancel has reached Parley; A's workflow has not carried it out yet.
     conn.execute("UPDATE match_requests SET cancel_requested_at = now() WHERE id = %s", (ra,))
-    spec = SessionSpec(
-        str(uuid.uuid4()), a, b, str(ra), str(rb), "english", "spanish", slot, 60
-    )
+    spec = SessionSpec(str(uuid.uuid4()), a, b, str(ra), str(rb), "english", "spanish", slot, 60)
     result = await SessionActivities(sessionmaker).create_sessions(
         CreateSessionsInput([spec], slot - timedelta(days=1))
     )

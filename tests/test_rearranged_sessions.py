@@ -14,14 +14,15 @@ import psycopg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from activities.sessions import RearrangeSessionsInput, SessionActivities, session_facts
+from activities.sessions import SessionActivities, session_facts
 from activities.settlement import settle_due
 from api import receipts
+from contracts.ids import session_workflow_id
+from contracts.policy import Policy
+from contracts.sessions import RearrangeSessionsInput, SessionSpec
 from db.models import SessionRow
 from tests.helpers import Person, Stack, eventually, is_matched, person, skip_to, slot_ahead
 from tests.rows import SLOT, insert_pair, insert_request, status_of, user
-from workflows.contracts import Policy, SessionSpec
-from workflows.ids import session_workflow_id
 from workflows.session import SessionWorkflow
 
 

@@ -11,31 +11,30 @@ from temporalio import workflow
 from temporalio.common import VersioningBehavior
 from temporalio.exceptions import ApplicationError
 
+from contracts.statuses import RequestStatus
+
 with workflow.unsafe.imports_passed_through():
-    from activities.booking import BookingActivities, BookInput
-    from activities.errors import ABANDONED, NOT_FOUND, STATE_CONFLICT
-    from activities.requests import (
-        CloseRequestInput,
-        RequestActivities,
-        RequestRowResult,
-        RescheduleMatchRequestInput,
-    )
-    from activities.workflow_starts import (
-        StartMatchRequestInput,
-        WorkflowStartActivities,
-    )
-    from workflows import search_attributes
-    from workflows.activity_calls import run_activity
-    from workflows.contracts import (
+    from activities.booking import BookingActivities
+    from activities.requests import RequestActivities
+    from activities.workflow_starts import WorkflowStartActivities
+    from contracts import names, search_attributes
+    from contracts.errors import ABANDONED, NOT_FOUND, STATE_CONFLICT
+    from contracts.requests import (
+        BookInput,
         CancelRequestedSignal,
+        CloseRequestInput,
         CreatedInput,
         MatchedSignal,
         MatchRequestInput,
         MatchRequestResult,
         MatchRequestState,
+        RequestRowResult,
         RequestSpec,
+        RescheduleMatchRequestInput,
         RescheduleRequestInput,
+        StartMatchRequestInput,
     )
+    from workflows.activity_calls import run_activity
 
 ArgT = TypeVar("ArgT")
 
@@ -43,10 +42,9 @@ CREATING = "creating"
 REFUSED = "refused"
 # No worker took the booking before the API stopped waiting: nothing was booked.
 ABANDONED_STATUS = "abandoned"
-WAITING = "waiting"
 
 
-@workflow.defn(versioning_behavior=VersioningBehavior.PINNED)
+@workflow.defn(name=names.MATCH_REQUEST_WORKFLOW, versioning_behavior=VersioningBehavior.PINNED)
 class MatchRequestWorkflow:
     """Persists the request, hands it to its matchmaker, waits for a session or the slot."""
 
@@ -65,7 +63,7 @@ class MatchRequestWorkflow:
         # The latest moment any caller still waits for this booking (None: someone always does).
         self._answer_by = input.answer_by
         # Whoever starts this workflow sets ParleyStatus to "waiting" (search_attributes.initial).
-        self._published_status = WAITING
+        self._published_status: str = RequestStatus.WAITING
 
     @workflow.run
     async def run(self, input: MatchRequestInput) -> MatchRequestResult:
@@ -96,7 +94,7 @@ class MatchRequestWorkflow:
             status = ABANDONED_STATUS if error.type == ABANDONED else REFUSED
             return await self._refuse(error, status)
         self._adopt(row)
-        if self._status == WAITING:
+        if self._status == RequestStatus.WAITING:
             await self._wait_for_outcome(spec)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._result()
@@ -120,18 +118,20 @@ class MatchRequestWorkflow:
         return self._result()
 
     async def _wait_for_outcome(self, spec: RequestSpec) -> None:
-        while self._status == WAITING:
+        while self._status == RequestStatus.WAITING:
             remaining = (spec.slot_start - workflow.now()).total_seconds()
             try:
                 await workflow.wait_condition(
-                    lambda: self._status != WAITING or self._cancel_asked_at is not None,
+                    lambda: (
+                        self._status != RequestStatus.WAITING or self._cancel_asked_at is not None
+                    ),
                     timeout=timedelta(seconds=max(remaining, 0)),
                     timeout_summary="slot start: expire if still waiting",
                 )
             except TimeoutError:
                 await self._close(RequestActivities.expire_match_request, "slot started unmatched")
                 return
-            if self._status == WAITING and self._cancel_asked_at is not None:
+            if self._status == RequestStatus.WAITING and self._cancel_asked_at is not None:
                 await self._close(RequestActivities.cancel_match_request, "cancelled by user")
 
     async def _close(
@@ -142,7 +142,7 @@ class MatchRequestWorkflow:
         """Cancel or expire the row if it still waits (a recorded cancel wins over expiry)."""
         # A reschedule may be writing the row right now; let it finish so we act on its result.
         await workflow.wait_condition(lambda: not self._changing)
-        if self._status != WAITING:
+        if self._status != RequestStatus.WAITING:
             return
         self._changing = True
         try:
@@ -151,14 +151,16 @@ class MatchRequestWorkflow:
             )
         finally:
             self._changing = False
-        self._adopt(row, reason=reason if row.status != "cancelled" else "cancelled by user")
+        self._adopt(
+            row, reason=reason if row.status != RequestStatus.CANCELLED else "cancelled by user"
+        )
 
-    @workflow.signal
+    @workflow.signal(name=names.MATCHED)
     def matched(self, signal: MatchedSignal) -> None:
         """The session that claimed this request tells it so."""
         self._session_id = signal.session_id
-        if self._status in (WAITING, CREATING):
-            self._set_status("matched", f"session {signal.session_id}")
+        if self._status in (RequestStatus.WAITING, CREATING):
+            self._set_status(RequestStatus.MATCHED, f"session {signal.session_id}")
 
     @workflow.query
     def state(self) -> MatchRequestState:
@@ -215,7 +217,7 @@ class MatchRequestWorkflow:
             f"reschedule to {input.new_slot_start:%Y-%m-%d %H:%M} UTC",
         )
         self._replaced_by = row.request_id
-        self._set_status("cancelled", f"rescheduled to request {row.request_id}")
+        self._set_status(RequestStatus.CANCELLED, f"rescheduled to request {row.request_id}")
         await run_activity(
             WorkflowStartActivities.start_match_request,
             StartMatchRequestInput(
@@ -235,7 +237,7 @@ class MatchRequestWorkflow:
     def _validate_owner(self, user_id: str) -> None:
         if self._spec.user_id != user_id:
             raise ApplicationError("no such match request", type=NOT_FOUND)
-        if self._status not in (CREATING, WAITING):
+        if self._status not in (CREATING, RequestStatus.WAITING):
             raise ApplicationError(
                 f"only a waiting request can change; it is {self._status}", type=STATE_CONFLICT
             )
@@ -257,7 +259,7 @@ class MatchRequestWorkflow:
             self._changing = False
 
     def _require_waiting(self, verb: str) -> None:
-        if self._status != WAITING:
+        if self._status != RequestStatus.WAITING:
             raise ApplicationError(
                 f"only a waiting request can be {verb}; it is {self._status}",
                 type=STATE_CONFLICT,
@@ -267,7 +269,10 @@ class MatchRequestWorkflow:
     def _adopt(self, row: RequestRowResult, reason: str | None = None) -> None:
         if row.session_id:
             self._session_id = row.session_id
-        if row.status == WAITING and self._status not in (CREATING, WAITING):
+        if row.status == RequestStatus.WAITING and self._status not in (
+            CREATING,
+            RequestStatus.WAITING,
+        ):
             return  # a stale read: the matched signal already moved us on
         if row.status != self._status:
             self._set_status(row.status, reason)

@@ -9,24 +9,27 @@ from temporalio import workflow
 from temporalio.common import VersioningBehavior
 
 with workflow.unsafe.imports_passed_through():
-    from activities.pairing import PairingActivities, PersistPairsInput
-    from activities.requests import LoadWaitingInput, RequestActivities, StillWaitingInput
-    from activities.settlement import SettlementActivities, SettleShardInput
-    from activities.workflow_starts import DissolvedSession
-    from domain.levels import Level
-    from domain.matching import Candidate, Pair, pair_pool
-    from domain.rearranging import Seated, rearrange
-    from workflows import search_attributes
-    from workflows.activity_calls import run_activity
-    from workflows.contracts import (
+    from activities.pairing import PairingActivities
+    from activities.requests import RequestActivities
+    from activities.settlement import SettlementActivities
+    from contracts import names, search_attributes
+    from contracts.matchmaker import (
+        DissolvedSession,
+        LoadWaitingInput,
         MatchmakerInput,
         MatchmakerResult,
         MatchmakerState,
-        PoolEntry,
+        PersistPairsInput,
         SeatedEntry,
-        SessionInput,
-        SessionSpec,
+        SettleShardInput,
+        StillWaitingInput,
     )
+    from contracts.requests import PoolEntry
+    from contracts.sessions import SessionInput, SessionSpec
+    from domain.levels import Level
+    from domain.matching import Candidate, Pair, pair_pool
+    from domain.rearranging import Seated, rearrange
+    from workflows.activity_calls import run_activity
     from workflows.pass_metrics import PassMetrics
 
 # Continue-as-new comes well before Temporal's limits; the next run reloads the pool from
@@ -64,7 +67,7 @@ def _seat(seat: SeatedEntry, input: MatchmakerInput) -> Seated:
     )
 
 
-@workflow.defn(versioning_behavior=VersioningBehavior.PINNED)
+@workflow.defn(name=names.MATCHMAKER_WORKFLOW, versioning_behavior=VersioningBehavior.PINNED)
 class MatchmakerWorkflow:
     """Coalesces arriving requests into passes; each makes a maximum pairing and persists it."""
 
@@ -191,7 +194,7 @@ class MatchmakerWorkflow:
         )
         return len(swept.cancelled_session_ids)
 
-    @workflow.signal
+    @workflow.signal(name=names.ADD_REQUEST)
     def add_request(self, entry: PoolEntry) -> None:
         """A request joins the pool; repeats of a known request are ignored."""
         if entry.request_id in self._finished or entry.request_id in self._pool:

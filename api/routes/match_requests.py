@@ -18,19 +18,20 @@ from api.policy import booking_policy, workflow_policy
 from api.schemas import MatchRequestCreate, MatchRequestOut, RescheduleBody
 from api.strict_route import StrictRoute
 from api.tell import tell, worth_telling
-from db.models import MatchRequestRow
-from domain.booking import RequestDraft, validate_request, validate_reschedule
-from domain.errors import StateConflict
-from observability.context import WORKFLOW_ID
-from workflows import search_attributes
-from workflows.contracts import (
+from contracts import search_attributes
+from contracts.ids import match_request_workflow_id
+from contracts.requests import (
     CancelRequestedSignal,
     CreatedInput,
     MatchRequestInput,
     RequestSpec,
     RescheduleRequestInput,
 )
-from workflows.ids import match_request_workflow_id
+from contracts.statuses import RequestStatus
+from db.models import MatchRequestRow
+from domain.booking import RequestDraft, validate_request, validate_reschedule
+from domain.errors import StateConflict
+from observability.context import WORKFLOW_ID
 from workflows.match_request import MatchRequestWorkflow
 
 router = APIRouter(prefix="/v1/match-requests", tags=["match requests"], route_class=StrictRoute)
@@ -135,7 +136,7 @@ async def create_match_request(
         task_queue=settings.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         search_attributes=search_attributes.initial(
-            search_attributes.MATCH_REQUEST, [user], spec.slot_start, "waiting"
+            search_attributes.MATCH_REQUEST, [user], spec.slot_start, RequestStatus.WAITING
         ),
         static_summary=f"Match request of {user}: {spec.native_language_id} -> "
         f"{spec.learning_language_id} at {spec.slot_start:%Y-%m-%d %H:%M} UTC",
@@ -205,27 +206,27 @@ async def cancel_match_request(
     received = await clock()
     row = await reads.request_of(db, user, request_id)
     if row.cancel_requested_at is None:
-        _require_waiting(row, "cancelled")
+        _require_waiting(row, RequestStatus.CANCELLED)
         recorded = await receipts.record_request_cancel(db, request_id, user, received)
         if recorded is None:  # matched (or cancelled) meanwhile
             row = await reads.request_of(db, user, request_id)
             if row.cancel_requested_at is None:
-                _require_waiting(row, "cancelled")
+                _require_waiting(row, RequestStatus.CANCELLED)
         else:
             row = recorded
     await reads.release(db)
     at = row.cancel_requested_at
-    if row.status == "waiting" and at is not None and worth_telling(at, received):
+    if row.status == RequestStatus.WAITING and at is not None and worth_telling(at, received):
         handle = temporal.get_workflow_handle(match_request_workflow_id(str(request_id)))
         signal = CancelRequestedSignal(at)
         bound = settings.workflow_call_timeout_seconds
         if await tell(handle, MatchRequestWorkflow.cancel_requested, signal, bound):
             row, _ = await until_changed(
                 lambda: reads.request_now(db, user, request_id),
-                lambda r: r.status != "waiting",
+                lambda r: r.status != RequestStatus.WAITING,
                 settings,
             )
-    if row.status == "waiting":
+    if row.status == RequestStatus.WAITING:
         response.status_code = status.HTTP_202_ACCEPTED
     return row
 
@@ -297,13 +298,13 @@ async def reschedule_match_request(
 
 
 def _require_waiting(row: MatchRequestRow, verb: str) -> None:
-    if row.status == "waiting" and row.cancel_requested_at is not None:
+    if row.status == RequestStatus.WAITING and row.cancel_requested_at is not None:
         raise HTTPException(
             status.HTTP_409_CONFLICT,
             f"only a waiting request can be {verb}; this one is being cancelled",
         )
-    if row.status != "waiting":
-        hint = "; cancel its session instead" if row.status == "matched" else ""
+    if row.status != RequestStatus.WAITING:
+        hint = "; cancel its session instead" if row.status == RequestStatus.MATCHED else ""
         raise HTTPException(
             status.HTTP_409_CONFLICT,
             f"only a waiting request can be {verb}; this one is {row.status}{hint}",

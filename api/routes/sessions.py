@@ -30,12 +30,13 @@ from api.openapi import accepted
 from api.schemas import SessionOut
 from api.strict_route import StrictRoute
 from api.tell import tell, worth_telling
+from contracts.ids import session_workflow_id
+from contracts.sessions import SessionReceiptSignal
+from contracts.statuses import CancelReason, SessionStatus
 from db.models import SessionRow
 from domain import session_rules
 from domain.session_rules import SessionClock
 from settings import Settings
-from workflows.contracts import SessionReceiptSignal
-from workflows.ids import session_workflow_id
 from workflows.session import SessionWorkflow
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"], route_class=StrictRoute)
@@ -75,9 +76,9 @@ def _joined(row: SessionRow) -> set[str]:
 
 def _conflict(row: SessionRow, reason: str) -> HTTPException:
     """409 saying what state the session is in and why that refuses the call."""
-    if row.cancel_reason == session_rules.REARRANGED:
+    if row.cancel_reason == CancelReason.REARRANGED:
         reason = REARRANGED_MESSAGE
-    elif row.cancel_reason == session_rules.NO_SHOW and row.cancelled_by is None:
+    elif row.cancel_reason == CancelReason.NO_SHOW and row.cancelled_by is None:
         reason = "the no-show window has closed"
     if reason.startswith("the session is"):
         return HTTPException(status.HTTP_409_CONFLICT, reason)
@@ -120,7 +121,7 @@ async def join_session(
     received = await clock()
     row = await reads.session_of(db, user, session_id)
     recorded = None
-    if not (user in _joined(row) and row.status in ("scheduled", "active")):
+    if not (user in _joined(row) and row.status in (SessionStatus.SCHEDULED, SessionStatus.ACTIVE)):
         refusal = session_rules.join_refusal(_clock(row, settings), received, row.status)
         if refusal:
             raise _conflict(row, refusal)
@@ -137,12 +138,12 @@ async def join_session(
         signal = SessionReceiptSignal(user, received)
         await tell(handle, SessionWorkflow.joined, signal, settings.workflow_call_timeout_seconds)
     if _joined(row) == {row.participant_one_id, row.participant_two_id} and (
-        received >= row.scheduled_start and row.status == "scheduled"
+        received >= row.scheduled_start and row.status == SessionStatus.SCHEDULED
     ):
         # Both are here and it is time: answer with the session running, if it gets there soon.
         row, _ = await until_changed(
             lambda: reads.session_now(db, user, session_id),
-            lambda r: r.status != "scheduled",
+            lambda r: r.status != SessionStatus.SCHEDULED,
             settings,
         )
     return row
@@ -180,7 +181,7 @@ def _refuse_end(row: SessionRow, user: str, received: datetime, settings: Settin
 
 CANCEL = _Ask(
     "cancel",
-    "scheduled",
+    SessionStatus.SCHEDULED,
     lambda row: row.cancel_requested_by,
     lambda row: row.cancel_requested_at,
     _refuse_cancel,
@@ -189,7 +190,7 @@ CANCEL = _Ask(
 )
 END = _Ask(
     "end",
-    "active",
+    SessionStatus.ACTIVE,
     lambda row: row.end_requested_by,
     lambda row: row.end_requested_at,
     _refuse_end,

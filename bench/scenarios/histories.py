@@ -9,8 +9,8 @@ from temporalio.client import WorkflowExecutionStatus
 
 from bench.context import BenchContext
 from bench.stats import percentile
-from workflows import search_attributes
-from workflows.ids import match_request_workflow_id, session_workflow_id
+from contracts import search_attributes
+from contracts.ids import match_request_workflow_id, session_workflow_id
 from workflows.matchmaker import MatchmakerWorkflow
 
 
