@@ -20,14 +20,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError, InternalError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
-from temporalio.common import MetricMeter
 
+from activities.base import StartingActivities
 from activities.errors import EXCLUSION_VIOLATION, LIVE_LIMIT, sqlstate
-from activities.requests import request_spec
-from activities.sessions import joined_user_ids, session_facts
-from activities.workflow_starts import WorkflowStartActivities
+from activities.request_rows import request_spec
+from activities.session_rows import joined_user_ids, session_facts
 from contracts.matchmaker import SettleShardInput, SettleShardResult
 from contracts.policy import Policy
 from contracts.requests import MatchRequestInput
@@ -226,18 +225,8 @@ async def settle_due(
     return settled
 
 
-class SettlementActivities:
+class SettlementActivities(StartingActivities):
     """Session settlement; settling twice changes nothing the second time."""
-
-    def __init__(
-        self,
-        sessionmaker: async_sessionmaker[AsyncSession],
-        starts: WorkflowStartActivities,
-        metrics: BusinessMetrics | None = None,
-    ) -> None:
-        self._sessionmaker = sessionmaker
-        self._starts = starts
-        self._metrics = metrics or BusinessMetrics(MetricMeter.noop)
 
     @activity.defn
     async def settle_shard(self, input: SettleShardInput) -> SettleShardResult:

@@ -51,7 +51,6 @@ class WorkflowStartActivities:
     def __init__(self, client: Client) -> None:
         self._client = client
 
-    @activity.defn
     async def enqueue_request(self, input: EnqueueRequestInput) -> EnqueueRequestResult:
         """Signal-with-start the shard's matchmaker; a repeated signal is ignored by request id."""
         languages = language_pair(input.entry.native_language_id, input.entry.learning_language_id)
@@ -77,7 +76,6 @@ class WorkflowStartActivities:
         )
         return EnqueueRequestResult(matchmaker_workflow_id=workflow_id)
 
-    @activity.defn
     async def start_sessions(self, input: StartSessionsInput) -> StartSessionsResult:
         """Start each session's workflow unless it exists, and tell both requests they matched.
 

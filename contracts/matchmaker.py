@@ -32,7 +32,9 @@ class MatchmakerInput:
     policy: Policy = field(default_factory=Policy)
     sessions_created: int = 0
     sessions_rearranged: int = 0
-    # Continue-as-new once a run's history passes this many events (or the server suggests it).
+    # Continue-as-new once a run's history passes this many events (or the server suggests it),
+    # well before Temporal's limits; the next run reloads the pool from Postgres, so a signal
+    # that lands during the hand-over is never lost.
     history_event_budget: int = 2_000
     runs: int = 1
 
@@ -139,7 +141,8 @@ class SettleShardResult:
 
 @dataclass
 class EnqueueRequestInput:
-    """Add one request to the matchmaker of its slot and duration, starting it if needed."""
+    """Add one request to the matchmaker of its shard (slot, duration, language pair), starting it
+    if needed."""
 
     slot_start: datetime
     duration_minutes: int

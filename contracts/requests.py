@@ -86,7 +86,8 @@ class RescheduleRequestInput:
 
 @dataclass
 class MatchedSignal:
-    """Signal from a session to each of its requests: you are in this session."""
+    """Signal to each request of a new session (sent by the activity that starts the session):
+    you are in this session."""
 
     session_id: str
 
@@ -128,17 +129,6 @@ class PoolEntry:
             duration_minutes=duration_minutes,
             priority=self.priority,
         )
-
-
-@dataclass
-class CreateMatchRequestInput:
-    """Persist a new request exactly once (its id is the business key). `answer_by`: when the
-    latest caller waiting for it stops waiting; the API records giving up, and then the request
-    is not made for that caller."""
-
-    spec: RequestSpec
-    created_at: datetime
-    answer_by: datetime | None = None
 
 
 @dataclass

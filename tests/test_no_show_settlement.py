@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from activities.sessions import session_facts
+from activities.session_rows import session_facts
 from activities.settlement import rematch_request_id, settle_due
 from api import receipts
 from contracts.policy import Policy

@@ -10,7 +10,7 @@ from temporalio.common import VersioningBehavior
 
 with workflow.unsafe.imports_passed_through():
     from activities.pairing import PairingActivities
-    from activities.requests import RequestActivities
+    from activities.pool import PoolActivities
     from activities.settlement import SettlementActivities
     from contracts import names, search_attributes
     from contracts.matchmaker import (
@@ -29,16 +29,13 @@ with workflow.unsafe.imports_passed_through():
     from domain.levels import Level
     from domain.matching import Candidate, Pair, pair_pool
     from domain.rearranging import Seated, rearrange
+    from domain.shard_pool import ShardPool
     from workflows.activity_calls import run_activity
     from workflows.pass_metrics import PassMetrics
 
-# Continue-as-new comes well before Temporal's limits; the next run reloads the pool from
-# Postgres, so a signal that lands during the hand-over is never lost.
 # Pairs persisted per activity call: one transaction, bounded payload.
 SESSIONS_PER_BATCH = 200
-# Room for the clocks of Temporal's hosts to disagree when telling whether a request is older
-# than this run.
-CLOCK_SKEW = timedelta(seconds=5)
+# The timer that ends the task before a continue-as-new (see `run`).
 HAND_OVER_PAUSE = timedelta(milliseconds=1)
 
 
@@ -73,19 +70,12 @@ class MatchmakerWorkflow:
 
     @workflow.init
     def __init__(self, input: MatchmakerInput) -> None:
-        self._pool: dict[str, PoolEntry] = {}
-        # This shard's sessions nobody has joined: their partners may still change.
-        self._seated: dict[str, SeatedEntry] = {}
-        self._finished: set[str] = set()
-        # Signalled requests an earlier execution may have finished: `_finished` is not carried
-        # over, and a terminated or failed matchmaker's successor starts afresh.
-        self._unconfirmed: set[str] = set()
-        self._run_started = workflow.now()
+        self._shard: ShardPool[PoolEntry, SeatedEntry] = ShardPool(
+            workflow.now(), input.sessions_created, input.sessions_rearranged
+        )
         self._dirty = False
         self._last_arrival = workflow.now()
         self._quiet_checked = False
-        self._sessions_created = input.sessions_created
-        self._sessions_rearranged = input.sessions_rearranged
         self._input = input
         self._metrics = PassMetrics()
 
@@ -98,7 +88,7 @@ class MatchmakerWorkflow:
         )
         if workflow.now() < input.slot_start:
             loaded = await run_activity(
-                RequestActivities.load_waiting_requests,
+                PoolActivities.load_waiting_requests,
                 LoadWaitingInput(
                     input.slot_start,
                     input.duration_minutes,
@@ -107,14 +97,8 @@ class MatchmakerWorkflow:
                 ),
                 "load the shard's waiting requests and sessions",
             )
-            for entry in loaded.entries:
-                self._pool.setdefault(entry.request_id, entry)
-            self._seated = {seat.session_id: seat for seat in loaded.seated}
-            for seat in loaded.seated:
-                self._finished.update((seat.first.request_id, seat.second.request_id))
-            # What Postgres shows waiting needs no second look.
-            self._unconfirmed -= {entry.request_id for entry in loaded.entries}
-            self._dirty = bool(self._pool)
+            self._shard.load(loaded.entries, loaded.seated)
+            self._dirty = bool(self._shard.waiting)
         while workflow.now() < input.slot_start:
             wake, why = input.slot_start, "slot start: stop matching"
             due = self._next_rearrangement_due(input)
@@ -149,11 +133,12 @@ class MatchmakerWorkflow:
                 # runs no activity.
                 await workflow.sleep(HAND_OVER_PAUSE, summary="hand over to a new run")
                 await workflow.wait_condition(workflow.all_handlers_finished)
+                handover = self._shard.handover()
                 workflow.continue_as_new(
                     replace(
                         input,
-                        sessions_created=self._sessions_created,
-                        sessions_rearranged=self._sessions_rearranged,
+                        sessions_created=handover.sessions_created,
+                        sessions_rearranged=handover.sessions_rearranged,
                         runs=input.runs + 1,
                     ),
                     # A run is pinned to its build; the next one starts on the current build.
@@ -162,9 +147,9 @@ class MatchmakerWorkflow:
         no_shows = await self._sweep_no_shows(input)
         workflow.upsert_search_attributes(search_attributes.status_update("closed"))
         return MatchmakerResult(
-            sessions_created=self._sessions_created,
-            sessions_rearranged=self._sessions_rearranged,
-            left_unmatched=len(self._pool),
+            sessions_created=self._shard.sessions_created,
+            sessions_rearranged=self._shard.sessions_rearranged,
+            left_unmatched=len(self._shard.waiting),
             no_shows_cancelled=no_shows,
         )
 
@@ -176,7 +161,7 @@ class MatchmakerWorkflow:
         deadline = input.slot_start + timedelta(
             seconds=policy.no_show_grace_seconds + policy.receipt_skew_seconds
         )
-        if self._sessions_created == 0 or workflow.now() >= deadline:
+        if self._shard.sessions_created == 0 or workflow.now() >= deadline:
             return 0
         workflow.upsert_search_attributes(search_attributes.status_update("awaiting_no_shows"))
         workflow.set_current_details(f"no-show sweep at {deadline:%H:%M:%S} UTC")
@@ -197,11 +182,8 @@ class MatchmakerWorkflow:
     @workflow.signal(name=names.ADD_REQUEST)
     def add_request(self, entry: PoolEntry) -> None:
         """A request joins the pool; repeats of a known request are ignored."""
-        if entry.request_id in self._finished or entry.request_id in self._pool:
+        if not self._shard.add(entry):
             return
-        self._pool[entry.request_id] = entry
-        if entry.waiting_since < self._run_started + CLOCK_SKEW:
-            self._unconfirmed.add(entry.request_id)
         self._dirty = True
         self._last_arrival = workflow.now()
         self._quiet_checked = False
@@ -214,66 +196,67 @@ class MatchmakerWorkflow:
             duration_minutes=self._input.duration_minutes,
             language_one_id=self._input.language_one_id,
             language_two_id=self._input.language_two_id,
-            waiting_request_ids=sorted(self._pool),
-            sessions_created=self._sessions_created,
-            sessions_rearranged=self._sessions_rearranged,
+            waiting_request_ids=sorted(self._shard.waiting),
+            sessions_created=self._shard.sessions_created,
+            sessions_rearranged=self._shard.sessions_rearranged,
             runs=self._input.runs,
         )
 
     async def _pass(self, input: MatchmakerInput) -> None:
-        started, pool, made = self._metrics.started(), len(self._pool), self._sessions_created
+        shard = self._shard
+        started, pool, made = self._metrics.started(), len(shard.waiting), shard.sessions_created
         try:
             await self._pair(input)
         finally:
-            self._metrics.record(started, pool, self._sessions_created - made)
+            self._metrics.record(started, pool, shard.sessions_created - made)
 
     async def _pair(self, input: MatchmakerInput) -> None:
         await self._drop_already_finished()
         # Requests that turn out dead (cancelled meanwhile) leave the pool and we pair again.
         while True:
-            pairs = pair_pool([_candidate(e, input) for e in self._pool.values()])
+            pairs = pair_pool([_candidate(e, input) for e in self._shard.waiting.values()])
             if not pairs:
                 break
-            known = self._known()
+            known = self._shard.known()
             all_persisted = True
             for start in range(0, len(pairs), SESSIONS_PER_BATCH):
                 batch = pairs[start : start + SESSIONS_PER_BATCH]
                 all_persisted &= await self._persist(input, batch)
-            if all_persisted or self._known() == known:
+            if all_persisted or self._shard.known() == known:
                 break
 
     async def _drop_already_finished(self) -> None:
         """Before pairing, drop the requests a repeated signal brought back after an earlier
         execution finished them: only requests older than this run can be such."""
-        unsure = sorted(self._unconfirmed & self._pool.keys())
-        self._unconfirmed.clear()
+        unsure = self._shard.take_unconfirmed()
         if not unsure:
             return
         confirmed = await run_activity(
-            RequestActivities.still_waiting,
+            PoolActivities.still_waiting,
             StillWaitingInput(unsure),
             f"check {len(unsure)} request(s) an earlier run may have paired",
         )
         waiting = set(confirmed.request_ids)
-        self._retire(*(request_id for request_id in unsure if request_id not in waiting))
+        self._shard.retire(*(request_id for request_id in unsure if request_id not in waiting))
 
     async def _rearrange(self, input: MatchmakerInput) -> None:
         """Seat whoever is left waiting by swapping partners in sessions nobody has joined, as
         long as nobody may join yet; a session joined or cancelled meanwhile is left out."""
-        while self._may_rearrange(input) and self._seated and self._waiting_on_both_sides():
+        shard = self._shard
+        while self._may_rearrange(input) and shard.seated and shard.waiting_on_both_sides():
             result = rearrange(
-                [_candidate(entry, input) for entry in self._pool.values()],
-                [_seat(seat, input) for seat in self._seated.values()],
+                [_candidate(entry, input) for entry in shard.waiting.values()],
+                [_seat(seat, input) for seat in shard.seated.values()],
             )
             if not result.pairs:
                 return
-            known = self._known()
+            known = shard.known()
             if await self._persist(input, list(result.pairs), result.dissolved):
                 return
-            if self._known() == known:
+            if shard.known() == known:
                 return  # refused, and nothing learnt to try otherwise: wait for news
         if not self._may_rearrange(input):
-            self._seated.clear()
+            shard.seated.clear()
 
     async def _persist(
         self, input: MatchmakerInput, pairs: list[Pair], dissolved: tuple[str, ...] = ()
@@ -281,11 +264,8 @@ class MatchmakerWorkflow:
         """Persist and start the pairs' sessions (in place of `dissolved`, all or nothing).
         False when a request or session turned out gone: it is dropped, and the caller pairs
         again."""
-        entries = dict(self._pool)
-        for sid in dissolved:
-            seat = self._seated[sid]
-            entries[seat.first.request_id] = seat.first
-            entries[seat.second.request_id] = seat.second
+        shard = self._shard
+        entries = shard.with_people_of(dissolved)
         sessions = [self._session(input, pair, entries) for pair in pairs]
         summary = f"persist and start {len(sessions)} session(s)"
         if dissolved:
@@ -301,33 +281,24 @@ class MatchmakerWorkflow:
         )
         created = set(result.created_session_ids)
         if created and dissolved:
-            for sid in dissolved:
-                del self._seated[sid]
-            self._sessions_rearranged += len(dissolved)
+            shard.dissolved(dissolved)
         for session in sessions:
             if session.spec.session_id not in created:
                 continue
             one, two = (entries[r.request_id] for r in (session.request_one, session.request_two))
             if self._may_rearrange(input):
-                self._seated[session.spec.session_id] = SeatedEntry(
+                shard.seated[session.spec.session_id] = SeatedEntry(
                     session.spec.session_id, one, two
                 )
             # Partners moved from dissolved sessions were finished when first seated.
-            self._retire(one.request_id, two.request_id)
-        self._sessions_created += len(created)
-        dead = set(result.dead_request_ids)
-        for sid, seat in list(self._seated.items()):
-            if (
-                sid in result.stale_session_ids
-                or {seat.first.request_id, seat.second.request_id} & dead
-            ):
-                del self._seated[sid]
-        self._retire(*result.dead_request_ids)
+            shard.retire(one.request_id, two.request_id)
+        shard.sessions_created += len(created)
+        shard.forget_seats(result.stale_session_ids, set(result.dead_request_ids))
+        shard.retire(*result.dead_request_ids)
         return not (result.dead_request_ids or result.stale_session_ids)
 
     def _dissolution(self, session_id: str, sessions: list[SessionInput]) -> DissolvedSession:
-        seat = self._seated[session_id]
-        people = {seat.first.request_id, seat.second.request_id}
+        people = self._shard.people_of(session_id)
         return DissolvedSession(
             session_id,
             [
@@ -336,16 +307,6 @@ class MatchmakerWorkflow:
                 if {s.spec.match_request_one_id, s.spec.match_request_two_id} & people
             ],
         )
-
-    def _retire(self, *request_ids: str) -> None:
-        """These requests leave the pool for good: a repeated signal for one is ignored."""
-        for request_id in request_ids:
-            self._pool.pop(request_id, None)
-            self._finished.add(request_id)
-
-    def _known(self) -> tuple[int, int]:
-        # What a refused persist can teach: requests gone from the pool, sessions from the seats.
-        return len(self._pool), len(self._seated)
 
     def _session(
         self, input: MatchmakerInput, pair: Pair, entries: dict[str, PoolEntry]
@@ -376,14 +337,11 @@ class MatchmakerWorkflow:
         alone: a burst of bookings pairs naturally, and only what it leaves needs a swap."""
         if self._quiet_checked:
             return None  # tried since the last arrival; the next arrival tries again later
-        if not (self._may_rearrange(input) and self._seated and self._waiting_on_both_sides()):
+        shard = self._shard
+        if not (self._may_rearrange(input) and shard.seated and shard.waiting_on_both_sides()):
             return None
         due = self._last_arrival + timedelta(seconds=input.policy.rearrange_after_quiet_seconds)
         return due if due < self._join_opens(input) else None
-
-    def _waiting_on_both_sides(self) -> bool:
-        # An augmenting path runs from someone waiting on one side to someone on the other.
-        return len({entry.native_language_id for entry in self._pool.values()}) == 2
 
     def _may_rearrange(self, input: MatchmakerInput) -> bool:
         # Partners may change only before anyone may join.
