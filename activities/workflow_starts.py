@@ -18,14 +18,14 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from contracts import names, search_attributes
-from contracts.ids import match_request_workflow_id, matchmaker_workflow_id, session_workflow_id
+from contracts import naming
 from contracts.matchmaker import (
     DissolvedSession,
     EnqueueRequestInput,
     EnqueueRequestResult,
     MatchmakerInput,
 )
+from contracts.naming import match_request_workflow_id, matchmaker_workflow_id, session_workflow_id
 from contracts.requests import (
     MatchedSignal,
     MatchRequestInput,
@@ -56,7 +56,7 @@ class WorkflowStartActivities:
         languages = language_pair(input.entry.native_language_id, input.entry.learning_language_id)
         workflow_id = matchmaker_workflow_id(input.slot_start, input.duration_minutes, languages)
         await self._client.start_workflow(
-            names.MATCHMAKER_WORKFLOW,
+            naming.MATCHMAKER_WORKFLOW,
             MatchmakerInput(
                 slot_start=input.slot_start,
                 duration_minutes=input.duration_minutes,
@@ -66,10 +66,10 @@ class WorkflowStartActivities:
             ),
             id=workflow_id,
             task_queue=activity.info().task_queue,
-            start_signal=names.ADD_REQUEST,
+            start_signal=naming.ADD_REQUEST,
             start_signal_args=[input.entry],
-            search_attributes=search_attributes.initial(
-                search_attributes.MATCHMAKER, [], input.slot_start, "matching"
+            search_attributes=naming.initial(
+                naming.MATCHMAKER, [], input.slot_start, "matching"
             ),
             static_summary=f"Matchmaker for {input.slot_start:%Y-%m-%d %H:%M} UTC, "
             f"{input.duration_minutes} min, {languages[0]} and {languages[1]}",
@@ -88,11 +88,11 @@ class WorkflowStartActivities:
             spec = session.spec
             async with gate:
                 workflow_id = await self._start_once(
-                    names.SESSION_WORKFLOW,
+                    naming.SESSION_WORKFLOW,
                     session,
                     workflow_id=session_workflow_id(spec.session_id),
-                    attributes=search_attributes.initial(
-                        search_attributes.SESSION,
+                    attributes=naming.initial(
+                        naming.SESSION,
                         [spec.participant_one_id, spec.participant_two_id],
                         spec.scheduled_start,
                         SessionStatus.SCHEDULED,
@@ -112,7 +112,7 @@ class WorkflowStartActivities:
         for session in dissolved:
             await self._signal_if_running(
                 session_workflow_id(session.session_id),
-                names.REARRANGED,
+                naming.REARRANGED,
                 RearrangedSignal(replacement_session_ids=session.replacement_session_ids),
             )
 
@@ -127,11 +127,11 @@ class WorkflowStartActivities:
         """Start a request's workflow unless it already exists (inside another activity)."""
         spec = request.spec
         return await self._start_once(
-            names.MATCH_REQUEST_WORKFLOW,
+            naming.MATCH_REQUEST_WORKFLOW,
             request,
             workflow_id=match_request_workflow_id(spec.request_id),
-            attributes=search_attributes.initial(
-                search_attributes.MATCH_REQUEST,
+            attributes=naming.initial(
+                naming.MATCH_REQUEST,
                 [spec.user_id],
                 spec.slot_start,
                 RequestStatus.WAITING,
@@ -142,7 +142,7 @@ class WorkflowStartActivities:
     async def _tell_matched(self, request_id: str, signal: MatchedSignal) -> None:
         # A request that already ended needs no telling: it read its row when it closed, or
         # (re-seated by a rearrangement) it was told of its first session then.
-        await self._signal_if_running(match_request_workflow_id(request_id), names.MATCHED, signal)
+        await self._signal_if_running(match_request_workflow_id(request_id), naming.MATCHED, signal)
 
     async def _signal_if_running(self, workflow_id: str, name: str, signal: object) -> None:
         try:

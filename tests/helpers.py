@@ -25,7 +25,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from api.main import create_app
 from api.security import mint_token
-from contracts.ids import match_request_workflow_id, matchmaker_workflow_id, session_workflow_id
+from contracts.naming import match_request_workflow_id, matchmaker_workflow_id, session_workflow_id
 from db.models import MatchRequestRow, SessionRow
 from deploy.versions import deployment_config, make_current_when_polling
 from devstack.processes import free_port

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
-from contracts.ids import session_workflow_id
+from contracts.naming import session_workflow_id
 from settings import Settings
 from tests.helpers import (
     Stack,

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from temporalio.workflow import _Definition
 
-from contracts import names
+from contracts import naming
 from contracts.statuses import CancelReason, RequestStatus, SessionStatus
 from workflows.match_request import MatchRequestWorkflow
 from workflows.matchmaker import MatchmakerWorkflow
@@ -50,9 +50,9 @@ def test_each_enum_holds_exactly_what_the_schema_allows(
 @pytest.mark.parametrize(
     ("workflow", "name", "signal"),
     [
-        (MatchRequestWorkflow, names.MATCH_REQUEST_WORKFLOW, names.MATCHED),
-        (MatchmakerWorkflow, names.MATCHMAKER_WORKFLOW, names.ADD_REQUEST),
-        (SessionWorkflow, names.SESSION_WORKFLOW, names.REARRANGED),
+        (MatchRequestWorkflow, naming.MATCH_REQUEST_WORKFLOW, naming.MATCHED),
+        (MatchmakerWorkflow, naming.MATCHMAKER_WORKFLOW, naming.ADD_REQUEST),
+        (SessionWorkflow, naming.SESSION_WORKFLOW, naming.REARRANGED),
     ],
 )
 def test_activities_start_and_signal_workflows_by_the_names_they_declare(

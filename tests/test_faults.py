@@ -20,7 +20,7 @@ from temporalio.worker import Worker
 
 from api.main import create_app
 from api.security import mint_token
-from contracts.ids import match_request_workflow_id
+from contracts.naming import match_request_workflow_id
 from db.models import MatchRequestRow
 from domain.slots import next_slot_after
 from settings import Settings
@@ -366,7 +366,7 @@ async def test_a_join_sent_in_time_while_no_worker_runs_is_never_a_no_show(
 
 
 def _derived_id(who: Person, key: str) -> uuid.UUID:
-    from api.routes.match_requests import IDEMPOTENCY_NAMESPACE
+    from api.routes.booking import IDEMPOTENCY_NAMESPACE
 
     return uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{who.user_id}\n{key}")
 

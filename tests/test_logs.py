@@ -16,7 +16,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
-from contracts.ids import match_request_workflow_id
+from contracts.naming import match_request_workflow_id
 from observability.logs import configure_logging
 from observability.tracing import temporal_interceptors
 from settings import Settings

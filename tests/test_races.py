@@ -6,7 +6,7 @@ import asyncio
 from datetime import UTC, datetime
 from functools import partial
 
-from contracts.ids import matchmaker_workflow_id
+from contracts.naming import matchmaker_workflow_id
 from contracts.requests import PoolEntry
 from tests.helpers import Stack, book_pair, eventually, is_matched, person, slot_ahead
 from workflows.matchmaker import MatchmakerWorkflow

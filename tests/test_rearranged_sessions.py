@@ -18,7 +18,7 @@ from activities.rearranging import rearrange_sessions
 from activities.session_rows import session_facts
 from activities.settlement import settle_due
 from api import receipts
-from contracts.ids import session_workflow_id
+from contracts.naming import session_workflow_id
 from contracts.policy import Policy
 from contracts.sessions import RearrangeSessionsInput, SessionSpec
 from db.models import SessionRow

@@ -27,7 +27,7 @@ from temporalio.client import Client
 
 from api.main import create_app
 from api.security import mint_token
-from contracts.ids import matchmaker_workflow_id, session_workflow_id
+from contracts.naming import matchmaker_workflow_id, session_workflow_id
 from deploy import versions
 from devstack.processes import free_port
 from domain.matching import language_pair

@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.booking import BookingActivities
     from activities.requests import RequestActivities
     from activities.workflow_starts import WorkflowStartActivities
-    from contracts import names, search_attributes
+    from contracts import naming
     from contracts.errors import ABANDONED, NOT_FOUND, STATE_CONFLICT
     from contracts.requests import (
         BookInput,
@@ -44,7 +44,7 @@ REFUSED = "refused"
 ABANDONED_STATUS = "abandoned"
 
 
-@workflow.defn(name=names.MATCH_REQUEST_WORKFLOW, versioning_behavior=VersioningBehavior.PINNED)
+@workflow.defn(name=naming.MATCH_REQUEST_WORKFLOW, versioning_behavior=VersioningBehavior.PINNED)
 class MatchRequestWorkflow:
     """Persists the request, hands it to its matchmaker, waits for a session or the slot."""
 
@@ -62,7 +62,7 @@ class MatchRequestWorkflow:
         self._cancel_asked_at: datetime | None = None
         # The latest moment any caller still waits for this booking (None: someone always does).
         self._answer_by = input.answer_by
-        # Whoever starts this workflow sets ParleyStatus to "waiting" (search_attributes.initial).
+        # Whoever starts this workflow sets ParleyStatus to "waiting" (naming.initial).
         self._published_status: str = RequestStatus.WAITING
 
     @workflow.run
@@ -155,7 +155,7 @@ class MatchRequestWorkflow:
             row, reason=reason if row.status != RequestStatus.CANCELLED else "cancelled by user"
         )
 
-    @workflow.signal(name=names.MATCHED)
+    @workflow.signal(name=naming.MATCHED)
     def matched(self, signal: MatchedSignal) -> None:
         """The session that claimed this request tells it so."""
         self._session_id = signal.session_id
@@ -282,7 +282,7 @@ class MatchRequestWorkflow:
         self._reason = reason
         if status != self._published_status:
             # Each upsert is a history event and a visibility write: only real changes.
-            workflow.upsert_search_attributes(search_attributes.status_update(status))
+            workflow.upsert_search_attributes(naming.status_update(status))
             self._published_status = status
         workflow.set_current_details(f"{status}" + (f": {reason}" if reason else ""))
 

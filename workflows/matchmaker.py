@@ -12,7 +12,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.pairing import PairingActivities
     from activities.pool import PoolActivities
     from activities.settlement import SettlementActivities
-    from contracts import names, search_attributes
+    from contracts import naming
     from contracts.matchmaker import (
         DissolvedSession,
         LoadWaitingInput,
@@ -64,7 +64,7 @@ def _seat(seat: SeatedEntry, input: MatchmakerInput) -> Seated:
     )
 
 
-@workflow.defn(name=names.MATCHMAKER_WORKFLOW, versioning_behavior=VersioningBehavior.PINNED)
+@workflow.defn(name=naming.MATCHMAKER_WORKFLOW, versioning_behavior=VersioningBehavior.PINNED)
 class MatchmakerWorkflow:
     """Coalesces arriving requests into passes; each makes a maximum pairing and persists it."""
 
@@ -145,7 +145,7 @@ class MatchmakerWorkflow:
                     initial_versioning_behavior=workflow.ContinueAsNewVersioningBehavior.AUTO_UPGRADE,
                 )
         no_shows = await self._sweep_no_shows(input)
-        workflow.upsert_search_attributes(search_attributes.status_update("closed"))
+        workflow.upsert_search_attributes(naming.status_update("closed"))
         return MatchmakerResult(
             sessions_created=self._shard.sessions_created,
             sessions_rearranged=self._shard.sessions_rearranged,
@@ -163,7 +163,7 @@ class MatchmakerWorkflow:
         )
         if self._shard.sessions_created == 0 or workflow.now() >= deadline:
             return 0
-        workflow.upsert_search_attributes(search_attributes.status_update("awaiting_no_shows"))
+        workflow.upsert_search_attributes(naming.status_update("awaiting_no_shows"))
         workflow.set_current_details(f"no-show sweep at {deadline:%H:%M:%S} UTC")
         await workflow.sleep(deadline - workflow.now(), summary="the slot's no-show deadline")
         swept = await run_activity(
@@ -179,7 +179,7 @@ class MatchmakerWorkflow:
         )
         return len(swept.cancelled_session_ids)
 
-    @workflow.signal(name=names.ADD_REQUEST)
+    @workflow.signal(name=naming.ADD_REQUEST)
     def add_request(self, entry: PoolEntry) -> None:
         """A request joins the pool; repeats of a known request are ignored."""
         if not self._shard.add(entry):

@@ -11,7 +11,7 @@ from temporalio.common import VersioningBehavior
 with workflow.unsafe.imports_passed_through():
     from activities.sessions import SessionActivities
     from activities.settlement import SettlementActivities
-    from contracts import names, search_attributes
+    from contracts import naming
     from contracts.sessions import (
         RearrangedSignal,
         SessionChangeInput,
@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
 AFTER_THE_SWEEP = timedelta(seconds=1)
 
 
-@workflow.defn(name=names.SESSION_WORKFLOW, versioning_behavior=VersioningBehavior.PINNED)
+@workflow.defn(name=naming.SESSION_WORKFLOW, versioning_behavior=VersioningBehavior.PINNED)
 class SessionWorkflow:
     """Waits for both participants, settles a cancel or a no-show, then runs until the end.
 
@@ -176,7 +176,7 @@ class SessionWorkflow:
         """A participant's end of an active session reached Parley and is on the row."""
         self._end_asked = True
 
-    @workflow.signal(name=names.REARRANGED)
+    @workflow.signal(name=naming.REARRANGED)
     def rearranged(self, signal: RearrangedSignal) -> None:
         """The matchmaker seated both participants in other sessions: this one is over."""
         self._rearranged_into = list(signal.replacement_session_ids)
@@ -226,6 +226,6 @@ class SessionWorkflow:
 
     def _set_phase(self, phase: str, details: str | None = None) -> None:
         self._phase = phase
-        workflow.upsert_search_attributes(search_attributes.status_update(phase))
+        workflow.upsert_search_attributes(naming.status_update(phase))
         if details:
             workflow.set_current_details(f"{phase}: {details}")

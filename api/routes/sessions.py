@@ -30,7 +30,7 @@ from api.openapi import accepted
 from api.schemas import SessionOut
 from api.strict_route import StrictRoute
 from api.tell import tell, worth_telling
-from contracts.ids import session_workflow_id
+from contracts.naming import session_workflow_id
 from contracts.sessions import SessionReceiptSignal
 from contracts.statuses import CancelReason, SessionStatus
 from db.models import SessionRow
