@@ -18,13 +18,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, or_, select, update
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import IntegrityError, InternalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
 from activities.base import StartingActivities
-from activities.errors import EXCLUSION_VIOLATION, LIVE_LIMIT, sqlstate
+from activities.rematches import book_rematch
 from activities.request_rows import request_spec
 from activities.session_rows import joined_user_ids, session_facts
 from contracts.matchmaker import SettleShardInput, SettleShardResult
@@ -36,15 +34,6 @@ from db.models import MatchRequestRow, SessionRow
 from domain import session_rules
 from domain.session_rules import Cancellation, CancelReceipt, Participant, SessionClock
 from observability.business import BusinessMetrics
-
-# Rematch ids are derived from the session and the person, so the sweep, the session's own
-# settlement and any retry of either name the same row (and one database constraint backs it).
-REMATCH_NAMESPACE = uuid.UUID("b0b7d3e2-5b8c-4d0e-9d44-7f3a6c1e2f58")
-
-
-def rematch_request_id(session_id: str, user_id: str) -> str:
-    """The id of the rematch a session books for one of its people."""
-    return str(uuid.uuid5(REMATCH_NAMESPACE, f"{session_id}/{user_id}"))
 
 
 def _participants(row: SessionRow) -> tuple[Participant, Participant]:
@@ -113,44 +102,6 @@ async def _mark(
     return int(moved.rowcount)  # type: ignore[attr-defined]
 
 
-async def _book_rematch(
-    db: AsyncSession, row: SessionRow, who: Participant, slot: datetime, at: datetime
-) -> str | None:
-    """Insert who's priority rematch; the reason it was refused, if the database refused it
-    (an empty string if it already existed)."""
-    original = await db.get(MatchRequestRow, uuid.UUID(who.request_id))
-    assert original is not None
-    values = {
-        "id": uuid.UUID(rematch_request_id(str(row.id), who.user_id)),
-        "user_id": who.user_id,
-        "native_language_id": original.native_language_id,
-        "learning_language_id": original.learning_language_id,
-        "proficiency_level": original.proficiency_level,
-        "availability_start": slot,
-        "availability_end": slot,
-        "preferred_duration_minutes": original.preferred_duration_minutes,
-        "priority": 1,
-        "status": RequestStatus.WAITING,
-        "replaces_request_id": original.id,
-        "origin_session_id": row.id,
-        "created_at": at,
-        "updated_at": at,
-    }
-    try:
-        async with db.begin_nested():
-            inserted = await db.scalar(
-                insert(MatchRequestRow)
-                .values(**values)
-                .on_conflict_do_nothing(index_elements=["id"])
-                .returning(MatchRequestRow.id)
-            )
-    except (IntegrityError, InternalError) as error:
-        if sqlstate(error) not in (EXCLUSION_VIOLATION, LIVE_LIMIT):
-            raise
-        return f"{who.user_id}: you already hold a request or session that overlaps {slot:%H:%M}"
-    return None if inserted is not None else ""
-
-
 async def _apply(
     db: AsyncSession,
     row: SessionRow,
@@ -183,7 +134,7 @@ async def _apply(
         settled.no_shows_decided.append(after_deadline)
     for who in outcome.rematch:
         assert outcome.rematch_slot is not None
-        refusal = await _book_rematch(db, row, who, outcome.rematch_slot, at)
+        refusal = await book_rematch(db, row, who, outcome.rematch_slot, at)
         if refusal:
             await db.execute(
                 update(SessionRow).where(SessionRow.id == row.id).values(rematch_refusal=refusal)

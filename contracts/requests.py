@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from contracts.policy import Policy
+from domain.requests import MatchRequest
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,21 @@ class RequestSpec:
     idempotency_key: str | None = None
     replaces_request_id: str | None = None
     origin_session_id: str | None = None
+
+    @classmethod
+    def of(cls, request: MatchRequest, idempotency_key: str | None = None) -> "RequestSpec":
+        """The spec of a request the API accepted."""
+        return cls(
+            request_id=request.request_id,
+            user_id=request.user_id,
+            native_language_id=request.native_language_id,
+            learning_language_id=request.learning_language_id,
+            proficiency_level=request.proficiency_level,
+            slot_start=request.availability_start,
+            duration_minutes=request.preferred_duration_minutes,
+            priority=request.priority,
+            idempotency_key=idempotency_key,
+        )
 
 
 @dataclass
@@ -115,6 +131,20 @@ class PoolEntry:
             proficiency_level=spec.proficiency_level,
             priority=spec.priority,
             waiting_since=waiting_since,
+        )
+
+    def request(self, slot_start: datetime, duration_minutes: int) -> MatchRequest:
+        """The request this entry stands for, in its matchmaker's slot, as the rules see it."""
+        return MatchRequest(
+            request_id=self.request_id,
+            user_id=self.user_id,
+            native_language_id=self.native_language_id,
+            learning_language_id=self.learning_language_id,
+            proficiency_level=self.proficiency_level,
+            availability_start=slot_start,
+            preferred_duration_minutes=duration_minutes,
+            created_at=self.waiting_since,
+            priority=self.priority,
         )
 
     def spec(self, slot_start: datetime, duration_minutes: int) -> RequestSpec:

@@ -16,8 +16,9 @@ import pytest
 from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from activities.rematches import rematch_request_id
 from activities.session_rows import session_facts
-from activities.settlement import rematch_request_id, settle_due
+from activities.settlement import settle_due
 from api import receipts
 from contracts.policy import Policy
 from db.models import SessionRow

@@ -9,32 +9,22 @@ from temporalio import workflow
 from temporalio.common import VersioningBehavior
 
 with workflow.unsafe.imports_passed_through():
-    from activities.pairing import PairingActivities
     from activities.pool import PoolActivities
     from activities.settlement import SettlementActivities
     from contracts import naming
     from contracts.matchmaker import (
-        DissolvedSession,
         LoadWaitingInput,
         MatchmakerInput,
         MatchmakerResult,
         MatchmakerState,
-        PersistPairsInput,
         SeatedEntry,
         SettleShardInput,
-        StillWaitingInput,
     )
     from contracts.requests import PoolEntry
-    from contracts.sessions import SessionInput, SessionSpec
-    from domain.levels import Level
-    from domain.matching import Candidate, Pair, pair_pool
-    from domain.rearranging import Seated, rearrange
     from domain.shard_pool import ShardPool
     from workflows.activity_calls import run_activity
-    from workflows.pass_metrics import PassMetrics
+    from workflows.shard_passes import ShardPasses
 
-# Pairs persisted per activity call: one transaction, bounded payload.
-SESSIONS_PER_BATCH = 200
 # The timer that ends the task before a continue-as-new (see `run`).
 HAND_OVER_PAUSE = timedelta(milliseconds=1)
 
@@ -42,26 +32,6 @@ HAND_OVER_PAUSE = timedelta(milliseconds=1)
 def _new_build_is_current() -> bool:
     # Known at the first workflow task after the deployment's current version changed.
     return workflow.info().is_target_worker_deployment_version_changed()
-
-
-def _candidate(entry: PoolEntry, input: MatchmakerInput) -> Candidate:
-    return Candidate(
-        request_id=entry.request_id,
-        user_id=entry.user_id,
-        native_language_id=entry.native_language_id,
-        learning_language_id=entry.learning_language_id,
-        level=Level(entry.proficiency_level),
-        priority=entry.priority,
-        waiting_since=entry.waiting_since,
-        slot_start=input.slot_start,
-        duration_minutes=input.duration_minutes,
-    )
-
-
-def _seat(seat: SeatedEntry, input: MatchmakerInput) -> Seated:
-    return Seated(
-        seat.session_id, Pair(_candidate(seat.first, input), _candidate(seat.second, input))
-    )
 
 
 @workflow.defn(name=naming.MATCHMAKER_WORKFLOW, versioning_behavior=VersioningBehavior.PINNED)
@@ -77,7 +47,7 @@ class MatchmakerWorkflow:
         self._last_arrival = workflow.now()
         self._quiet_checked = False
         self._input = input
-        self._metrics = PassMetrics()
+        self._passes = ShardPasses(input, self._shard)
 
     @workflow.run
     async def run(self, input: MatchmakerInput) -> MatchmakerResult:
@@ -93,7 +63,7 @@ class MatchmakerWorkflow:
                     input.slot_start,
                     input.duration_minutes,
                     input.languages,
-                    with_seated=self._may_rearrange(input),
+                    with_seated=self._passes.may_rearrange(),
                 ),
                 "load the shard's waiting requests and sessions",
             )
@@ -120,12 +90,12 @@ class MatchmakerWorkflow:
                 # the pool from Postgres, so nothing that arrived is lost.
                 if self._dirty and not _new_build_is_current():
                     self._dirty = False
-                    await self._pass(input)
+                    await self._passes.run()
             elif workflow.now() >= input.slot_start:
                 break
             elif not _new_build_is_current():
                 self._quiet_checked = True
-                await self._rearrange(input)
+                await self._passes.rearrange()
             if self._should_continue_as_new(input.history_event_budget):
                 # The server refuses a continue-as-new whose task saw signals land meanwhile, and
                 # the task is then run again: a pass's local activities in it would write again,
@@ -202,154 +172,16 @@ class MatchmakerWorkflow:
             runs=self._input.runs,
         )
 
-    async def _pass(self, input: MatchmakerInput) -> None:
-        shard = self._shard
-        started, pool, made = self._metrics.started(), len(shard.waiting), shard.sessions_created
-        try:
-            await self._pair(input)
-        finally:
-            self._metrics.record(started, pool, shard.sessions_created - made)
-
-    async def _pair(self, input: MatchmakerInput) -> None:
-        await self._drop_already_finished()
-        # Requests that turn out dead (cancelled meanwhile) leave the pool and we pair again.
-        while True:
-            pairs = pair_pool([_candidate(e, input) for e in self._shard.waiting.values()])
-            if not pairs:
-                break
-            known = self._shard.known()
-            all_persisted = True
-            for start in range(0, len(pairs), SESSIONS_PER_BATCH):
-                batch = pairs[start : start + SESSIONS_PER_BATCH]
-                all_persisted &= await self._persist(input, batch)
-            if all_persisted or self._shard.known() == known:
-                break
-
-    async def _drop_already_finished(self) -> None:
-        """Before pairing, drop the requests a repeated signal brought back after an earlier
-        execution finished them: only requests older than this run can be such."""
-        unsure = self._shard.take_unconfirmed()
-        if not unsure:
-            return
-        confirmed = await run_activity(
-            PoolActivities.still_waiting,
-            StillWaitingInput(unsure),
-            f"check {len(unsure)} request(s) an earlier run may have paired",
-        )
-        waiting = set(confirmed.request_ids)
-        self._shard.retire(*(request_id for request_id in unsure if request_id not in waiting))
-
-    async def _rearrange(self, input: MatchmakerInput) -> None:
-        """Seat whoever is left waiting by swapping partners in sessions nobody has joined, as
-        long as nobody may join yet; a session joined or cancelled meanwhile is left out."""
-        shard = self._shard
-        while self._may_rearrange(input) and shard.seated and shard.waiting_on_both_sides():
-            result = rearrange(
-                [_candidate(entry, input) for entry in shard.waiting.values()],
-                [_seat(seat, input) for seat in shard.seated.values()],
-            )
-            if not result.pairs:
-                return
-            known = shard.known()
-            if await self._persist(input, list(result.pairs), result.dissolved):
-                return
-            if shard.known() == known:
-                return  # refused, and nothing learnt to try otherwise: wait for news
-        if not self._may_rearrange(input):
-            shard.seated.clear()
-
-    async def _persist(
-        self, input: MatchmakerInput, pairs: list[Pair], dissolved: tuple[str, ...] = ()
-    ) -> bool:
-        """Persist and start the pairs' sessions (in place of `dissolved`, all or nothing).
-        False when a request or session turned out gone: it is dropped, and the caller pairs
-        again."""
-        shard = self._shard
-        entries = shard.with_people_of(dissolved)
-        sessions = [self._session(input, pair, entries) for pair in pairs]
-        summary = f"persist and start {len(sessions)} session(s)"
-        if dissolved:
-            summary = f"rearrange {len(dissolved)} session(s) into {len(sessions)}"
-        result = await run_activity(
-            PairingActivities.persist_pairs,
-            PersistPairsInput(
-                sessions=sessions,
-                created_at=workflow.now(),
-                dissolved=[self._dissolution(sid, sessions) for sid in dissolved],
-            ),
-            summary,
-        )
-        created = set(result.created_session_ids)
-        if created and dissolved:
-            shard.dissolved(dissolved)
-        for session in sessions:
-            if session.spec.session_id not in created:
-                continue
-            one, two = (entries[r.request_id] for r in (session.request_one, session.request_two))
-            if self._may_rearrange(input):
-                shard.seated[session.spec.session_id] = SeatedEntry(
-                    session.spec.session_id, one, two
-                )
-            # Partners moved from dissolved sessions were finished when first seated.
-            shard.retire(one.request_id, two.request_id)
-        shard.sessions_created += len(created)
-        shard.forget_seats(result.stale_session_ids, set(result.dead_request_ids))
-        shard.retire(*result.dead_request_ids)
-        return not (result.dead_request_ids or result.stale_session_ids)
-
-    def _dissolution(self, session_id: str, sessions: list[SessionInput]) -> DissolvedSession:
-        people = self._shard.people_of(session_id)
-        return DissolvedSession(
-            session_id,
-            [
-                s.spec.session_id
-                for s in sessions
-                if {s.spec.match_request_one_id, s.spec.match_request_two_id} & people
-            ],
-        )
-
-    def _session(
-        self, input: MatchmakerInput, pair: Pair, entries: dict[str, PoolEntry]
-    ) -> SessionInput:
-        return SessionInput(
-            spec=SessionSpec(
-                session_id=str(workflow.uuid4()),
-                participant_one_id=pair.first.user_id,
-                participant_two_id=pair.second.user_id,
-                match_request_one_id=pair.first.request_id,
-                match_request_two_id=pair.second.request_id,
-                language_one_id=pair.first.native_language_id,
-                language_two_id=pair.second.native_language_id,
-                scheduled_start=input.slot_start,
-                duration_minutes=input.duration_minutes,
-            ),
-            request_one=entries[pair.first.request_id].spec(
-                input.slot_start, input.duration_minutes
-            ),
-            request_two=entries[pair.second.request_id].spec(
-                input.slot_start, input.duration_minutes
-            ),
-            policy=input.policy,
-        )
-
     def _next_rearrangement_due(self, input: MatchmakerInput) -> datetime | None:
         """When the shard will have been quiet long enough to swap partners for someone left
         alone: a burst of bookings pairs naturally, and only what it leaves needs a swap."""
         if self._quiet_checked:
             return None  # tried since the last arrival; the next arrival tries again later
         shard = self._shard
-        if not (self._may_rearrange(input) and shard.seated and shard.waiting_on_both_sides()):
+        if not (self._passes.may_rearrange() and shard.seated and shard.waiting_on_both_sides()):
             return None
         due = self._last_arrival + timedelta(seconds=input.policy.rearrange_after_quiet_seconds)
-        return due if due < self._join_opens(input) else None
-
-    def _may_rearrange(self, input: MatchmakerInput) -> bool:
-        # Partners may change only before anyone may join.
-        return workflow.now() < self._join_opens(input)
-
-    @staticmethod
-    def _join_opens(input: MatchmakerInput) -> datetime:
-        return input.slot_start - timedelta(minutes=input.policy.join_opens_minutes)
+        return due if due < self._passes.join_opens() else None
 
     def _should_continue_as_new(self, budget: int) -> bool:
         info = workflow.info()

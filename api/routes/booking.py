@@ -25,7 +25,7 @@ from contracts.requests import (
 )
 from contracts.statuses import RequestStatus
 from db.models import MatchRequestRow
-from domain.booking import RequestDraft, validate_request
+from domain.booking import validate_request
 from domain.errors import StateConflict
 from observability.context import WORKFLOW_ID
 from workflows.match_request import MatchRequestWorkflow
@@ -88,31 +88,16 @@ async def create_match_request(
         if existing is not None:
             _require_same_request(existing, body)
             return existing
+    request_id = new_request_id(user, idempotency_key)
+    request = body.request(str(request_id), user, created_at=received)
     validate_request(
-        RequestDraft(
-            native_language_id=body.native_language_id,
-            learning_language_id=body.learning_language_id,
-            proficiency_level=body.proficiency_level,
-            availability_start=body.availability_start,
-            availability_end=body.availability_end,
-            preferred_duration_minutes=body.preferred_duration_minutes,
-        ),
+        request,
         now=received,
         policy=booking_policy(settings),
         known_languages=await reads.known_languages(db),
     )
     await rate_limit.take(db, user, BOOKINGS, received, settings.rate_limit_per_minute)
-    request_id = new_request_id(user, idempotency_key)
-    spec = RequestSpec(
-        request_id=str(request_id),
-        user_id=user,
-        native_language_id=body.native_language_id,
-        learning_language_id=body.learning_language_id,
-        proficiency_level=body.proficiency_level,
-        slot_start=body.availability_start,
-        duration_minutes=body.preferred_duration_minutes,
-        idempotency_key=idempotency_key,
-    )
+    spec = RequestSpec.of(request, idempotency_key=idempotency_key)
     deadline = answer_by(received, settings)
     WORKFLOW_ID.set(match_request_workflow_id(spec.request_id))
     start = WithStartWorkflowOperation(

@@ -9,14 +9,14 @@ from typing import Annotated
 from fastapi import HTTPException, Query, Response, status
 
 from api import rate_limit, reads, receipts
-from api.bounded import NoWorkerInTime, answer_by, until_changed, within
+from api.bounded import NoWorkerInTime, answer_by, within
 from api.deps import ClockDep, CurrentUser, DbDep, IdempotencyKey, SettingsDep, TemporalDep
 from api.errors import workflow_call
 from api.openapi import RATE_LIMITED, accepted
 from api.policy import booking_policy
 from api.routes import booking
 from api.schemas import MatchRequestOut, RescheduleBody
-from api.tell import tell, worth_telling
+from api.tell import Receipt, answer_receipt
 from contracts.naming import match_request_workflow_id
 from contracts.requests import (
     CancelRequestedSignal,
@@ -96,20 +96,16 @@ async def cancel_match_request(
         else:
             row = recorded
     await reads.release(db)
-    at = row.cancel_requested_at
-    if row.status == RequestStatus.WAITING and at is not None and worth_telling(at, received):
-        handle = temporal.get_workflow_handle(match_request_workflow_id(str(request_id)))
-        signal = CancelRequestedSignal(at)
-        bound = settings.workflow_call_timeout_seconds
-        if await tell(handle, MatchRequestWorkflow.cancel_requested, signal, bound):
-            row, _ = await until_changed(
-                lambda: reads.request_now(db, user, request_id),
-                lambda r: r.status != RequestStatus.WAITING,
-                settings,
-            )
-    if row.status == RequestStatus.WAITING:
-        response.status_code = status.HTTP_202_ACCEPTED
-    return row
+    receipt = Receipt(
+        RequestStatus.WAITING,
+        row.cancel_requested_at,
+        temporal.get_workflow_handle(match_request_workflow_id(str(request_id))),
+        MatchRequestWorkflow.cancel_requested,
+        CancelRequestedSignal,
+    )
+    return await answer_receipt(
+        row, receipt, received, lambda: reads.request_now(db, user, request_id), settings, response
+    )
 
 
 @router.post(
