@@ -128,17 +128,8 @@ async def session_facts(db: AsyncSession, session_id: str) -> SessionRowResult:
         status=row.status,
         cancel_reason=row.cancel_reason,
         cancelled_by=row.cancelled_by,
-        joined_user_ids=sorted(joined_user_ids(row)),
+        joined_user_ids=sorted(row.joined_user_ids()),
         cancel_requested_by=row.cancel_requested_by,
         rematch_request_ids=[str(i) for i in rematches],
         rematch_refusal=row.rematch_refusal,
     )
-
-
-def joined_user_ids(row: SessionRow) -> frozenset[str]:
-    """The participants whose join the row records."""
-    stamps = (
-        (row.participant_one_id, row.participant_one_joined_at),
-        (row.participant_two_id, row.participant_two_joined_at),
-    )
-    return frozenset(user for user, joined_at in stamps if joined_at is not None)

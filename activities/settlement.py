@@ -24,7 +24,7 @@ from temporalio import activity
 from activities.base import StartingActivities
 from activities.rematches import book_rematch
 from activities.request_rows import request_spec
-from activities.session_rows import joined_user_ids, session_facts
+from activities.session_rows import session_facts
 from contracts.matchmaker import SettleShardInput, SettleShardResult
 from contracts.policy import Policy
 from contracts.requests import MatchRequestInput
@@ -56,7 +56,7 @@ def _outcome(row: SessionRow, at: datetime, policy: Policy) -> Cancellation | No
         policy.no_show_grace_seconds,
     )
     return session_rules.settlement(
-        _participants(row), joined_user_ids(row), receipt, clock, at, policy.slot_minutes
+        _participants(row), row.joined_user_ids(), receipt, clock, at, policy.slot_minutes
     )
 
 

@@ -39,15 +39,6 @@ def clock_of(row: SessionRow, settings: Settings) -> SessionClock:
     )
 
 
-def joined(row: SessionRow) -> set[str]:
-    """Who has joined, as the row records it."""
-    stamps = (
-        (row.participant_one_id, row.participant_one_joined_at),
-        (row.participant_two_id, row.participant_two_joined_at),
-    )
-    return {user for user, at in stamps if at is not None}
-
-
 def conflict(row: SessionRow, reason: str) -> HTTPException:
     """409 saying what state the session is in and why that refuses the call."""
     if row.cancel_reason == CancelReason.REARRANGED:
@@ -75,7 +66,7 @@ class Ask:
 def _refuse_cancel(row: SessionRow, user: str, received: datetime, settings: Settings) -> None:
     if row.cancel_requested_by not in (None, user):
         raise conflict(row, "your partner already cancelled this session")
-    both = joined(row) == {row.participant_one_id, row.participant_two_id}
+    both = row.joined_user_ids() == {row.participant_one_id, row.participant_two_id}
     refusal = session_rules.cancel_refusal(clock_of(row, settings), received, row.status, both)
     if refusal:
         raise conflict(row, refusal)

@@ -18,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.requests import RequestActivities
     from activities.workflow_starts import WorkflowStartActivities
     from contracts import naming
-    from contracts.errors import ABANDONED, NOT_FOUND, STATE_CONFLICT
+    from contracts.errors import ABANDONED, NOT_FOUND, STATE_CONFLICT, refusal
     from contracts.requests import (
         BookInput,
         CancelRequestedSignal,
@@ -43,6 +43,9 @@ with workflow.unsafe.imports_passed_through():
     )
 
 ArgT = TypeVar("ArgT")
+
+# Refused (Abandoned) when the workflow first runs after the API stopped waiting: it answered 503.
+NOT_BOOKED_IN_TIME = "no worker took the booking before the API stopped waiting; nothing was booked"
 
 
 @workflow.defn(name=naming.MATCH_REQUEST_WORKFLOW, versioning_behavior=VersioningBehavior.PINNED)
@@ -74,7 +77,7 @@ class MatchRequestWorkflow:
         # decide otherwise than the attempt whose local activity already wrote.
         decided_in_booking = workflow.patched("abandon-in-booking")
         if not decided_in_booking and self._late():
-            return await self._refuse(self._abandoned_error(), ABANDONED_STATUS)
+            return await self._refuse(refusal(ABANDONED, NOT_BOOKED_IN_TIME), ABANDONED_STATUS)
         try:
             row = await run_activity(
                 BookingActivities.book_request,
@@ -97,14 +100,6 @@ class MatchRequestWorkflow:
 
     def _late(self) -> bool:
         return self._answer_by is not None and workflow.now() > self._answer_by
-
-    @staticmethod
-    def _abandoned_error() -> ApplicationError:
-        return ApplicationError(
-            "no worker took the booking before the API stopped waiting; nothing was booked",
-            type=ABANDONED,
-            non_retryable=True,
-        )
 
     async def _refuse(self, error: ApplicationError, status: str) -> MatchRequestResult:
         """End without a row: refused by the database, or abandoned (the caller got a 503)."""
@@ -252,8 +247,5 @@ class MatchRequestWorkflow:
 
     def _require_waiting(self, verb: str) -> None:
         if self._progress.status != RequestStatus.WAITING:
-            raise ApplicationError(
-                f"only a waiting request can be {verb}; it is {self._progress.status}",
-                type=STATE_CONFLICT,
-                non_retryable=True,
-            )
+            status = self._progress.status
+            raise refusal(STATE_CONFLICT, f"only a waiting request can be {verb}; it is {status}")

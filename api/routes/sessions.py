@@ -23,7 +23,7 @@ from api.deps import (
 )
 from api.openapi import accepted
 from api.schemas import SessionOut
-from api.session_asks import CANCEL, END, ask, clock_of, conflict, joined
+from api.session_asks import CANCEL, END, ask, clock_of, conflict
 from api.strict_route import StrictRoute
 from api.tell import tell
 from contracts.naming import session_workflow_id
@@ -84,7 +84,10 @@ async def join_session(
     received = await clock()
     row = await reads.session_of(db, user, session_id)
     recorded = None
-    if not (user in joined(row) and row.status in (SessionStatus.SCHEDULED, SessionStatus.ACTIVE)):
+    if not (
+        user in row.joined_user_ids()
+        and row.status in (SessionStatus.SCHEDULED, SessionStatus.ACTIVE)
+    ):
         refusal = session_rules.join_refusal(clock_of(row, settings), received, row.status)
         if refusal:
             raise conflict(row, refusal)
@@ -100,7 +103,7 @@ async def join_session(
         handle = temporal.get_workflow_handle(session_workflow_id(str(session_id)))
         signal = SessionReceiptSignal(user, received)
         await tell(handle, SessionWorkflow.joined, signal, settings.workflow_call_timeout_seconds)
-    if joined(row) == {row.participant_one_id, row.participant_two_id} and (
+    if row.joined_user_ids() == {row.participant_one_id, row.participant_two_id} and (
         received >= row.scheduled_start and row.status == SessionStatus.SCHEDULED
     ):
         # Both are here and it is time: answer with the session running, if it gets there soon.
