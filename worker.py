@@ -16,6 +16,7 @@ from temporalio.worker import PollerBehaviorAutoscaling, UnsandboxedWorkflowRunn
 
 from activities.booking import BookingActivities
 from activities.pairing import PairingActivities
+from activities.pool import PoolActivities
 from activities.requests import RequestActivities
 from activities.sessions import SessionActivities
 from activities.settlement import SettlementActivities
@@ -64,6 +65,7 @@ def build_worker(
     """A worker with every Parley workflow and activity, bound to one database; business
     metrics go to `metrics` (none by default)."""
     requests = RequestActivities(sessionmaker, max_live_requests, metrics)
+    pool = PoolActivities(sessionmaker)
     sessions = SessionActivities(sessionmaker, metrics)
     starts = WorkflowStartActivities(client)
     settlement = SettlementActivities(sessionmaker, starts, metrics)
@@ -72,18 +74,17 @@ def build_worker(
         task_queue=task_queue,
         workflows=WORKFLOWS,
         activities=[
-            requests.create_match_request,
-            BookingActivities(requests, starts).book_request,
+            BookingActivities(sessionmaker, starts, metrics, max_live_requests).book_request,
             requests.cancel_match_request,
             requests.expire_match_request,
             requests.reschedule_match_request,
-            requests.load_waiting_requests,
-            requests.still_waiting,
+            pool.load_waiting_requests,
+            pool.still_waiting,
             sessions.activate_session,
             sessions.complete_session,
             settlement.settle_shard,
             settlement.settle_session,
-            PairingActivities(sessions, starts).persist_pairs,
+            PairingActivities(sessionmaker, starts, metrics).persist_pairs,
             starts.start_match_request,
         ],
         **{**TUNING, **options},

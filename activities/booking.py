@@ -1,48 +1,94 @@
 """A request workflow's first step in one activity: insert the row, then hand it to its matchmaker.
 
-One activity where there were two takes a workflow task and an activity round trip off the path
-from a booking to its match.
+Both halves in one activity take a workflow task and an activity round trip off the path from a
+booking to its match.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
 from datetime import datetime
 
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError, InternalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from activities.requests import CreateMatchRequestInput, RequestActivities, RequestRowResult
-from activities.workflow_starts import EnqueueRequestInput, WorkflowStartActivities
-from workflows.contracts import Policy, PoolEntry, RequestSpec
+from activities.base import StartingActivities
+from activities.errors import refusal_from_database
+from activities.request_rows import row_result, row_values
+from activities.workflow_starts import WorkflowStartActivities
+from contracts.errors import ABANDONED, refusal
+from contracts.matchmaker import EnqueueRequestInput
+from contracts.requests import BookInput, PoolEntry, RequestRowResult, RequestSpec
+from contracts.statuses import RequestStatus
+from db.booking_lock import lock_booking
+from db.models import AbandonedBookingRow, MatchRequestRow
+from observability.business import BusinessMetrics
+
+# What a caller the API gave up on hears (Abandoned): it was answered 503.
+NOT_BOOKED = "the API stopped waiting for this booking and said so; nothing was booked"
+NOT_RESCHEDULED = "the API stopped waiting for this reschedule and said so; nothing changed"
 
 
-@dataclass
-class BookInput:
-    """The request to persist and enqueue, and the timing rules its matchmaker runs by."""
+async def insert_request(
+    db: AsyncSession, spec: RequestSpec, created_at: datetime, max_live_requests: int
+) -> bool:
+    """Insert the request under its owner's live-request cap; whether this inserted it."""
+    # The cap lives in a trigger; it reads the limit from this transaction's settings.
+    await db.execute(
+        select(func.set_config("parley.max_live_requests", str(max_live_requests), True))
+    )
+    inserted = await db.scalar(
+        insert(MatchRequestRow)
+        .values(**row_values(spec, created_at))
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(MatchRequestRow.id)
+    )
+    return inserted is not None
 
-    spec: RequestSpec
-    created_at: datetime
-    policy: Policy
-    # When the last caller stops waiting: a booking not yet made by then is refused (Abandoned).
-    answer_by: datetime | None = None
+
+async def _given_up(db: AsyncSession, request_id: uuid.UUID, answer_by: datetime) -> bool:
+    """Whether the API gave up on this request for the caller waiting until `answer_by` (a
+    later caller, a retry with the same key, may still be waiting)."""
+    abandoned = await db.get(AbandonedBookingRow, request_id)
+    return abandoned is not None and abandoned.answer_by >= answer_by
 
 
-class BookingActivities:
-    """Composes the request insert and the matchmaker signal; both are safe to retry."""
+async def existing_unless_abandoned(
+    db: AsyncSession, request_id: uuid.UUID, answer_by: datetime | None, refused: str
+) -> MatchRequestRow | None:
+    """The request's row if it exists. One not yet made that the API has given up on for the
+    caller waiting until `answer_by` (it answered 503) is refused (Abandoned): under the
+    request's booking lock, so the API's tombstone and this write cannot cross."""
+    if answer_by is None:
+        return await db.get(MatchRequestRow, request_id)
+    await lock_booking(db, request_id)
+    existing = await db.get(MatchRequestRow, request_id)
+    if existing is None and await _given_up(db, request_id, answer_by):
+        raise refusal(ABANDONED, refused)
+    return existing
 
-    def __init__(self, requests: RequestActivities, starts: WorkflowStartActivities) -> None:
-        self._requests = requests
-        self._starts = starts
+
+class BookingActivities(StartingActivities):
+    """Inserts a request and signals its matchmaker; both are safe to retry."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        starts: WorkflowStartActivities,
+        metrics: BusinessMetrics | None = None,
+        max_live_requests: int = 20,
+    ) -> None:
+        super().__init__(sessionmaker, starts, metrics)
+        self._max_live_requests = max_live_requests
 
     @activity.defn
     async def book_request(self, input: BookInput) -> RequestRowResult:
         """Insert the row (or find it); if it is waiting, signal-with-start its matchmaker. A row
         not yet made when every caller has stopped waiting is not made (Abandoned)."""
-        row = await self._requests.create_match_request(
-            CreateMatchRequestInput(
-                spec=input.spec, created_at=input.created_at, answer_by=input.answer_by
-            )
-        )
+        row = await self.create_match_request(input)
         activity.logger.info(
             "request %s of %s for %s is %s",
             row.request_id,
@@ -50,7 +96,7 @@ class BookingActivities:
             input.spec.slot_start.isoformat(),
             row.status,
         )
-        if row.status == "waiting":
+        if row.status == RequestStatus.WAITING:
             await self._starts.enqueue_request(
                 EnqueueRequestInput(
                     slot_start=input.spec.slot_start,
@@ -60,3 +106,26 @@ class BookingActivities:
                 )
             )
         return row
+
+    async def create_match_request(self, input: BookInput) -> RequestRowResult:
+        """Insert the request unless it exists; overlapping bookings and one past the owner's
+        live-request cap are refused by the database. A booking the API has given up on for
+        this caller (`answer_by`; it answered 503) is refused (Abandoned) instead."""
+        request_id = uuid.UUID(input.spec.request_id)
+        try:
+            async with self._sessionmaker.begin() as db:
+                existing = await existing_unless_abandoned(
+                    db, request_id, input.answer_by, NOT_BOOKED
+                )
+                inserted = existing is None and await insert_request(
+                    db, input.spec, input.created_at, self._max_live_requests
+                )
+                if existing is None:
+                    existing = await db.get(MatchRequestRow, request_id)
+                assert existing is not None
+                result = row_result(existing)
+        except (IntegrityError, InternalError) as error:
+            raise refusal_from_database(error) from None
+        if inserted:  # committed, and by this call: a retry finds the row and counts nothing
+            self._metrics.booked(input.spec.priority)
+        return result

@@ -1,17 +1,17 @@
-"""Failure types that cross from activities and workflows to the API."""
+"""Translating what PostgreSQL refused into the refusals of `contracts.errors`."""
 
 from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError, InternalError
 from temporalio.exceptions import ApplicationError
 
-DOUBLE_BOOKING = "DoubleBooking"
-STATE_CONFLICT = "StateConflict"
-INVALID_INPUT = "InvalidInput"
-NOT_FOUND = "NotFound"
-LIMIT_REACHED = "LimitReached"
-# The caller stopped waiting before a worker acted: nothing was done (the caller got a 503).
-ABANDONED = "Abandoned"
+from contracts.errors import (
+    DOUBLE_BOOKING,
+    INVALID_INPUT,
+    LIMIT_REACHED,
+    STATE_CONFLICT,
+    refusal,
+)
 
 EXCLUSION_VIOLATION = "23P01"
 UNIQUE_VIOLATION = "23505"
@@ -26,11 +26,6 @@ LIVE_LIMIT = "23P96"
 def sqlstate(error: IntegrityError | InternalError) -> str | None:
     """The PostgreSQL SQLSTATE behind a SQLAlchemy error, if any."""
     return getattr(error.orig, "sqlstate", None)
-
-
-def refusal(error_type: str, message: str) -> ApplicationError:
-    """A business refusal: final, so Temporal must not retry it."""
-    return ApplicationError(message, type=error_type, non_retryable=True)
 
 
 def refusal_from_database(error: IntegrityError | InternalError) -> ApplicationError:

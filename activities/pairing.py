@@ -1,45 +1,94 @@
 """The matchmaker's one activity per batch of pairs: persist their sessions, then start them.
 
-One activity where there were two halves the events and the task round trips of every pass.
+Persisting and starting in one activity halves the events and the task round trips of a pass.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+import uuid
 
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError, InternalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from activities.sessions import (
+from activities.base import StartingActivities
+from activities.errors import SLOT_STARTED, sqlstate
+from activities.rearranging import rearrange_sessions
+from activities.session_rows import (
+    match_waits,
+    not_waiting,
+    same_pair,
+    session_values,
+    sessions_as_written,
+)
+from contracts.matchmaker import PersistPairsInput
+from contracts.sessions import (
     CreateSessionsInput,
     CreateSessionsResult,
     RearrangeSessionsInput,
-    SessionActivities,
-)
-from activities.workflow_starts import (
-    DissolvedSession,
+    SessionSpec,
     StartSessionsInput,
-    WorkflowStartActivities,
 )
-from workflows.contracts import SessionInput
+from db.models import SessionRow
+from observability.business import NO_METRICS, BusinessMetrics
 
 
-@dataclass
-class PersistPairsInput:
-    """One session per pair, its id chosen by the workflow so that a retry is idempotent; with
-    `dissolved`, a rearrangement: those sessions make way, all or nothing."""
+async def _refused_requests(
+    db: AsyncSession, spec: SessionSpec, error: IntegrityError | InternalError
+) -> list[str]:
+    """Which of the pair's requests the matchmaker must drop after the database refused it."""
+    both = [spec.match_request_one_id, spec.match_request_two_id]
+    if sqlstate(error) == SLOT_STARTED:
+        return both  # they expire by their own timers
+    dead = await not_waiting(db, spec)
+    if dead:
+        return dead
+    # Refused for a reason the pool cannot explain (a bug, not a race): drop the pair from this
+    # run rather than retry it forever; the next run reloads whatever is still waiting.
+    activity.logger.error("session %s refused: %s", spec.session_id, error.orig)
+    return both
 
-    sessions: list[SessionInput]
-    created_at: datetime
-    dissolved: list[DissolvedSession] = field(default_factory=list)
+
+async def create_sessions(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    input: CreateSessionsInput,
+    metrics: BusinessMetrics = NO_METRICS,
+) -> CreateSessionsResult:
+    """Insert each pair's session; the database trigger claims both requests or refuses."""
+    result = CreateSessionsResult()
+    inserted: list[uuid.UUID] = []
+    async with sessionmaker.begin() as db:
+        for spec in input.sessions:
+            existing = await db.get(SessionRow, uuid.UUID(spec.session_id))
+            if existing is not None:
+                if same_pair(existing, spec):
+                    result.created_session_ids.append(spec.session_id)  # a retry
+                else:
+                    result.foreign_session_ids.append(spec.session_id)
+                    result.dead_request_ids.extend(await not_waiting(db, spec))
+                continue
+            try:
+                async with db.begin_nested():
+                    await db.execute(
+                        insert(SessionRow)
+                        .values(**session_values(spec, input.created_at))
+                        .on_conflict_do_nothing(index_elements=["id"])
+                    )
+            except (IntegrityError, InternalError) as error:
+                result.dead_request_ids.extend(await _refused_requests(db, spec, error))
+                continue
+            result.created_session_ids.append(spec.session_id)
+            inserted.append(uuid.UUID(spec.session_id))
+        waits = await match_waits(db, inserted)
+    # Counted once committed, and only what this call inserted (a retry finds them made).
+    metrics.sessions_created(len(inserted))
+    metrics.matched(waits)
+    return result
 
 
-class PairingActivities:
+class PairingActivities(StartingActivities):
     """Composes the session writes and the workflow starts; both are safe to retry."""
-
-    def __init__(self, sessions: SessionActivities, starts: WorkflowStartActivities) -> None:
-        self._sessions = sessions
-        self._starts = starts
 
     @activity.defn
     async def persist_pairs(self, input: PersistPairsInput) -> CreateSessionsResult:
@@ -47,23 +96,28 @@ class PairingActivities:
         (and end the workflows of the sessions they replace)."""
         specs = [session.spec for session in input.sessions]
         if input.dissolved:
-            created = await self._sessions.rearrange_sessions(
+            created = await rearrange_sessions(
+                self._sessionmaker,
                 RearrangeSessionsInput(
                     [session.session_id for session in input.dissolved], specs, input.created_at
-                )
+                ),
+                self._metrics,
             )
         else:
-            created = await self._sessions.create_sessions(
-                CreateSessionsInput(sessions=specs, created_at=input.created_at)
+            created = await create_sessions(
+                self._sessionmaker,
+                CreateSessionsInput(sessions=specs, created_at=input.created_at),
+                self._metrics,
             )
         ids = set(created.created_session_ids)
         started = [session for session in input.sessions if session.spec.session_id in ids]
         if created.foreign_session_ids and input.sessions:
             # Sessions an earlier attempt of this task wrote with other pairs: real sessions,
             # whose workflows that attempt may not have started.
-            started += await self._sessions.as_written(
-                created.foreign_session_ids, input.sessions[0].policy
-            )
+            async with self._sessionmaker() as db:
+                started += await sessions_as_written(
+                    db, created.foreign_session_ids, input.sessions[0].policy
+                )
         if started:
             await self._starts.start_sessions(StartSessionsInput(sessions=started))
         if started and input.dissolved:

@@ -1,205 +1,26 @@
-"""Activities that write match requests."""
+"""Activities that change a waiting request: cancel, expire, reschedule."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
-from datetime import datetime
 
-from sqlalchemy import case, func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import case, select, update
 from sqlalchemy.exc import IntegrityError, InternalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import aliased
 from temporalio import activity
-from temporalio.common import MetricMeter
 
-from activities.errors import (
-    ABANDONED,
-    NOT_FOUND,
-    STATE_CONFLICT,
-    refusal,
-    refusal_from_database,
+from activities.booking import NOT_RESCHEDULED, existing_unless_abandoned, insert_request
+from activities.errors import refusal_from_database
+from activities.request_rows import row_result
+from contracts.errors import NOT_FOUND, STATE_CONFLICT, refusal
+from contracts.requests import (
+    CloseRequestInput,
+    RequestRowResult,
+    RescheduleMatchRequestInput,
 )
-from db.booking_lock import lock_booking
-from db.models import AbandonedBookingRow, MatchRequestRow, SessionRow
-from observability.business import BusinessMetrics
-from workflows.contracts import PoolEntry, RequestSpec, SeatedEntry
-
-
-@dataclass
-class CreateMatchRequestInput:
-    """Persist a new request exactly once (its id is the business key). `answer_by`: when the
-    latest caller waiting for it stops waiting; the API records giving up, and then the request
-    is not made for that caller."""
-
-    spec: RequestSpec
-    created_at: datetime
-    answer_by: datetime | None = None
-
-
-@dataclass
-class RequestRowResult:
-    """A request's status as the database holds it after the activity."""
-
-    request_id: str
-    status: str
-    session_id: str | None = None
-
-
-@dataclass
-class CloseRequestInput:
-    """Move a waiting request to `cancelled` or `expired`."""
-
-    request_id: str
-    at: datetime
-    reason: str | None = None
-
-
-@dataclass
-class RescheduleMatchRequestInput:
-    """Cancel a waiting request and create its replacement in one transaction."""
-
-    old_request_id: str
-    new_spec: RequestSpec
-    at: datetime
-    answer_by: datetime | None = None
-
-
-@dataclass
-class LoadWaitingInput:
-    """Which shard to load: a slot, a duration and a language pair; and whether its sessions
-    that may still be rearranged are wanted too."""
-
-    slot_start: datetime
-    duration_minutes: int
-    languages: tuple[str, str]
-    with_seated: bool = False
-
-
-@dataclass
-class LoadWaitingResult:
-    """The waiting requests of a shard, oldest first, and the pairs seated in its sessions
-    that nobody has joined yet."""
-
-    entries: list[PoolEntry]
-    seated: list[SeatedEntry] = field(default_factory=list)
-
-
-@dataclass
-class StillWaitingInput:
-    """Requests whose status the matchmaker is unsure of."""
-
-    request_ids: list[str]
-
-
-@dataclass
-class StillWaitingResult:
-    """Those of the asked requests that are still waiting."""
-
-    request_ids: list[str]
-
-
-def _row_values(spec: RequestSpec, created_at: datetime) -> dict[str, object]:
-    return {
-        "id": uuid.UUID(spec.request_id),
-        "user_id": spec.user_id,
-        "native_language_id": spec.native_language_id,
-        "learning_language_id": spec.learning_language_id,
-        "proficiency_level": spec.proficiency_level,
-        "availability_start": spec.slot_start,
-        "availability_end": spec.slot_start,
-        "preferred_duration_minutes": spec.duration_minutes,
-        "priority": spec.priority,
-        "status": "waiting",
-        "idempotency_key": spec.idempotency_key,
-        "replaces_request_id": uuid.UUID(spec.replaces_request_id)
-        if spec.replaces_request_id
-        else None,
-        "origin_session_id": uuid.UUID(spec.origin_session_id) if spec.origin_session_id else None,
-        "created_at": created_at,
-        "updated_at": created_at,
-    }
-
-
-def _result(row: MatchRequestRow) -> RequestRowResult:
-    return RequestRowResult(
-        request_id=str(row.id),
-        status=row.status,
-        session_id=str(row.session_id) if row.session_id else None,
-    )
-
-
-async def _insert_request(db: AsyncSession, spec: RequestSpec, created_at: datetime) -> bool:
-    inserted = await db.scalar(
-        insert(MatchRequestRow)
-        .values(**_row_values(spec, created_at))
-        .on_conflict_do_nothing(index_elements=["id"])
-        .returning(MatchRequestRow.id)
-    )
-    return inserted is not None
-
-
-async def _given_up(db: AsyncSession, request_id: uuid.UUID, answer_by: datetime | None) -> bool:
-    """Whether the API gave up on this request for the caller waiting until `answer_by` (a
-    later caller, a retry with the same key, may still be waiting)."""
-    if answer_by is None:
-        return False
-    abandoned = await db.get(AbandonedBookingRow, request_id)
-    return abandoned is not None and abandoned.answer_by >= answer_by
-
-
-def request_spec(row: MatchRequestRow) -> RequestSpec:
-    """The request a row holds, as workflows take it."""
-    return RequestSpec(
-        request_id=str(row.id),
-        user_id=row.user_id,
-        native_language_id=row.native_language_id,
-        learning_language_id=row.learning_language_id,
-        proficiency_level=row.proficiency_level,
-        slot_start=row.availability_start,
-        duration_minutes=row.preferred_duration_minutes,
-        priority=row.priority,
-        replaces_request_id=str(row.replaces_request_id) if row.replaces_request_id else None,
-        origin_session_id=str(row.origin_session_id) if row.origin_session_id else None,
-    )
-
-
-def _pool_entry(row: MatchRequestRow) -> PoolEntry:
-    return PoolEntry(
-        request_id=str(row.id),
-        user_id=row.user_id,
-        native_language_id=row.native_language_id,
-        learning_language_id=row.learning_language_id,
-        proficiency_level=row.proficiency_level,
-        priority=row.priority,
-        waiting_since=row.created_at,
-    )
-
-
-async def _seated(db: AsyncSession, input: LoadWaitingInput) -> list[SeatedEntry]:
-    """The shard's sessions nobody has joined, with both of their requests."""
-    one, two = aliased(MatchRequestRow), aliased(MatchRequestRow)
-    rows = await db.execute(
-        select(SessionRow.id, one, two)
-        .join(one, one.id == SessionRow.match_request_one_id)
-        .join(two, two.id == SessionRow.match_request_two_id)
-        .where(
-            SessionRow.status == "scheduled",
-            SessionRow.scheduled_start == input.slot_start,
-            SessionRow.duration_minutes == input.duration_minutes,
-            SessionRow.language_one_id.in_(input.languages),
-            SessionRow.language_two_id.in_(input.languages),
-            SessionRow.participant_one_joined_at.is_(None),
-            SessionRow.participant_two_joined_at.is_(None),
-            SessionRow.cancel_requested_by.is_(None),
-        )
-        .order_by(SessionRow.created_at, SessionRow.id)
-    )
-    return [
-        SeatedEntry(str(session_id), _pool_entry(first), _pool_entry(second))
-        for session_id, first, second in rows
-    ]
+from contracts.statuses import RequestStatus
+from db.models import MatchRequestRow
+from observability.business import NO_METRICS, BusinessMetrics
 
 
 class RequestActivities:
@@ -213,44 +34,17 @@ class RequestActivities:
     ) -> None:
         self._sessionmaker = sessionmaker
         self._max_live_requests = max_live_requests
-        self._metrics = metrics or BusinessMetrics(MetricMeter.noop)
-
-    @activity.defn
-    async def create_match_request(self, input: CreateMatchRequestInput) -> RequestRowResult:
-        """Insert the request unless it exists; overlapping bookings and one past the owner's
-        live-request cap are refused by the database. A booking the API has given up on for
-        this caller (`answer_by`; it answered 503) is refused (Abandoned) instead."""
-        request_id = uuid.UUID(input.spec.request_id)
-        try:
-            async with self._sessionmaker.begin() as db:
-                if input.answer_by is not None:
-                    await lock_booking(db, request_id)
-                existing = await db.get(MatchRequestRow, request_id)
-                if existing is None and await _given_up(db, request_id, input.answer_by):
-                    raise refusal(
-                        ABANDONED,
-                        "the API stopped waiting for this booking and said so; nothing was booked",
-                    )
-                inserted = existing is None and await self._insert(db, input.spec, input.created_at)
-                if existing is None:
-                    existing = await db.get(MatchRequestRow, request_id)
-                assert existing is not None
-                result = _result(existing)
-        except (IntegrityError, InternalError) as error:
-            raise refusal_from_database(error) from None
-        if inserted:  # committed, and by this call: a retry finds the row and counts nothing
-            self._metrics.booked(input.spec.priority)
-        return result
+        self._metrics = metrics or NO_METRICS
 
     @activity.defn
     async def cancel_match_request(self, input: CloseRequestInput) -> RequestRowResult:
         """Cancel the request if it is still waiting; report its status either way."""
-        return await self._close_waiting(input, "cancelled")
+        return await self._close_waiting(input, RequestStatus.CANCELLED)
 
     @activity.defn
     async def expire_match_request(self, input: CloseRequestInput) -> RequestRowResult:
         """Expire the request if it is still waiting when its slot starts."""
-        return await self._close_waiting(input, "expired")
+        return await self._close_waiting(input, RequestStatus.EXPIRED)
 
     @activity.defn
     async def reschedule_match_request(
@@ -261,25 +55,20 @@ class RequestActivities:
         new_id = uuid.UUID(input.new_spec.request_id)
         try:
             async with self._sessionmaker.begin() as db:
-                if input.answer_by is not None:
-                    await lock_booking(db, new_id)
-                already = await db.get(MatchRequestRow, new_id)
+                already = await existing_unless_abandoned(
+                    db, new_id, input.answer_by, NOT_RESCHEDULED
+                )
                 if already is not None:
-                    return _result(already)
-                if await _given_up(db, new_id, input.answer_by):
-                    raise refusal(
-                        ABANDONED,
-                        "the API stopped waiting for this reschedule and said so; nothing changed",
-                    )
+                    return row_result(already)
                 closed = await db.execute(
                     update(MatchRequestRow)
                     .where(
                         MatchRequestRow.id == old_id,
-                        MatchRequestRow.status == "waiting",
+                        MatchRequestRow.status == RequestStatus.WAITING,
                         MatchRequestRow.cancel_requested_at.is_(None),
                     )
                     .values(
-                        status="cancelled",
+                        status=RequestStatus.CANCELLED,
                         status_reason=f"rescheduled to {input.new_spec.request_id}",
                         updated_at=input.at,
                     )
@@ -292,62 +81,17 @@ class RequestActivities:
                     raise refusal(
                         STATE_CONFLICT,
                         f"only a waiting request can be rescheduled; it is {current}"
-                        + (" (being cancelled)" if current == "waiting" else ""),
+                        + (" (being cancelled)" if current == RequestStatus.WAITING else ""),
                     )
-                await self._insert(db, input.new_spec, input.at)
+                await insert_request(db, input.new_spec, input.at, self._max_live_requests)
                 created = await db.get(MatchRequestRow, new_id)
                 assert created is not None
-                result = _result(created)
+                result = row_result(created)
         except (IntegrityError, InternalError) as error:
             raise refusal_from_database(error) from None
         self._metrics.outcome("rescheduled")
         self._metrics.booked(input.new_spec.priority)
         return result
-
-    @activity.defn
-    async def load_waiting_requests(self, input: LoadWaitingInput) -> LoadWaitingResult:
-        """The database's view of a shard: the matchmaker's source of truth for each run."""
-        one, two = input.languages
-        async with self._sessionmaker() as db:
-            rows = await db.scalars(
-                select(MatchRequestRow)
-                .where(
-                    MatchRequestRow.status == "waiting",
-                    MatchRequestRow.cancel_requested_at.is_(None),
-                    MatchRequestRow.availability_start == input.slot_start,
-                    MatchRequestRow.preferred_duration_minutes == input.duration_minutes,
-                    MatchRequestRow.native_language_id.in_((one, two)),
-                    MatchRequestRow.learning_language_id.in_((one, two)),
-                )
-                .order_by(MatchRequestRow.created_at, MatchRequestRow.id)
-            )
-            result = LoadWaitingResult(entries=[_pool_entry(row) for row in rows])
-            if input.with_seated:
-                result.seated = await _seated(db, input)
-            return result
-
-    @activity.defn
-    async def still_waiting(self, input: StillWaitingInput) -> StillWaitingResult:
-        """Which of the given requests are still waiting, in the order asked."""
-        async with self._sessionmaker() as db:
-            waiting = set(
-                await db.scalars(
-                    select(MatchRequestRow.id).where(
-                        MatchRequestRow.id.in_([uuid.UUID(r) for r in input.request_ids]),
-                        MatchRequestRow.status == "waiting",
-                        MatchRequestRow.cancel_requested_at.is_(None),
-                    )
-                )
-            )
-        return StillWaitingResult([r for r in input.request_ids if uuid.UUID(r) in waiting])
-
-    async def _insert(self, db: AsyncSession, spec: RequestSpec, created_at: datetime) -> bool:
-        """Insert the request under its owner's live-request cap; whether this inserted it."""
-        # The cap lives in a trigger; it reads the limit from this transaction's settings.
-        await db.execute(
-            select(func.set_config("parley.max_live_requests", str(self._max_live_requests), True))
-        )
-        return await _insert_request(db, spec, created_at)
 
     async def _close_waiting(self, input: CloseRequestInput, status: str) -> RequestRowResult:
         request_id = uuid.UUID(input.request_id)
@@ -356,9 +100,12 @@ class RequestActivities:
         async with self._sessionmaker.begin() as db:
             changed = await db.scalar(
                 update(MatchRequestRow)
-                .where(MatchRequestRow.id == request_id, MatchRequestRow.status == "waiting")
+                .where(
+                    MatchRequestRow.id == request_id,
+                    MatchRequestRow.status == RequestStatus.WAITING,
+                )
                 .values(
-                    status=case((asked, "cancelled"), else_=status),
+                    status=case((asked, RequestStatus.CANCELLED), else_=status),
                     status_reason=case((asked, "cancelled by user"), else_=input.reason),
                     updated_at=input.at,
                 )
@@ -367,7 +114,7 @@ class RequestActivities:
             row = await db.get(MatchRequestRow, request_id, populate_existing=True)
             if row is None:
                 raise refusal(NOT_FOUND, f"match request {input.request_id} does not exist")
-            result = _result(row)
+            result = row_result(row)
         if changed is not None:
             self._metrics.outcome(changed)
         return result

@@ -18,58 +18,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, or_, select, update
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import IntegrityError, InternalError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
-from temporalio.common import MetricMeter
 
-from activities.errors import EXCLUSION_VIOLATION, LIVE_LIMIT, sqlstate
-from activities.requests import request_spec
-from activities.sessions import SessionRowResult, joined_user_ids, session_facts
-from activities.workflow_starts import WorkflowStartActivities
+from activities.base import StartingActivities
+from activities.rematches import book_rematch
+from activities.request_rows import request_spec
+from activities.session_rows import session_facts
+from contracts.matchmaker import SettleShardInput, SettleShardResult
+from contracts.policy import Policy
+from contracts.requests import MatchRequestInput
+from contracts.sessions import SessionRowResult, SettleSessionInput
+from contracts.statuses import CancelReason, RequestStatus, SessionStatus
 from db.models import MatchRequestRow, SessionRow
 from domain import session_rules
 from domain.session_rules import Cancellation, CancelReceipt, Participant, SessionClock
 from observability.business import BusinessMetrics
-from workflows.contracts import MatchRequestInput, Policy
-
-# Rematch ids are derived from the session and the person, so the sweep, the session's own
-# settlement and any retry of either name the same row (and one database constraint backs it).
-REMATCH_NAMESPACE = uuid.UUID("b0b7d3e2-5b8c-4d0e-9d44-7f3a6c1e2f58")
-
-
-@dataclass
-class SettleShardInput:
-    """A matchmaker's shard (slot, duration, language pair) at its no-show deadline."""
-
-    slot_start: datetime
-    duration_minutes: int
-    languages: tuple[str, str]
-    at: datetime
-    policy: Policy
-
-
-@dataclass
-class SettleShardResult:
-    """The sessions this sweep cancelled, and the rematches it booked for let-down partners."""
-
-    cancelled_session_ids: list[str] = field(default_factory=list)
-    rematch_request_ids: list[str] = field(default_factory=list)
-
-
-@dataclass
-class SettleSessionInput:
-    """One session, settled at `at`: a recorded cancel, or its no-show once past the deadline."""
-
-    session_id: str
-    at: datetime
-    policy: Policy
-
-
-def rematch_request_id(session_id: str, user_id: str) -> str:
-    """The id of the rematch a session books for one of its people."""
-    return str(uuid.uuid5(REMATCH_NAMESPACE, f"{session_id}/{user_id}"))
 
 
 def _participants(row: SessionRow) -> tuple[Participant, Participant]:
@@ -92,7 +56,7 @@ def _outcome(row: SessionRow, at: datetime, policy: Policy) -> Cancellation | No
         policy.no_show_grace_seconds,
     )
     return session_rules.settlement(
-        _participants(row), joined_user_ids(row), receipt, clock, at, policy.slot_minutes
+        _participants(row), row.joined_user_ids(), receipt, clock, at, policy.slot_minutes
     )
 
 
@@ -131,49 +95,11 @@ async def _mark(
         update(MatchRequestRow)
         .where(
             MatchRequestRow.id.in_([uuid.UUID(i) for i in request_ids]),
-            MatchRequestRow.status == "matched",
+            MatchRequestRow.status == RequestStatus.MATCHED,
         )
         .values(status=status, status_reason=reason, updated_at=at)
     )
     return int(moved.rowcount)  # type: ignore[attr-defined]
-
-
-async def _book_rematch(
-    db: AsyncSession, row: SessionRow, who: Participant, slot: datetime, at: datetime
-) -> str | None:
-    """Insert who's priority rematch; the reason it was refused, if the database refused it
-    (an empty string if it already existed)."""
-    original = await db.get(MatchRequestRow, uuid.UUID(who.request_id))
-    assert original is not None
-    values = {
-        "id": uuid.UUID(rematch_request_id(str(row.id), who.user_id)),
-        "user_id": who.user_id,
-        "native_language_id": original.native_language_id,
-        "learning_language_id": original.learning_language_id,
-        "proficiency_level": original.proficiency_level,
-        "availability_start": slot,
-        "availability_end": slot,
-        "preferred_duration_minutes": original.preferred_duration_minutes,
-        "priority": 1,
-        "status": "waiting",
-        "replaces_request_id": original.id,
-        "origin_session_id": row.id,
-        "created_at": at,
-        "updated_at": at,
-    }
-    try:
-        async with db.begin_nested():
-            inserted = await db.scalar(
-                insert(MatchRequestRow)
-                .values(**values)
-                .on_conflict_do_nothing(index_elements=["id"])
-                .returning(MatchRequestRow.id)
-            )
-    except (IntegrityError, InternalError) as error:
-        if sqlstate(error) not in (EXCLUSION_VIOLATION, LIVE_LIMIT):
-            raise
-        return f"{who.user_id}: you already hold a request or session that overlaps {slot:%H:%M}"
-    return None if inserted is not None else ""
 
 
 async def _apply(
@@ -185,31 +111,37 @@ async def _apply(
     settled: Settled,
 ) -> None:
     values: dict[str, object] = {
-        "status": "cancelled",
+        "status": SessionStatus.CANCELLED,
         "cancel_reason": outcome.reason,
         "cancelled_by": outcome.cancelled_by,
         "updated_at": at,
     }
     await db.execute(update(SessionRow).where(SessionRow.id == row.id).values(**values))
-    cancelled = await _mark(db, outcome.cancelled_request_ids, "cancelled", outcome.reason, at)
-    no_shows = await _mark(db, outcome.no_show_request_ids, "no_show", outcome.reason, at)
+    cancelled = await _mark(
+        db, outcome.cancelled_request_ids, RequestStatus.CANCELLED, outcome.reason, at
+    )
+    no_shows = await _mark(
+        db, outcome.no_show_request_ids, RequestStatus.NO_SHOW, outcome.reason, at
+    )
     after_deadline = at - (row.scheduled_start + timedelta(seconds=policy.no_show_grace_seconds))
     settled.cancelled_session_ids.append(str(row.id))
     settled.session_outcomes.append(outcome.reason)
-    settled.request_outcomes += ["cancelled"] * cancelled + ["no_show"] * no_shows
-    if outcome.reason == session_rules.NO_SHOW and after_deadline >= timedelta(0):
+    settled.request_outcomes += [RequestStatus.CANCELLED] * cancelled + [
+        RequestStatus.NO_SHOW
+    ] * no_shows
+    if outcome.reason == CancelReason.NO_SHOW and after_deadline >= timedelta(0):
         # A deadline's decision (a late cancel's, settled early, is not one).
         settled.no_shows_decided.append(after_deadline)
     for who in outcome.rematch:
         assert outcome.rematch_slot is not None
-        refusal = await _book_rematch(db, row, who, outcome.rematch_slot, at)
+        refusal = await book_rematch(db, row, who, outcome.rematch_slot, at)
         if refusal:
             await db.execute(
                 update(SessionRow).where(SessionRow.id == row.id).values(rematch_refusal=refusal)
             )
         elif refusal is None:
             settled.rematches_booked += 1
-            if outcome.reason == session_rules.NO_SHOW:
+            if outcome.reason == CancelReason.NO_SHOW:
                 settled.rebooked.append(after_deadline)
 
 
@@ -224,7 +156,7 @@ async def settle_due(
             select(SessionRow)
             .where(
                 which,
-                SessionRow.status == "scheduled",
+                SessionRow.status == SessionStatus.SCHEDULED,
                 or_(
                     SessionRow.cancel_requested_by.is_not(None),
                     SessionRow.participant_one_joined_at.is_(None),
@@ -244,18 +176,8 @@ async def settle_due(
     return settled
 
 
-class SettlementActivities:
+class SettlementActivities(StartingActivities):
     """Session settlement; settling twice changes nothing the second time."""
-
-    def __init__(
-        self,
-        sessionmaker: async_sessionmaker[AsyncSession],
-        starts: WorkflowStartActivities,
-        metrics: BusinessMetrics | None = None,
-    ) -> None:
-        self._sessionmaker = sessionmaker
-        self._starts = starts
-        self._metrics = metrics or BusinessMetrics(MetricMeter.noop)
 
     @activity.defn
     async def settle_shard(self, input: SettleShardInput) -> SettleShardResult:
@@ -277,14 +199,12 @@ class SettlementActivities:
                 await db.scalars(
                     select(MatchRequestRow)
                     .join(SessionRow, SessionRow.id == MatchRequestRow.origin_session_id)
-                    .where(shard, MatchRequestRow.status == "waiting")
+                    .where(shard, MatchRequestRow.status == RequestStatus.WAITING)
                     .order_by(MatchRequestRow.id)
                 )
             ).all()
         await self._start(rematches, input.policy)
-        return SettleShardResult(
-            settled.cancelled_session_ids, [str(row.id) for row in rematches]
-        )
+        return SettleShardResult(settled.cancelled_session_ids, [str(row.id) for row in rematches])
 
     @activity.defn
     async def settle_session(self, input: SettleSessionInput) -> SessionRowResult:
@@ -299,7 +219,7 @@ class SettlementActivities:
                 await db.scalars(
                     select(MatchRequestRow).where(
                         MatchRequestRow.origin_session_id == session_id,
-                        MatchRequestRow.status == "waiting",
+                        MatchRequestRow.status == RequestStatus.WAITING,
                     )
                 )
             ).all()
@@ -312,4 +232,3 @@ class SettlementActivities:
                 MatchRequestInput(spec=request_spec(row), policy=policy),
                 f"Priority rematch for {row.user_id} after session {row.origin_session_id}",
             )
-

@@ -7,8 +7,6 @@ history small and lets a started workflow outlive whoever asked for it without a
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
-from datetime import datetime
 
 from temporalio import activity
 from temporalio.client import Client
@@ -20,75 +18,31 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.matching import language_pair
-from workflows import search_attributes
-from workflows.contracts import (
-    MatchedSignal,
+from contracts import naming
+from contracts.matchmaker import (
+    DissolvedSession,
+    EnqueueRequestInput,
+    EnqueueRequestResult,
     MatchmakerInput,
+)
+from contracts.naming import match_request_workflow_id, matchmaker_workflow_id, session_workflow_id
+from contracts.requests import (
+    MatchedSignal,
     MatchRequestInput,
-    Policy,
-    PoolEntry,
+    StartMatchRequestInput,
+    StartMatchRequestResult,
+)
+from contracts.sessions import (
     RearrangedSignal,
     SessionInput,
+    StartSessionsInput,
+    StartSessionsResult,
 )
-from workflows.ids import match_request_workflow_id, matchmaker_workflow_id, session_workflow_id
+from contracts.statuses import RequestStatus, SessionStatus
+from domain.matching import language_pair
 
 # Bounded fan-out: a hot slot can create hundreds of sessions in one pass.
 PARALLEL_STARTS = 32
-
-
-@dataclass
-class EnqueueRequestInput:
-    """Add one request to the matchmaker of its slot and duration, starting it if needed."""
-
-    slot_start: datetime
-    duration_minutes: int
-    policy: Policy
-    entry: PoolEntry
-
-
-@dataclass
-class EnqueueRequestResult:
-    """The matchmaker that now holds the request."""
-
-    matchmaker_workflow_id: str
-
-
-@dataclass
-class StartSessionsInput:
-    """Session workflows to start, one per persisted session."""
-
-    sessions: list[SessionInput]
-
-
-@dataclass
-class StartSessionsResult:
-    """The ids of the session workflows that now exist."""
-
-    workflow_ids: list[str]
-
-
-@dataclass
-class DissolvedSession:
-    """A session a rearrangement dissolved, and the new sessions its two people sit in."""
-
-    session_id: str
-    replacement_session_ids: list[str]
-
-
-@dataclass
-class StartMatchRequestInput:
-    """A match request workflow to start (a rematch or a rescheduled request)."""
-
-    request: MatchRequestInput
-    summary: str
-
-
-@dataclass
-class StartMatchRequestResult:
-    """The id of the request workflow that now exists."""
-
-    workflow_id: str
 
 
 class WorkflowStartActivities:
@@ -97,13 +51,12 @@ class WorkflowStartActivities:
     def __init__(self, client: Client) -> None:
         self._client = client
 
-    @activity.defn
     async def enqueue_request(self, input: EnqueueRequestInput) -> EnqueueRequestResult:
         """Signal-with-start the shard's matchmaker; a repeated signal is ignored by request id."""
         languages = language_pair(input.entry.native_language_id, input.entry.learning_language_id)
         workflow_id = matchmaker_workflow_id(input.slot_start, input.duration_minutes, languages)
         await self._client.start_workflow(
-            "MatchmakerWorkflow",
+            naming.MATCHMAKER_WORKFLOW,
             MatchmakerInput(
                 slot_start=input.slot_start,
                 duration_minutes=input.duration_minutes,
@@ -113,17 +66,16 @@ class WorkflowStartActivities:
             ),
             id=workflow_id,
             task_queue=activity.info().task_queue,
-            start_signal="add_request",
+            start_signal=naming.ADD_REQUEST,
             start_signal_args=[input.entry],
-            search_attributes=search_attributes.initial(
-                search_attributes.MATCHMAKER, [], input.slot_start, "matching"
+            search_attributes=naming.initial(
+                naming.MATCHMAKER, [], input.slot_start, "matching"
             ),
             static_summary=f"Matchmaker for {input.slot_start:%Y-%m-%d %H:%M} UTC, "
             f"{input.duration_minutes} min, {languages[0]} and {languages[1]}",
         )
         return EnqueueRequestResult(matchmaker_workflow_id=workflow_id)
 
-    @activity.defn
     async def start_sessions(self, input: StartSessionsInput) -> StartSessionsResult:
         """Start each session's workflow unless it exists, and tell both requests they matched.
 
@@ -136,14 +88,14 @@ class WorkflowStartActivities:
             spec = session.spec
             async with gate:
                 workflow_id = await self._start_once(
-                    "SessionWorkflow",
+                    naming.SESSION_WORKFLOW,
                     session,
                     workflow_id=session_workflow_id(spec.session_id),
-                    attributes=search_attributes.initial(
-                        search_attributes.SESSION,
+                    attributes=naming.initial(
+                        naming.SESSION,
                         [spec.participant_one_id, spec.participant_two_id],
                         spec.scheduled_start,
-                        "scheduled",
+                        SessionStatus.SCHEDULED,
                     ),
                     summary=f"Session {spec.participant_one_id} with {spec.participant_two_id}, "
                     f"{spec.scheduled_start:%Y-%m-%d %H:%M} UTC",
@@ -160,7 +112,7 @@ class WorkflowStartActivities:
         for session in dissolved:
             await self._signal_if_running(
                 session_workflow_id(session.session_id),
-                "rearranged",
+                naming.REARRANGED,
                 RearrangedSignal(replacement_session_ids=session.replacement_session_ids),
             )
 
@@ -175,11 +127,14 @@ class WorkflowStartActivities:
         """Start a request's workflow unless it already exists (inside another activity)."""
         spec = request.spec
         return await self._start_once(
-            "MatchRequestWorkflow",
+            naming.MATCH_REQUEST_WORKFLOW,
             request,
             workflow_id=match_request_workflow_id(spec.request_id),
-            attributes=search_attributes.initial(
-                search_attributes.MATCH_REQUEST, [spec.user_id], spec.slot_start, "waiting"
+            attributes=naming.initial(
+                naming.MATCH_REQUEST,
+                [spec.user_id],
+                spec.slot_start,
+                RequestStatus.WAITING,
             ),
             summary=summary,
         )
@@ -187,7 +142,7 @@ class WorkflowStartActivities:
     async def _tell_matched(self, request_id: str, signal: MatchedSignal) -> None:
         # A request that already ended needs no telling: it read its row when it closed, or
         # (re-seated by a rearrangement) it was told of its first session then.
-        await self._signal_if_running(match_request_workflow_id(request_id), "matched", signal)
+        await self._signal_if_running(match_request_workflow_id(request_id), naming.MATCHED, signal)
 
     async def _signal_if_running(self, workflow_id: str, name: str, signal: object) -> None:
         try:

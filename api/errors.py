@@ -17,7 +17,8 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.errors import (
+from api.json_body import printable
+from contracts.errors import (
     ABANDONED,
     DOUBLE_BOOKING,
     INVALID_INPUT,
@@ -25,7 +26,6 @@ from activities.errors import (
     NOT_FOUND,
     STATE_CONFLICT,
 )
-from api.json_body import printable
 from domain.errors import RuleViolation, StateConflict
 
 T = TypeVar("T")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from contracts.policy import Policy
 from domain.booking import BookingPolicy
 from settings import Settings
-from workflows.contracts import Policy
 
 
 def booking_policy(settings: Settings) -> BookingPolicy:

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contracts.statuses import RequestStatus, SessionStatus
 from db.booking_lock import lock_booking
 from db.models import AbandonedBookingRow, MatchRequestRow, SessionRow
 
@@ -49,7 +50,7 @@ async def record_join(
     return await _session_update(
         db,
         session_id,
-        (SessionRow.status == "scheduled") & _takes_part(user_id),
+        (SessionRow.status == SessionStatus.SCHEDULED) & _takes_part(user_id),
         participant_one_joined_at=_stamp(one, SessionRow.participant_one_joined_at, at),
         participant_two_joined_at=_stamp(two, SessionRow.participant_two_joined_at, at),
         updated_at=at,
@@ -90,7 +91,7 @@ async def record_session_cancel(
         session_id,
         user_id,
         at,
-        status="scheduled",
+        status=SessionStatus.SCHEDULED,
         asked_by=SessionRow.cancel_requested_by,
         asked_at=SessionRow.cancel_requested_at,
     )
@@ -105,7 +106,7 @@ async def record_session_end(
         session_id,
         user_id,
         at,
-        status="active",
+        status=SessionStatus.ACTIVE,
         asked_by=SessionRow.end_requested_by,
         asked_at=SessionRow.end_requested_at,
     )
@@ -120,7 +121,7 @@ async def record_request_cancel(
         .where(
             MatchRequestRow.id == request_id,
             MatchRequestRow.user_id == user_id,
-            MatchRequestRow.status == "waiting",
+            MatchRequestRow.status == RequestStatus.WAITING,
             MatchRequestRow.cancel_requested_at.is_(None),
         )
         .values(cancel_requested_at=at, updated_at=at)

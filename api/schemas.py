@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from domain.booking import BookingPolicy
 from domain.levels import Level
+from domain.requests import MatchRequest
 
 
 def as_utc(value: datetime) -> datetime:
@@ -59,6 +60,20 @@ class MatchRequestCreate(BaseModel):
             "maximum": _BOOKING.max_duration_minutes,
         },
     )
+
+    def request(self, request_id: str, user_id: str, created_at: datetime) -> MatchRequest:
+        """The request this body asks for, as the booking rules check it."""
+        return MatchRequest(
+            request_id=request_id,
+            user_id=user_id,
+            native_language_id=self.native_language_id,
+            learning_language_id=self.learning_language_id,
+            proficiency_level=self.proficiency_level,
+            availability_start=self.availability_start,
+            preferred_duration_minutes=self.preferred_duration_minutes,
+            created_at=created_at,
+            availability_end=self.availability_end,
+        )
 
 
 class RescheduleBody(BaseModel):

@@ -12,14 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
+from fastapi import Response, status
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
+from api.bounded import until_changed
 from observability.context import WORKFLOW_ID
+from settings import Settings
 
 SETUP_WAIT_SECONDS = 5.0
 # A pending receipt is told again at most this often (its first signal may have been lost).
@@ -82,3 +87,42 @@ async def _signal_once(handle: WorkflowHandle[Any, Any], signal: Any, arg: Any) 
         if described.status == WorkflowExecutionStatus.RUNNING:
             raise _NotStartedYet("started between the signal and the look") from None
         # It has finished: it read the row when it closed, and needs no telling.
+
+
+class _HasStatus(Protocol):
+    @property
+    def status(self) -> str: ...
+
+
+RowT = TypeVar("RowT", bound=_HasStatus)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A receipt on a row whose workflow carries it out: the row stays `pending` until then."""
+
+    pending: str
+    at: datetime | None
+    handle: WorkflowHandle[Any, Any]
+    signal: Any
+    arg: Callable[[datetime], object]
+
+
+async def answer_receipt(
+    row: RowT,
+    receipt: Receipt,
+    received: datetime,
+    read_now: Callable[[], Awaitable[RowT]],
+    settings: Settings,
+    response: Response,
+) -> RowT:
+    """Tell the workflow of the receipt if worth it and wait a bounded time for the row to move
+    on: the row as it then stands, answered 202 while it is still pending."""
+    at = receipt.at
+    if row.status == receipt.pending and at is not None and worth_telling(at, received):
+        bound = settings.workflow_call_timeout_seconds
+        if await tell(receipt.handle, receipt.signal, receipt.arg(at), bound):
+            row, _ = await until_changed(read_now, lambda r: r.status != receipt.pending, settings)
+    if row.status == receipt.pending:
+        response.status_code = status.HTTP_202_ACCEPTED
+    return row

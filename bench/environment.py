@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devstack.options import StackOptions
 from devstack.postgres import (
     create_database,
     drop_database,
@@ -19,7 +20,7 @@ from devstack.postgres import (
     stop_embedded_postgres,
     with_database,
 )
-from devstack.stack import Stack, StackOptions
+from devstack.stack import Stack
 from settings import Settings, get_settings
 
 # Time compressed by configuration, so no-show timers come due within the run: one-minute

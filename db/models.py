@@ -84,6 +84,14 @@ class SessionRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
+    def joined_user_ids(self) -> frozenset[str]:
+        """The participants whose join the row records."""
+        stamps = (
+            (self.participant_one_id, self.participant_one_joined_at),
+            (self.participant_two_id, self.participant_two_joined_at),
+        )
+        return frozenset(user for user, joined_at in stamps if joined_at is not None)
+
 
 class RateLimitRow(Base):
     """One user's rate-limit state for one action (GCRA), shared by every API process."""

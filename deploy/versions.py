@@ -29,8 +29,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import WorkerDeploymentConfig
 from tenacity import retry, retry_if_exception, stop_after_delay, wait_exponential
 
-from workflows import search_attributes
-from workflows.matchmaker import AWAITING_NO_SHOWS, MatchmakerWorkflow
+from contracts import naming
+from workflows.matchmaker import MatchmakerWorkflow
 
 REPO = Path(__file__).resolve().parents[1]
 IDENTITY = "parley-deploy"
@@ -141,8 +141,8 @@ async def wake_matchmakers(
     """
     query = (
         f'TemporalWorkerDeploymentVersion = "{deployment_name}:{build_id}" '
-        f'AND ExecutionStatus = "Running" AND WorkflowType = "{MatchmakerWorkflow.__name__}" '
-        f'AND {search_attributes.STATUS.name} != "{AWAITING_NO_SHOWS}"'
+        f'AND ExecutionStatus = "Running" AND WorkflowType = "{naming.MATCHMAKER_WORKFLOW}" '
+        f'AND {naming.STATUS.name} != "{naming.AWAITING_NO_SHOWS}"'
     )
     count = 0
     async for listed in client.list_workflows(query):

@@ -10,7 +10,9 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from devstack.stack import REPO_ROOT, Stack, StackError, StackOptions
+from devstack.banner import banner
+from devstack.options import REPO_ROOT, StackError, StackOptions
+from devstack.stack import Stack
 from devstack.temporal import DEFAULT_PORT, DEFAULT_UI_PORT
 from settings import get_settings
 
@@ -70,7 +72,7 @@ def up(args: argparse.Namespace) -> int:
         print("parley: starting (Postgres, Temporal, migrations, worker, API)...", flush=True)
         stack.up()
         stack.write_env_file()
-        print(stack.banner(time.monotonic() - started), flush=True)
+        print(banner(stack, time.monotonic() - started), flush=True)
         while True:
             stack.supervise()  # a worker or API that ends is restarted, with backoff
             time.sleep(0.5)

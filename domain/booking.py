@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 from domain.errors import RuleViolation
 from domain.levels import Level
+from domain.requests import MatchRequest
 from domain.slots import is_on_grid, require_aware
 
 
@@ -18,52 +19,40 @@ class BookingPolicy:
     max_duration_minutes: int = 120
 
 
-@dataclass(frozen=True)
-class RequestDraft:
-    """A match request as the user asked for it, not yet accepted."""
-
-    native_language_id: str
-    learning_language_id: str
-    proficiency_level: str
-    availability_start: datetime
-    availability_end: datetime | None
-    preferred_duration_minutes: int
-
-
 _LEVEL_VALUES = frozenset(level.value for level in Level)
 _LEVEL_NAMES = ", ".join(level.value for level in Level)
 
 
 def validate_request(
-    draft: RequestDraft,
+    request: MatchRequest,
     *,
     now: datetime,
     policy: BookingPolicy,
     known_languages: frozenset[str],
 ) -> None:
-    """Raise RuleViolation for the first rule the draft breaks; return None if it is bookable."""
+    """Raise RuleViolation for the first rule the request breaks; return None if it is bookable."""
     for field, language in (
-        ("native_language_id", draft.native_language_id),
-        ("learning_language_id", draft.learning_language_id),
+        ("native_language_id", request.native_language_id),
+        ("learning_language_id", request.learning_language_id),
     ):
         if language not in known_languages:
             raise RuleViolation(field, f"unknown language {language!r}")
-    if draft.learning_language_id == draft.native_language_id:
+    if request.learning_language_id == request.native_language_id:
         raise RuleViolation("learning_language_id", "must differ from native_language_id")
-    if draft.proficiency_level not in _LEVEL_VALUES:
+    if request.proficiency_level not in _LEVEL_VALUES:
         raise RuleViolation("proficiency_level", f"must be one of {_LEVEL_NAMES}")
     low, high = policy.min_duration_minutes, policy.max_duration_minutes
-    if not low <= draft.preferred_duration_minutes <= high:
+    if not low <= request.preferred_duration_minutes <= high:
         raise RuleViolation(
             "preferred_duration_minutes", f"must be between {low} and {high} minutes"
         )
-    _check_slot_start("availability_start", draft.availability_start, now=now, policy=policy)
-    end = draft.availability_end
+    _check_slot_start("availability_start", request.availability_start, now=now, policy=policy)
+    end = request.availability_end
     if end is not None:
         # A naive end is refused rather than compared: it names no instant at all.
         if _is_naive(end):
             raise RuleViolation("availability_end", "must carry a timezone offset")
-        if end != draft.availability_start:
+        if end != request.availability_start:
             raise RuleViolation(
                 "availability_end", "must equal availability_start: v1 books a single slot"
             )

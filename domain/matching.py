@@ -5,42 +5,30 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain.class_matching import ClassGraph, best_coverable, cheapest_pairing
-from domain.levels import Level, level_rank, levels_compatible
+from domain.levels import level_rank, levels_compatible
+from domain.requests import MatchRequest
 from domain.slots import require_aware
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A waiting match request, as the matchmaker sees it."""
-
-    request_id: str
-    user_id: str
-    native_language_id: str
-    learning_language_id: str
-    level: Level
-    priority: int
-    waiting_since: datetime
-    slot_start: datetime
-    duration_minutes: int
-
-    def __post_init__(self) -> None:
-        # Rows arrive with plain strings; an unknown level must fail here, not mid-matching.
-        object.__setattr__(self, "level", Level(self.level))
-        require_aware(self.waiting_since)
-        require_aware(self.slot_start)
 
 
 @dataclass(frozen=True)
 class Pair:
     """Two requests to seat in one session; `first` is the one served first."""
 
-    first: Candidate
-    second: Candidate
+    first: MatchRequest
+    second: MatchRequest
 
 
-def preference_key(candidate: Candidate) -> tuple[int, datetime, str]:
+def preference_key(candidate: MatchRequest) -> tuple[int, datetime, str]:
     """Sort key serving priority 1 before 0, then the longest waiting, then the smaller id."""
-    return (-candidate.priority, candidate.waiting_since, candidate.request_id)
+    return (-candidate.priority, candidate.created_at, candidate.request_id)
+
+
+def check_pairable(request: MatchRequest) -> None:
+    """Raise ValueError for a request no pairing can use: an unknown level or a naive time, so
+    that it fails before matching starts rather than midway."""
+    request.level  # noqa: B018 - raises for an unknown level
+    require_aware(request.created_at)
+    require_aware(request.availability_start)
 
 
 def language_pair(native_language_id: str, learning_language_id: str) -> tuple[str, str]:
@@ -54,11 +42,11 @@ def language_pair(native_language_id: str, learning_language_id: str) -> tuple[s
     return first, second
 
 
-def can_pair(a: Candidate, b: Candidate) -> bool:
+def can_pair(a: MatchRequest, b: MatchRequest) -> bool:
     """Tell whether two requests may share a session."""
     return (
-        a.slot_start == b.slot_start
-        and a.duration_minutes == b.duration_minutes
+        a.availability_start == b.availability_start
+        and a.preferred_duration_minutes == b.preferred_duration_minutes
         # Someone "learning" their own native language has nobody to exchange with.
         and a.native_language_id != a.learning_language_id
         and a.native_language_id == b.learning_language_id
@@ -68,7 +56,7 @@ def can_pair(a: Candidate, b: Candidate) -> bool:
     )
 
 
-def pair_pool(pool: Sequence[Candidate]) -> list[Pair]:
+def pair_pool(pool: Sequence[MatchRequest]) -> list[Pair]:
     """Pair the pool: most pairs, then the best-served requests, then the closest levels.
 
     Let G be the graph on the pool whose edges join the candidates that `can_pair`, and rank
@@ -95,11 +83,12 @@ def pair_pool(pool: Sequence[Candidate]) -> list[Pair]:
     """
     seen: set[str] = set()
     for candidate in pool:
+        check_pairable(candidate)
         if candidate.request_id in seen:
             raise ValueError(f"request {candidate.request_id!r} appears twice in the pool")
         seen.add(candidate.request_id)
 
-    groups: dict[tuple[str, str, datetime, int], list[Candidate]] = {}
+    groups: dict[tuple[str, str, datetime, int], list[MatchRequest]] = {}
     for candidate in sorted(pool, key=preference_key):
         native, learning = candidate.native_language_id, candidate.learning_language_id
         if native == learning:
@@ -107,8 +96,8 @@ def pair_pool(pool: Sequence[Candidate]) -> list[Pair]:
         key = (
             min(native, learning),
             max(native, learning),
-            candidate.slot_start,
-            candidate.duration_minutes,
+            candidate.availability_start,
+            candidate.preferred_duration_minutes,
         )
         groups.setdefault(key, []).append(candidate)
 
@@ -116,7 +105,7 @@ def pair_pool(pool: Sequence[Candidate]) -> list[Pair]:
     return sorted(pairs, key=lambda pair: preference_key(pair.first))
 
 
-def _pair_group(members: list[Candidate]) -> list[Pair]:
+def _pair_group(members: list[MatchRequest]) -> list[Pair]:
     # `members` share slot, duration and language pair, and are already in preference order.
     lower_language = min(members[0].native_language_id, members[0].learning_language_id)
     on_left = [m.native_language_id == lower_language for m in members]
@@ -146,7 +135,7 @@ def _pair_group(members: list[Candidate]) -> list[Pair]:
     graph = ClassGraph(on_left=[k[0] for k in keys], size=size, neighbours=neighbours)
 
     kept = best_coverable(graph, class_of)
-    chosen_members: list[list[Candidate]] = [[] for _ in keys]
+    chosen_members: list[list[MatchRequest]] = [[] for _ in keys]
     for member, c, keep in zip(members, class_of, kept, strict=True):
         if keep:
             chosen_members[c].append(member)
@@ -156,7 +145,7 @@ def _pair_group(members: list[Candidate]) -> list[Pair]:
 
 def _pairs_from_flow(
     graph: ClassGraph,
-    chosen_members: list[list[Candidate]],
+    chosen_members: list[list[MatchRequest]],
     remaining: dict[tuple[int, int], int],
 ) -> list[Pair]:
     # Any split of the class-level flow into pairs has the same cost and covered set; this one

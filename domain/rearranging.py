@@ -15,7 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from domain.levels import level_rank
-from domain.matching import Candidate, Pair, can_pair, preference_key
+from domain.matching import Pair, can_pair, check_pairable, preference_key
+from domain.requests import MatchRequest
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class Rearrangement:
     pairs: tuple[Pair, ...] = ()
 
 
-def rearrange(waiting: Sequence[Candidate], seated: Sequence[Seated]) -> Rearrangement:
+def rearrange(waiting: Sequence[MatchRequest], seated: Sequence[Seated]) -> Rearrangement:
     """Seat as many of `waiting` as augmenting paths through `seated` allow.
 
     Exactly:
@@ -52,6 +53,8 @@ def rearrange(waiting: Sequence[Candidate], seated: Sequence[Seated]) -> Rearran
         mate[s.pair.first.request_id] = s.pair.second.request_id
         mate[s.pair.second.request_id] = s.pair.first.request_id
     everyone = [c for s in seated for c in (s.pair.first, s.pair.second)] + list(waiting)
+    for request in everyone:
+        check_pairable(request)
     graph = _Graph(everyone)
     for start in sorted(waiting, key=preference_key):
         if start.request_id in mate:
@@ -89,19 +92,19 @@ class _Graph:
     preference order, never a set's: a workflow replaying this in another process must find the
     very same paths."""
 
-    def __init__(self, requests: Iterable[Candidate]) -> None:
-        self._by_id: dict[str, Candidate] = {}
+    def __init__(self, requests: Iterable[MatchRequest]) -> None:
+        self._by_id: dict[str, MatchRequest] = {}
         self._buckets: dict[tuple[str, str, int], list[str]] = {}
         for r in sorted(requests, key=preference_key):
             self._by_id[r.request_id] = r
             key = (r.native_language_id, r.learning_language_id, level_rank(r.level))
             self._buckets.setdefault(key, []).append(r.request_id)
 
-    def request(self, request_id: str) -> Candidate:
+    def request(self, request_id: str) -> MatchRequest:
         """The request with this id."""
         return self._by_id[request_id]
 
-    def shortest_augmenting_path(self, start: Candidate, mate: dict[str, str]) -> list[str]:
+    def shortest_augmenting_path(self, start: MatchRequest, mate: dict[str, str]) -> list[str]:
         """Request ids from unseated `start` to another unseated request, alternating new and
         existing pairs (breadth first, so the shortest); empty when there is none."""
         # Insertion-ordered dicts used as ordered sets.
@@ -128,13 +131,15 @@ class _Graph:
         return []
 
     @staticmethod
-    def _bucket_keys_near(request: Candidate) -> list[tuple[str, str, int]]:
+    def _bucket_keys_near(request: MatchRequest) -> list[tuple[str, str, int]]:
         rank = level_rank(request.level)
         reverse = (request.learning_language_id, request.native_language_id)
         return [(*reverse, near) for near in (rank - 1, rank, rank + 1)]
 
     @staticmethod
-    def _take(unvisited: dict[tuple[str, str, int], dict[str, None]], request: Candidate) -> None:
+    def _take(
+        unvisited: dict[tuple[str, str, int], dict[str, None]], request: MatchRequest
+    ) -> None:
         key = (request.native_language_id, request.learning_language_id, level_rank(request.level))
         unvisited.get(key, {}).pop(request.request_id, None)
 

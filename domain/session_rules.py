@@ -6,11 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from domain.slots import next_slot_after
-
-CANCELLED_BY_USER = "cancelled_by_user"
-NO_SHOW = "no_show"
-# Dissolved before anyone joined so that more people could be seated; both have new sessions.
-REARRANGED = "rearranged"
+from domain.statuses import CancelReason, SessionStatus
 
 
 @dataclass(frozen=True)
@@ -65,11 +61,11 @@ class Cancellation:
 
 def join_refusal(clock: SessionClock, now: datetime, status: str) -> str | None:
     """Why a participant may not join now, or None when they may."""
-    if status != "scheduled" and status != "active":
+    if status != SessionStatus.SCHEDULED and status != SessionStatus.ACTIVE:
         return f"the session is {status}"
     if now < clock.join_opens_at:
         return f"joining opens at {clock.join_opens_at.isoformat()}"
-    if status == "scheduled" and now >= clock.no_show_at:
+    if status == SessionStatus.SCHEDULED and now >= clock.no_show_at:
         return "the no-show window has closed"
     return None
 
@@ -78,11 +74,13 @@ def cancel_refusal(
     clock: SessionClock, now: datetime, status: str, both_joined: bool = False
 ) -> str | None:
     """Why the session may not be cancelled now, or None when it may."""
-    if status == "active" or (status == "scheduled" and both_joined and now >= clock.start):
+    if status == SessionStatus.ACTIVE or (
+        status == SessionStatus.SCHEDULED and both_joined and now >= clock.start
+    ):
         # Both are there and it is time: it is under way (whether or not a worker has marked
         # it active yet), so it can only be ended.
         return "an active session cannot be cancelled; end it instead"
-    if status != "scheduled":
+    if status != SessionStatus.SCHEDULED:
         return f"the session is already {status}"
     if now >= clock.no_show_at:
         # Past the deadline the no-show rules decide, not a late cancel.
@@ -92,9 +90,9 @@ def cancel_refusal(
 
 def end_refusal(status: str) -> str | None:
     """Why the session may not be ended, or None when it may."""
-    if status == "scheduled":
+    if status == SessionStatus.SCHEDULED:
         return "the session has not started; cancel it instead"
-    if status != "active":
+    if status != SessionStatus.ACTIVE:
         return f"the session is already {status}"
     return None
 
@@ -121,7 +119,7 @@ def no_show(
     absent = absentees(participants, joined)
     present = tuple(p for p in participants if p.user_id in joined)
     return Cancellation(
-        reason=NO_SHOW,
+        reason=CancelReason.NO_SHOW,
         cancelled_by=None,
         cancelled_request_ids=(),
         no_show_request_ids=tuple(p.request_id for p in absent),
@@ -133,7 +131,7 @@ def no_show(
 def rearranged() -> Cancellation:
     """The matchmaker seated both participants in other sessions: nobody is let down."""
     return Cancellation(
-        reason=REARRANGED,
+        reason=CancelReason.REARRANGED,
         cancelled_by=None,
         cancelled_request_ids=(),
         no_show_request_ids=(),
@@ -158,7 +156,7 @@ def cancellation(
     partner = next(p for p in participants if p.user_id != receipt.user_id)
     if receipt.at < clock.start:
         return Cancellation(
-            reason=CANCELLED_BY_USER,
+            reason=CancelReason.CANCELLED_BY_USER,
             cancelled_by=receipt.user_id,
             cancelled_request_ids=(canceller.request_id,),
             no_show_request_ids=(),
@@ -167,7 +165,7 @@ def cancellation(
         )
     partner_came = partner.user_id in joined
     return Cancellation(
-        reason=NO_SHOW,
+        reason=CancelReason.NO_SHOW,
         cancelled_by=receipt.user_id,
         cancelled_request_ids=(canceller.request_id,),
         no_show_request_ids=() if partner_came else (partner.request_id,),

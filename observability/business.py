@@ -98,3 +98,7 @@ class BusinessMetrics:
     def no_show_decided(self, after_deadline: timedelta) -> None:
         """A session was cancelled as a no-show this long after its deadline."""
         self._lateness.record(max(after_deadline.total_seconds(), 0.0))
+
+
+# For activities built without a worker's meter (tests, tools): counts go nowhere.
+NO_METRICS = BusinessMetrics(MetricMeter.noop)

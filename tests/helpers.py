@@ -25,6 +25,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from api.main import create_app
 from api.security import mint_token
+from contracts.naming import match_request_workflow_id, matchmaker_workflow_id, session_workflow_id
 from db.models import MatchRequestRow, SessionRow
 from deploy.versions import deployment_config, make_current_when_polling
 from devstack.processes import free_port
@@ -33,7 +34,6 @@ from domain.slots import next_slot_after
 from settings import Settings
 from tests.histories.recording import record_histories, workflows_on
 from worker import build_worker
-from workflows.ids import match_request_workflow_id, matchmaker_workflow_id, session_workflow_id
 
 REAL_SECONDS_TO_SETTLE = 30.0
 SETTLE_AFTER_LAST_SLOT = timedelta(hours=2, minutes=30)

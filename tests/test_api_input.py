@@ -192,7 +192,7 @@ async def test_a_streamed_body_over_64_kib_is_a_413_in_process_and_over_http(sta
     )
     assert answer.status_code == 413, answer.text
     assert "larger than 65536 bytes" in answer.json()["detail"]
-    # Not JSON: FastAPI itself reads this one, and used to make the limit a 400.
+    # Not JSON: FastAPI itself reads this one; the limit must still answer 413, not 400.
     answer = await someone.api.post(
         "/v1/match-requests",
         content=_stream(200_000),

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
+from contracts.naming import session_workflow_id
 from settings import Settings
 from tests.helpers import (
     Stack,
@@ -23,7 +24,6 @@ from tests.helpers import (
     slot_ahead,
     test_worker,
 )
-from workflows.ids import session_workflow_id
 from workflows.session import SessionWorkflow
 
 

@@ -20,6 +20,7 @@ from temporalio.worker import Worker
 
 from api.main import create_app
 from api.security import mint_token
+from contracts.naming import match_request_workflow_id
 from db.models import MatchRequestRow
 from domain.slots import next_slot_after
 from settings import Settings
@@ -35,7 +36,6 @@ from tests.helpers import (
     slot_ahead,
     test_worker,
 )
-from workflows.ids import match_request_workflow_id
 
 BOUND = 3.0  # seconds: PARLEY_WORKFLOW_CALL_TIMEOUT_SECONDS in these tests
 # What "answers within the bound" allows on a loaded 2-core machine: a hang would be minutes.
@@ -366,7 +366,7 @@ async def test_a_join_sent_in_time_while_no_worker_runs_is_never_a_no_show(
 
 
 def _derived_id(who: Person, key: str) -> uuid.UUID:
-    from api.routes.match_requests import IDEMPOTENCY_NAMESPACE
+    from api.routes.booking import IDEMPOTENCY_NAMESPACE
 
     return uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{who.user_id}\n{key}")
 

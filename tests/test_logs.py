@@ -16,11 +16,11 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
+from contracts.naming import match_request_workflow_id
 from observability.logs import configure_logging
 from observability.tracing import temporal_interceptors
 from settings import Settings
 from tests.helpers import Stack, new_calendar_offset, person, settle, slot_ahead, test_worker
-from workflows.ids import match_request_workflow_id
 
 
 @pytest.fixture

@@ -16,14 +16,15 @@ import psycopg
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client, WorkflowHandle
 
+from contracts import naming
+from contracts.matchmaker import MatchmakerInput, MatchmakerResult, MatchmakerState
+from contracts.naming import matchmaker_workflow_id
+from contracts.requests import PoolEntry
 from domain.slots import next_slot_after
 from settings import Settings
 from tests import rows
 from tests.helpers import Person, eventually, is_matched, on_dev_server
 from tests.rows import insert_request
-from workflows import search_attributes
-from workflows.contracts import MatchmakerInput, MatchmakerResult, MatchmakerState, PoolEntry
-from workflows.ids import matchmaker_workflow_id
 from workflows.matchmaker import MatchmakerWorkflow
 
 PAIRS = 8
@@ -50,8 +51,8 @@ async def start_matchmaker(
         ),
         id=matchmaker_id(slot),
         task_queue=settings.task_queue,
-        search_attributes=search_attributes.initial(
-            search_attributes.MATCHMAKER, [], slot, "matching"
+        search_attributes=naming.initial(
+            naming.MATCHMAKER, [], slot, "matching"
         ),
     )
 

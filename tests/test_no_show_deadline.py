@@ -8,10 +8,12 @@ from datetime import datetime, timedelta
 import psycopg
 
 from api.policy import workflow_policy
+from contracts.matchmaker import MatchmakerResult
+from contracts.naming import matchmaker_workflow_id, session_workflow_id
+from contracts.requests import RequestSpec
+from contracts.sessions import SessionInput, SessionSpec
 from tests.helpers import Person, Stack, book_pair, eventually, person, skip_to, slot_ahead
 from tests.rows import insert_request, insert_session
-from workflows.contracts import MatchmakerResult, RequestSpec, SessionInput, SessionSpec
-from workflows.ids import matchmaker_workflow_id, session_workflow_id
 from workflows.matchmaker import MatchmakerWorkflow
 from workflows.session import SessionWorkflow
 

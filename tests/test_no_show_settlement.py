@@ -16,12 +16,13 @@ import pytest
 from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from activities.sessions import session_facts
-from activities.settlement import rematch_request_id, settle_due
+from activities.rematches import rematch_request_id
+from activities.session_rows import session_facts
+from activities.settlement import settle_due
 from api import receipts
+from contracts.policy import Policy
 from db.models import SessionRow
 from tests.rows import SLOT, insert_pair, insert_request, status_of
-from workflows.contracts import Policy
 
 ENGLISH_SPANISH = ("english", "spanish")
 POLICY = Policy(slot_minutes=10, join_opens_minutes=5, no_show_grace_seconds=120)

@@ -13,10 +13,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
+from contracts.naming import matchmaker_workflow_id, session_workflow_id
 from domain.slots import next_slot_after
 from settings import Settings
 from tests.helpers import eventually, is_matched, on_dev_server
-from workflows.ids import matchmaker_workflow_id, session_workflow_id
 from workflows.matchmaker import MatchmakerWorkflow
 from workflows.session import SessionWorkflow
 

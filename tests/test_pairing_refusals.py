@@ -11,9 +11,9 @@ import psycopg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from activities.sessions import CreateSessionsInput, SessionActivities
+from activities.pairing import create_sessions
+from contracts.sessions import CreateSessionsInput, SessionSpec
 from tests.rows import SLOT, insert_request, insert_session, user
-from workflows.contracts import SessionSpec
 
 
 @pytest.fixture
@@ -32,11 +32,9 @@ async def test_a_request_whose_owner_asked_to_cancel_is_dropped_and_its_partner_
     rb = insert_request(conn, b, "spanish", "english", start=slot)
     # A's cancel has reached Parley; A's workflow has not carried it out yet.
     conn.execute("UPDATE match_requests SET cancel_requested_at = now() WHERE id = %s", (ra,))
-    spec = SessionSpec(
-        str(uuid.uuid4()), a, b, str(ra), str(rb), "english", "spanish", slot, 60
-    )
-    result = await SessionActivities(sessionmaker).create_sessions(
-        CreateSessionsInput([spec], slot - timedelta(days=1))
+    spec = SessionSpec(str(uuid.uuid4()), a, b, str(ra), str(rb), "english", "spanish", slot, 60)
+    result = await create_sessions(
+        sessionmaker, CreateSessionsInput([spec], slot - timedelta(days=1))
     )
     assert result.created_session_ids == []
     assert result.dead_request_ids == [str(ra)]  # B stays in the pool, free to pair again
@@ -54,8 +52,8 @@ async def test_an_id_an_earlier_attempt_gave_another_pair_is_reported_foreign_no
     # retried and paired A with C instead, under the same id.
     earlier = insert_session(conn, (a, ra), (b, rb), slot)
     retried = SessionSpec(str(earlier), a, c, str(ra), str(rc), "english", "spanish", slot, 60)
-    result = await SessionActivities(sessionmaker).create_sessions(
-        CreateSessionsInput([retried], slot - timedelta(days=1))
+    result = await create_sessions(
+        sessionmaker, CreateSessionsInput([retried], slot - timedelta(days=1))
     )
     assert result.created_session_ids == [] and result.foreign_session_ids == [str(earlier)]
     assert result.dead_request_ids == [str(ra)]  # A sits in the earlier session; C stays free

@@ -6,9 +6,9 @@ import asyncio
 from datetime import UTC, datetime
 from functools import partial
 
+from contracts.naming import matchmaker_workflow_id
+from contracts.requests import PoolEntry
 from tests.helpers import Stack, book_pair, eventually, is_matched, person, slot_ahead
-from workflows.contracts import PoolEntry
-from workflows.ids import matchmaker_workflow_id
 from workflows.matchmaker import MatchmakerWorkflow
 
 

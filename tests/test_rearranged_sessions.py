@@ -14,14 +14,16 @@ import psycopg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from activities.sessions import RearrangeSessionsInput, SessionActivities, session_facts
+from activities.rearranging import rearrange_sessions
+from activities.session_rows import session_facts
 from activities.settlement import settle_due
 from api import receipts
+from contracts.naming import session_workflow_id
+from contracts.policy import Policy
+from contracts.sessions import RearrangeSessionsInput, SessionSpec
 from db.models import SessionRow
 from tests.helpers import Person, Stack, eventually, is_matched, person, skip_to, slot_ahead
 from tests.rows import SLOT, insert_pair, insert_request, status_of, user
-from workflows.contracts import Policy, SessionSpec
-from workflows.ids import session_workflow_id
 from workflows.session import SessionWorkflow
 
 
@@ -64,7 +66,7 @@ async def test_a_rearrangement_moves_both_people_and_seats_two_more_in_one_trans
     conn: psycopg.Connection[Any], sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     old, (a, b, c, d), change = four_people(conn)
-    result = await SessionActivities(sessionmaker).rearrange_sessions(change)
+    result = await rearrange_sessions(sessionmaker, change)
     new_ids = [s.session_id for s in change.sessions]
     assert result.created_session_ids == new_ids and not result.stale_session_ids
     assert session_of(conn, old) == ("cancelled", "rearranged")
@@ -75,7 +77,7 @@ async def test_a_rearrangement_moves_both_people_and_seats_two_more_in_one_trans
     assert (
         status_of(conn, d[1]) == status_of(conn, b[1]) == ("matched", True, uuid.UUID(new_ids[1]))
     )
-    again = await SessionActivities(sessionmaker).rearrange_sessions(change)
+    again = await rearrange_sessions(sessionmaker, change)
     assert again.created_session_ids == new_ids  # a retry finds it done
     # Had the old session's workflow missed its signal, its deadline would find it rearranged.
     async with sessionmaker.begin() as db:
@@ -91,7 +93,7 @@ async def test_a_session_someone_joined_is_never_rearranged(
     old, (a, _, c, d), change = four_people(conn)
     async with sessionmaker() as db:
         assert await receipts.record_join(db, old, a[0], SLOT) is not None
-    result = await SessionActivities(sessionmaker).rearrange_sessions(change)
+    result = await rearrange_sessions(sessionmaker, change)
     assert result.stale_session_ids == [str(old)] and result.created_session_ids == []
     assert session_of(conn, old) == ("scheduled", None)
     assert status_of(conn, c[1])[0] == status_of(conn, d[1])[0] == "waiting"
@@ -104,7 +106,7 @@ async def test_a_session_someone_asked_to_cancel_is_never_rearranged(
     async with sessionmaker() as db:
         cancelled = await receipts.record_session_cancel(db, old, b[0], SLOT - timedelta(hours=1))
     assert cancelled is not None
-    result = await SessionActivities(sessionmaker).rearrange_sessions(change)
+    result = await rearrange_sessions(sessionmaker, change)
     assert result.stale_session_ids == [str(old)] and result.created_session_ids == []
     assert session_of(conn, old) == ("scheduled", None)
     assert status_of(conn, c[1])[0] == status_of(conn, d[1])[0] == "waiting"
@@ -121,7 +123,7 @@ async def test_a_rearrangement_over_a_request_cancelled_meanwhile_changes_nothin
 ) -> None:
     old, (a, _, c, d), change = four_people(conn)
     conn.execute("UPDATE match_requests SET status = 'cancelled' WHERE id = %s", (c[1],))
-    result = await SessionActivities(sessionmaker).rearrange_sessions(change)
+    result = await rearrange_sessions(sessionmaker, change)
     assert result.dead_request_ids == [str(c[1])] and result.created_session_ids == []
     assert session_of(conn, old) == ("scheduled", None)
     assert status_of(conn, a[1])[2] == old and status_of(conn, d[1])[0] == "waiting"

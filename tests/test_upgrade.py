@@ -28,6 +28,7 @@ from temporalio.client import Client
 
 from api.main import create_app
 from api.security import mint_token
+from contracts.naming import matchmaker_workflow_id, session_workflow_id
 from deploy import versions
 from devstack.processes import free_port
 from domain.matching import language_pair
@@ -35,7 +36,6 @@ from domain.slots import next_slot_after
 from settings import Settings
 from tests.conftest import REPO
 from tests.helpers import Person, eventually
-from workflows.ids import matchmaker_workflow_id, session_workflow_id
 
 NON_DETERMINISM = WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR
 

@@ -11,42 +11,44 @@ from temporalio import workflow
 from temporalio.common import VersioningBehavior
 from temporalio.exceptions import ApplicationError
 
+from contracts.statuses import RequestStatus
+
 with workflow.unsafe.imports_passed_through():
-    from activities.booking import BookingActivities, BookInput
-    from activities.errors import ABANDONED, NOT_FOUND, STATE_CONFLICT
-    from activities.requests import (
-        CloseRequestInput,
-        RequestActivities,
-        RequestRowResult,
-        RescheduleMatchRequestInput,
-    )
-    from activities.workflow_starts import (
-        StartMatchRequestInput,
-        WorkflowStartActivities,
-    )
-    from workflows import search_attributes
-    from workflows.activity_calls import run_activity
-    from workflows.contracts import (
+    from activities.booking import BookingActivities
+    from activities.requests import RequestActivities
+    from activities.workflow_starts import WorkflowStartActivities
+    from contracts import naming
+    from contracts.errors import ABANDONED, NOT_FOUND, STATE_CONFLICT, refusal
+    from contracts.requests import (
+        BookInput,
         CancelRequestedSignal,
+        CloseRequestInput,
         CreatedInput,
         MatchedSignal,
         MatchRequestInput,
         MatchRequestResult,
         MatchRequestState,
+        RequestRowResult,
         RequestSpec,
+        RescheduleMatchRequestInput,
         RescheduleRequestInput,
+        StartMatchRequestInput,
+    )
+    from workflows.activity_calls import run_activity
+    from workflows.request_progress import (
+        ABANDONED_STATUS,
+        CREATING,
+        REFUSED,
+        RequestProgress,
     )
 
 ArgT = TypeVar("ArgT")
 
-CREATING = "creating"
-REFUSED = "refused"
-# No worker took the booking before the API stopped waiting: nothing was booked.
-ABANDONED_STATUS = "abandoned"
-WAITING = "waiting"
+# Refused (Abandoned) when the workflow first runs after the API stopped waiting: it answered 503.
+NOT_BOOKED_IN_TIME = "no worker took the booking before the API stopped waiting; nothing was booked"
 
 
-@workflow.defn(versioning_behavior=VersioningBehavior.PINNED)
+@workflow.defn(name=naming.MATCH_REQUEST_WORKFLOW, versioning_behavior=VersioningBehavior.PINNED)
 class MatchRequestWorkflow:
     """Persists the request, hands it to its matchmaker, waits for a session or the slot."""
 
@@ -55,17 +57,12 @@ class MatchRequestWorkflow:
         # Set before any handler runs: an update can arrive in the workflow's very first task.
         self._spec = input.spec
         self._policy = input.policy
-        self._status = CREATING
-        self._session_id: str | None = None
-        self._reason: str | None = None
+        self._progress = RequestProgress(input.spec)
         self._refusal: ApplicationError | None = None
-        self._replaced_by: str | None = None
         self._changing = False
         self._cancel_asked_at: datetime | None = None
         # The latest moment any caller still waits for this booking (None: someone always does).
         self._answer_by = input.answer_by
-        # Whoever starts this workflow sets ParleyStatus to "waiting" (search_attributes.initial).
-        self._published_status = WAITING
 
     @workflow.run
     async def run(self, input: MatchRequestInput) -> MatchRequestResult:
@@ -80,7 +77,7 @@ class MatchRequestWorkflow:
         # decide otherwise than the attempt whose local activity already wrote.
         decided_in_booking = workflow.patched("abandon-in-booking")
         if not decided_in_booking and self._late():
-            return await self._refuse(self._abandoned_error(), ABANDONED_STATUS)
+            return await self._refuse(refusal(ABANDONED, NOT_BOOKED_IN_TIME), ABANDONED_STATUS)
         try:
             row = await run_activity(
                 BookingActivities.book_request,
@@ -95,43 +92,38 @@ class MatchRequestWorkflow:
         except ApplicationError as error:
             status = ABANDONED_STATUS if error.type == ABANDONED else REFUSED
             return await self._refuse(error, status)
-        self._adopt(row)
-        if self._status == WAITING:
+        self._progress.adopt(row)
+        if self._progress.status == RequestStatus.WAITING:
             await self._wait_for_outcome(spec)
         await workflow.wait_condition(workflow.all_handlers_finished)
-        return self._result()
+        return self._progress.result()
 
     def _late(self) -> bool:
         return self._answer_by is not None and workflow.now() > self._answer_by
 
-    @staticmethod
-    def _abandoned_error() -> ApplicationError:
-        return ApplicationError(
-            "no worker took the booking before the API stopped waiting; nothing was booked",
-            type=ABANDONED,
-            non_retryable=True,
-        )
-
     async def _refuse(self, error: ApplicationError, status: str) -> MatchRequestResult:
         """End without a row: refused by the database, or abandoned (the caller got a 503)."""
         self._refusal = error
-        self._set_status(status, error.message)
+        self._progress.set(status, error.message)
         await workflow.wait_condition(workflow.all_handlers_finished)
-        return self._result()
+        return self._progress.result()
 
     async def _wait_for_outcome(self, spec: RequestSpec) -> None:
-        while self._status == WAITING:
+        while self._progress.status == RequestStatus.WAITING:
             remaining = (spec.slot_start - workflow.now()).total_seconds()
             try:
                 await workflow.wait_condition(
-                    lambda: self._status != WAITING or self._cancel_asked_at is not None,
+                    lambda: (
+                        self._progress.status != RequestStatus.WAITING
+                        or self._cancel_asked_at is not None
+                    ),
                     timeout=timedelta(seconds=max(remaining, 0)),
                     timeout_summary="slot start: expire if still waiting",
                 )
             except TimeoutError:
                 await self._close(RequestActivities.expire_match_request, "slot started unmatched")
                 return
-            if self._status == WAITING and self._cancel_asked_at is not None:
+            if self._progress.status == RequestStatus.WAITING and self._cancel_asked_at is not None:
                 await self._close(RequestActivities.cancel_match_request, "cancelled by user")
 
     async def _close(
@@ -142,7 +134,7 @@ class MatchRequestWorkflow:
         """Cancel or expire the row if it still waits (a recorded cancel wins over expiry)."""
         # A reschedule may be writing the row right now; let it finish so we act on its result.
         await workflow.wait_condition(lambda: not self._changing)
-        if self._status != WAITING:
+        if self._progress.status != RequestStatus.WAITING:
             return
         self._changing = True
         try:
@@ -151,27 +143,21 @@ class MatchRequestWorkflow:
             )
         finally:
             self._changing = False
-        self._adopt(row, reason=reason if row.status != "cancelled" else "cancelled by user")
+        self._progress.adopt(
+            row, reason=reason if row.status != RequestStatus.CANCELLED else "cancelled by user"
+        )
 
-    @workflow.signal
+    @workflow.signal(name=naming.MATCHED)
     def matched(self, signal: MatchedSignal) -> None:
         """The session that claimed this request tells it so."""
-        self._session_id = signal.session_id
-        if self._status in (WAITING, CREATING):
-            self._set_status("matched", f"session {signal.session_id}")
+        self._progress.session_id = signal.session_id
+        if self._progress.status in (RequestStatus.WAITING, CREATING):
+            self._progress.set(RequestStatus.MATCHED, f"session {signal.session_id}")
 
     @workflow.query
     def state(self) -> MatchRequestState:
         """The request as this workflow sees it."""
-        return MatchRequestState(
-            request_id=self._spec.request_id,
-            user_id=self._spec.user_id,
-            slot_start=self._spec.slot_start,
-            status=self._status,
-            session_id=self._session_id,
-            reason=self._reason,
-            replaced_by_request_id=self._replaced_by,
-        )
+        return self._progress.state()
 
     @workflow.update
     async def created(self, input: CreatedInput) -> MatchRequestState:
@@ -181,7 +167,7 @@ class MatchRequestWorkflow:
             self._answer_by = None
         else:
             self._answer_by = max(self._answer_by, input.answer_by)
-        await workflow.wait_condition(lambda: self._status != CREATING)
+        await workflow.wait_condition(lambda: self._progress.status != CREATING)
         if self._refusal is not None:
             raise self._refusal
         return self.state()
@@ -214,8 +200,8 @@ class MatchRequestWorkflow:
             ),
             f"reschedule to {input.new_slot_start:%Y-%m-%d %H:%M} UTC",
         )
-        self._replaced_by = row.request_id
-        self._set_status("cancelled", f"rescheduled to request {row.request_id}")
+        self._progress.replaced_by = row.request_id
+        self._progress.set(RequestStatus.CANCELLED, f"rescheduled to request {row.request_id}")
         await run_activity(
             WorkflowStartActivities.start_match_request,
             StartMatchRequestInput(
@@ -235,9 +221,10 @@ class MatchRequestWorkflow:
     def _validate_owner(self, user_id: str) -> None:
         if self._spec.user_id != user_id:
             raise ApplicationError("no such match request", type=NOT_FOUND)
-        if self._status not in (CREATING, WAITING):
+        if self._progress.status not in (CREATING, RequestStatus.WAITING):
             raise ApplicationError(
-                f"only a waiting request can change; it is {self._status}", type=STATE_CONFLICT
+                f"only a waiting request can change; it is {self._progress.status}",
+                type=STATE_CONFLICT,
             )
 
     async def _change_waiting(
@@ -248,7 +235,9 @@ class MatchRequestWorkflow:
         summary: str,
     ) -> RequestRowResult:
         """Write a waiting request's row, one change at a time; a refusal fails the update."""
-        await workflow.wait_condition(lambda: self._status != CREATING and not self._changing)
+        await workflow.wait_condition(
+            lambda: self._progress.status != CREATING and not self._changing
+        )
         self._require_waiting(verb)
         self._changing = True
         try:
@@ -257,34 +246,6 @@ class MatchRequestWorkflow:
             self._changing = False
 
     def _require_waiting(self, verb: str) -> None:
-        if self._status != WAITING:
-            raise ApplicationError(
-                f"only a waiting request can be {verb}; it is {self._status}",
-                type=STATE_CONFLICT,
-                non_retryable=True,
-            )
-
-    def _adopt(self, row: RequestRowResult, reason: str | None = None) -> None:
-        if row.session_id:
-            self._session_id = row.session_id
-        if row.status == WAITING and self._status not in (CREATING, WAITING):
-            return  # a stale read: the matched signal already moved us on
-        if row.status != self._status:
-            self._set_status(row.status, reason)
-
-    def _set_status(self, status: str, reason: str | None = None) -> None:
-        self._status = status
-        self._reason = reason
-        if status != self._published_status:
-            # Each upsert is a history event and a visibility write: only real changes.
-            workflow.upsert_search_attributes(search_attributes.status_update(status))
-            self._published_status = status
-        workflow.set_current_details(f"{status}" + (f": {reason}" if reason else ""))
-
-    def _result(self) -> MatchRequestResult:
-        return MatchRequestResult(
-            request_id=self._spec.request_id,
-            status=self._status,
-            session_id=self._session_id,
-            reason=self._reason,
-        )
+        if self._progress.status != RequestStatus.WAITING:
+            status = self._progress.status
+            raise refusal(STATE_CONFLICT, f"only a waiting request can be {verb}; it is {status}")

@@ -9,36 +9,24 @@ from temporalio import workflow
 from temporalio.common import VersioningBehavior
 
 with workflow.unsafe.imports_passed_through():
-    from activities.pairing import PairingActivities, PersistPairsInput
-    from activities.requests import LoadWaitingInput, RequestActivities, StillWaitingInput
-    from activities.settlement import SettlementActivities, SettleShardInput
-    from activities.workflow_starts import DissolvedSession
-    from domain.levels import Level
-    from domain.matching import Candidate, Pair, pair_pool
-    from domain.rearranging import Seated, rearrange
-    from workflows import search_attributes
-    from workflows.activity_calls import run_activity
-    from workflows.contracts import (
+    from activities.pool import PoolActivities
+    from activities.settlement import SettlementActivities
+    from contracts import naming
+    from contracts.matchmaker import (
+        LoadWaitingInput,
         MatchmakerInput,
         MatchmakerResult,
         MatchmakerState,
-        PoolEntry,
         SeatedEntry,
-        SessionInput,
-        SessionSpec,
+        SettleShardInput,
     )
-    from workflows.pass_metrics import PassMetrics
+    from contracts.requests import PoolEntry
+    from domain.shard_pool import ShardPool
+    from workflows.activity_calls import run_activity
+    from workflows.shard_passes import ShardPasses
 
-# Continue-as-new comes well before Temporal's limits; the next run reloads the pool from
-# Postgres, so a signal that lands during the hand-over is never lost.
-# Pairs persisted per activity call: one transaction, bounded payload.
-SESSIONS_PER_BATCH = 200
-# Room for the clocks of Temporal's hosts to disagree when telling whether a request is older
-# than this run.
-CLOCK_SKEW = timedelta(seconds=5)
+# The timer that ends the task before a continue-as-new (see `run`).
 HAND_OVER_PAUSE = timedelta(milliseconds=1)
-# The status of a run past its slot's start, waiting only for the no-show sweep.
-AWAITING_NO_SHOWS = "awaiting_no_shows"
 
 
 def _new_build_is_current() -> bool:
@@ -46,47 +34,20 @@ def _new_build_is_current() -> bool:
     return workflow.info().is_target_worker_deployment_version_changed()
 
 
-def _candidate(entry: PoolEntry, input: MatchmakerInput) -> Candidate:
-    return Candidate(
-        request_id=entry.request_id,
-        user_id=entry.user_id,
-        native_language_id=entry.native_language_id,
-        learning_language_id=entry.learning_language_id,
-        level=Level(entry.proficiency_level),
-        priority=entry.priority,
-        waiting_since=entry.waiting_since,
-        slot_start=input.slot_start,
-        duration_minutes=input.duration_minutes,
-    )
-
-
-def _seat(seat: SeatedEntry, input: MatchmakerInput) -> Seated:
-    return Seated(
-        seat.session_id, Pair(_candidate(seat.first, input), _candidate(seat.second, input))
-    )
-
-
-@workflow.defn(versioning_behavior=VersioningBehavior.PINNED)
+@workflow.defn(name=naming.MATCHMAKER_WORKFLOW, versioning_behavior=VersioningBehavior.PINNED)
 class MatchmakerWorkflow:
     """Coalesces arriving requests into passes; each makes a maximum pairing and persists it."""
 
     @workflow.init
     def __init__(self, input: MatchmakerInput) -> None:
-        self._pool: dict[str, PoolEntry] = {}
-        # This shard's sessions nobody has joined: their partners may still change.
-        self._seated: dict[str, SeatedEntry] = {}
-        self._finished: set[str] = set()
-        # Signalled requests an earlier execution may have finished: `_finished` is not carried
-        # over, and a terminated or failed matchmaker's successor starts afresh.
-        self._unconfirmed: set[str] = set()
-        self._run_started = workflow.now()
+        self._shard: ShardPool[PoolEntry, SeatedEntry] = ShardPool(
+            workflow.now(), input.sessions_created, input.sessions_rearranged
+        )
         self._dirty = False
         self._last_arrival = workflow.now()
         self._quiet_checked = False
-        self._sessions_created = input.sessions_created
-        self._sessions_rearranged = input.sessions_rearranged
         self._input = input
-        self._metrics = PassMetrics()
+        self._passes = ShardPasses(input, self._shard)
 
     @workflow.run
     async def run(self, input: MatchmakerInput) -> MatchmakerResult:
@@ -97,23 +58,17 @@ class MatchmakerWorkflow:
         )
         if workflow.now() < input.slot_start:
             loaded = await run_activity(
-                RequestActivities.load_waiting_requests,
+                PoolActivities.load_waiting_requests,
                 LoadWaitingInput(
                     input.slot_start,
                     input.duration_minutes,
                     input.languages,
-                    with_seated=self._may_rearrange(input),
+                    with_seated=self._passes.may_rearrange(),
                 ),
                 "load the shard's waiting requests and sessions",
             )
-            for entry in loaded.entries:
-                self._pool.setdefault(entry.request_id, entry)
-            self._seated = {seat.session_id: seat for seat in loaded.seated}
-            for seat in loaded.seated:
-                self._finished.update((seat.first.request_id, seat.second.request_id))
-            # What Postgres shows waiting needs no second look.
-            self._unconfirmed -= {entry.request_id for entry in loaded.entries}
-            self._dirty = bool(self._pool)
+            self._shard.load(loaded.entries, loaded.seated)
+            self._dirty = bool(self._shard.waiting)
         while workflow.now() < input.slot_start:
             wake, why = input.slot_start, "slot start: stop matching"
             due = self._next_rearrangement_due(input)
@@ -135,12 +90,12 @@ class MatchmakerWorkflow:
                 # the pool from Postgres, so nothing that arrived is lost.
                 if self._dirty and not _new_build_is_current():
                     self._dirty = False
-                    await self._pass(input)
+                    await self._passes.run()
             elif workflow.now() >= input.slot_start:
                 break
             elif not _new_build_is_current():
                 self._quiet_checked = True
-                await self._rearrange(input)
+                await self._passes.rearrange()
             if self._should_continue_as_new(input.history_event_budget):
                 # The server refuses a continue-as-new whose task saw signals land meanwhile, and
                 # the task is then run again: a pass's local activities in it would write again,
@@ -148,22 +103,23 @@ class MatchmakerWorkflow:
                 # runs no activity.
                 await workflow.sleep(HAND_OVER_PAUSE, summary="hand over to a new run")
                 await workflow.wait_condition(workflow.all_handlers_finished)
+                handover = self._shard.handover()
                 workflow.continue_as_new(
                     replace(
                         input,
-                        sessions_created=self._sessions_created,
-                        sessions_rearranged=self._sessions_rearranged,
+                        sessions_created=handover.sessions_created,
+                        sessions_rearranged=handover.sessions_rearranged,
                         runs=input.runs + 1,
                     ),
                     # A run is pinned to its build; the next one starts on the current build.
                     initial_versioning_behavior=workflow.ContinueAsNewVersioningBehavior.AUTO_UPGRADE,
                 )
         no_shows = await self._sweep_no_shows(input)
-        workflow.upsert_search_attributes(search_attributes.status_update("closed"))
+        workflow.upsert_search_attributes(naming.status_update("closed"))
         return MatchmakerResult(
-            sessions_created=self._sessions_created,
-            sessions_rearranged=self._sessions_rearranged,
-            left_unmatched=len(self._pool),
+            sessions_created=self._shard.sessions_created,
+            sessions_rearranged=self._shard.sessions_rearranged,
+            left_unmatched=len(self._shard.waiting),
             no_shows_cancelled=no_shows,
         )
 
@@ -175,9 +131,9 @@ class MatchmakerWorkflow:
         deadline = input.slot_start + timedelta(
             seconds=policy.no_show_grace_seconds + policy.receipt_skew_seconds
         )
-        if self._sessions_created == 0 or workflow.now() >= deadline:
+        if self._shard.sessions_created == 0 or workflow.now() >= deadline:
             return 0
-        workflow.upsert_search_attributes(search_attributes.status_update(AWAITING_NO_SHOWS))
+        workflow.upsert_search_attributes(naming.status_update(naming.AWAITING_NO_SHOWS))
         workflow.set_current_details(f"no-show sweep at {deadline:%H:%M:%S} UTC")
         await workflow.sleep(deadline - workflow.now(), summary="the slot's no-show deadline")
         swept = await run_activity(
@@ -193,14 +149,11 @@ class MatchmakerWorkflow:
         )
         return len(swept.cancelled_session_ids)
 
-    @workflow.signal
+    @workflow.signal(name=naming.ADD_REQUEST)
     def add_request(self, entry: PoolEntry) -> None:
         """A request joins the pool; repeats of a known request are ignored."""
-        if entry.request_id in self._finished or entry.request_id in self._pool:
+        if not self._shard.add(entry):
             return
-        self._pool[entry.request_id] = entry
-        if entry.waiting_since < self._run_started + CLOCK_SKEW:
-            self._unconfirmed.add(entry.request_id)
         self._dirty = True
         self._last_arrival = workflow.now()
         self._quiet_checked = False
@@ -208,8 +161,9 @@ class MatchmakerWorkflow:
     @workflow.signal
     def hand_over(self) -> None:
         """Wake the run so that it sees a new current build and hands over to it."""
-        # Nothing to do here: any signal runs a workflow task, whose wait condition checks for
-        # a new build. Without one, an idle run would stay on its build until its next timer.
+        # Nothing to do here: a handled signal makes the run check its wait condition again,
+        # which looks for a new build. Without it an idle run stays on its build until its next
+        # timer, maybe the slot's start (an unknown signal is only buffered, and wakes nothing).
 
     @workflow.query
     def state(self) -> MatchmakerState:
@@ -219,161 +173,10 @@ class MatchmakerWorkflow:
             duration_minutes=self._input.duration_minutes,
             language_one_id=self._input.language_one_id,
             language_two_id=self._input.language_two_id,
-            waiting_request_ids=sorted(self._pool),
-            sessions_created=self._sessions_created,
-            sessions_rearranged=self._sessions_rearranged,
+            waiting_request_ids=sorted(self._shard.waiting),
+            sessions_created=self._shard.sessions_created,
+            sessions_rearranged=self._shard.sessions_rearranged,
             runs=self._input.runs,
-        )
-
-    async def _pass(self, input: MatchmakerInput) -> None:
-        started, pool, made = self._metrics.started(), len(self._pool), self._sessions_created
-        try:
-            await self._pair(input)
-        finally:
-            self._metrics.record(started, pool, self._sessions_created - made)
-
-    async def _pair(self, input: MatchmakerInput) -> None:
-        await self._drop_already_finished()
-        # Requests that turn out dead (cancelled meanwhile) leave the pool and we pair again.
-        while True:
-            pairs = pair_pool([_candidate(e, input) for e in self._pool.values()])
-            if not pairs:
-                break
-            known = self._known()
-            all_persisted = True
-            for start in range(0, len(pairs), SESSIONS_PER_BATCH):
-                batch = pairs[start : start + SESSIONS_PER_BATCH]
-                all_persisted &= await self._persist(input, batch)
-            if all_persisted or self._known() == known:
-                break
-
-    async def _drop_already_finished(self) -> None:
-        """Before pairing, drop the requests a repeated signal brought back after an earlier
-        execution finished them: only requests older than this run can be such."""
-        unsure = sorted(self._unconfirmed & self._pool.keys())
-        self._unconfirmed.clear()
-        if not unsure:
-            return
-        confirmed = await run_activity(
-            RequestActivities.still_waiting,
-            StillWaitingInput(unsure),
-            f"check {len(unsure)} request(s) an earlier run may have paired",
-        )
-        waiting = set(confirmed.request_ids)
-        self._retire(*(request_id for request_id in unsure if request_id not in waiting))
-
-    async def _rearrange(self, input: MatchmakerInput) -> None:
-        """Seat whoever is left waiting by swapping partners in sessions nobody has joined, as
-        long as nobody may join yet; a session joined or cancelled meanwhile is left out."""
-        while self._may_rearrange(input) and self._seated and self._waiting_on_both_sides():
-            result = rearrange(
-                [_candidate(entry, input) for entry in self._pool.values()],
-                [_seat(seat, input) for seat in self._seated.values()],
-            )
-            if not result.pairs:
-                return
-            known = self._known()
-            if await self._persist(input, list(result.pairs), result.dissolved):
-                return
-            if self._known() == known:
-                return  # refused, and nothing learnt to try otherwise: wait for news
-        if not self._may_rearrange(input):
-            self._seated.clear()
-
-    async def _persist(
-        self, input: MatchmakerInput, pairs: list[Pair], dissolved: tuple[str, ...] = ()
-    ) -> bool:
-        """Persist and start the pairs' sessions (in place of `dissolved`, all or nothing).
-        False when a request or session turned out gone: it is dropped, and the caller pairs
-        again."""
-        entries = dict(self._pool)
-        for sid in dissolved:
-            seat = self._seated[sid]
-            entries[seat.first.request_id] = seat.first
-            entries[seat.second.request_id] = seat.second
-        sessions = [self._session(input, pair, entries) for pair in pairs]
-        summary = f"persist and start {len(sessions)} session(s)"
-        if dissolved:
-            summary = f"rearrange {len(dissolved)} session(s) into {len(sessions)}"
-        result = await run_activity(
-            PairingActivities.persist_pairs,
-            PersistPairsInput(
-                sessions=sessions,
-                created_at=workflow.now(),
-                dissolved=[self._dissolution(sid, sessions) for sid in dissolved],
-            ),
-            summary,
-        )
-        created = set(result.created_session_ids)
-        if created and dissolved:
-            for sid in dissolved:
-                del self._seated[sid]
-            self._sessions_rearranged += len(dissolved)
-        for session in sessions:
-            if session.spec.session_id not in created:
-                continue
-            one, two = (entries[r.request_id] for r in (session.request_one, session.request_two))
-            if self._may_rearrange(input):
-                self._seated[session.spec.session_id] = SeatedEntry(
-                    session.spec.session_id, one, two
-                )
-            # Partners moved from dissolved sessions were finished when first seated.
-            self._retire(one.request_id, two.request_id)
-        self._sessions_created += len(created)
-        dead = set(result.dead_request_ids)
-        for sid, seat in list(self._seated.items()):
-            if (
-                sid in result.stale_session_ids
-                or {seat.first.request_id, seat.second.request_id} & dead
-            ):
-                del self._seated[sid]
-        self._retire(*result.dead_request_ids)
-        return not (result.dead_request_ids or result.stale_session_ids)
-
-    def _dissolution(self, session_id: str, sessions: list[SessionInput]) -> DissolvedSession:
-        seat = self._seated[session_id]
-        people = {seat.first.request_id, seat.second.request_id}
-        return DissolvedSession(
-            session_id,
-            [
-                s.spec.session_id
-                for s in sessions
-                if {s.spec.match_request_one_id, s.spec.match_request_two_id} & people
-            ],
-        )
-
-    def _retire(self, *request_ids: str) -> None:
-        """These requests leave the pool for good: a repeated signal for one is ignored."""
-        for request_id in request_ids:
-            self._pool.pop(request_id, None)
-            self._finished.add(request_id)
-
-    def _known(self) -> tuple[int, int]:
-        # What a refused persist can teach: requests gone from the pool, sessions from the seats.
-        return len(self._pool), len(self._seated)
-
-    def _session(
-        self, input: MatchmakerInput, pair: Pair, entries: dict[str, PoolEntry]
-    ) -> SessionInput:
-        return SessionInput(
-            spec=SessionSpec(
-                session_id=str(workflow.uuid4()),
-                participant_one_id=pair.first.user_id,
-                participant_two_id=pair.second.user_id,
-                match_request_one_id=pair.first.request_id,
-                match_request_two_id=pair.second.request_id,
-                language_one_id=pair.first.native_language_id,
-                language_two_id=pair.second.native_language_id,
-                scheduled_start=input.slot_start,
-                duration_minutes=input.duration_minutes,
-            ),
-            request_one=entries[pair.first.request_id].spec(
-                input.slot_start, input.duration_minutes
-            ),
-            request_two=entries[pair.second.request_id].spec(
-                input.slot_start, input.duration_minutes
-            ),
-            policy=input.policy,
         )
 
     def _next_rearrangement_due(self, input: MatchmakerInput) -> datetime | None:
@@ -381,22 +184,11 @@ class MatchmakerWorkflow:
         alone: a burst of bookings pairs naturally, and only what it leaves needs a swap."""
         if self._quiet_checked:
             return None  # tried since the last arrival; the next arrival tries again later
-        if not (self._may_rearrange(input) and self._seated and self._waiting_on_both_sides()):
+        shard = self._shard
+        if not (self._passes.may_rearrange() and shard.seated and shard.waiting_on_both_sides()):
             return None
         due = self._last_arrival + timedelta(seconds=input.policy.rearrange_after_quiet_seconds)
-        return due if due < self._join_opens(input) else None
-
-    def _waiting_on_both_sides(self) -> bool:
-        # An augmenting path runs from someone waiting on one side to someone on the other.
-        return len({entry.native_language_id for entry in self._pool.values()}) == 2
-
-    def _may_rearrange(self, input: MatchmakerInput) -> bool:
-        # Partners may change only before anyone may join.
-        return workflow.now() < self._join_opens(input)
-
-    @staticmethod
-    def _join_opens(input: MatchmakerInput) -> datetime:
-        return input.slot_start - timedelta(minutes=input.policy.join_opens_minutes)
+        return due if due < self._passes.join_opens() else None
 
     def _should_continue_as_new(self, budget: int) -> bool:
         info = workflow.info()

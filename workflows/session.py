@@ -9,28 +9,31 @@ from temporalio import workflow
 from temporalio.common import VersioningBehavior
 
 with workflow.unsafe.imports_passed_through():
-    from activities.sessions import SessionActivities, SessionChangeInput, SessionRowResult
-    from activities.settlement import SettlementActivities, SettleSessionInput
-    from domain import session_rules
-    from domain.session_rules import Participant, SessionClock
-    from workflows import search_attributes
-    from workflows.activity_calls import run_activity
-    from workflows.contracts import (
+    from activities.sessions import SessionActivities
+    from activities.settlement import SettlementActivities
+    from contracts import naming
+    from contracts.sessions import (
         RearrangedSignal,
+        SessionChangeInput,
         SessionInput,
         SessionReceiptSignal,
         SessionResult,
+        SessionRowResult,
         SessionState,
+        SettleSessionInput,
     )
+    from contracts.statuses import CancelReason, SessionStatus
+    from domain import session_rules
+    from domain.session_rules import Participant, SessionClock
+    from workflows.activity_calls import run_activity
 
-SCHEDULED, ACTIVE, COMPLETED, CANCELLED = "scheduled", "active", "completed", "cancelled"
 # The slot's matchmaker settles its whole shard at the deadline in one transaction
 # (activities/settlement.py); each session's own timer comes this much later, to settle what
 # the sweep did not, without racing a few hundred timers against it.
 AFTER_THE_SWEEP = timedelta(seconds=1)
 
 
-@workflow.defn(versioning_behavior=VersioningBehavior.PINNED)
+@workflow.defn(name=naming.SESSION_WORKFLOW, versioning_behavior=VersioningBehavior.PINNED)
 class SessionWorkflow:
     """Waits for both participants, settles a cancel or a no-show, then runs until the end.
 
@@ -43,7 +46,7 @@ class SessionWorkflow:
     def __init__(self, input: SessionInput) -> None:
         # Set before any handler runs: a signal can arrive in the workflow's very first task.
         self._input = input
-        self._phase = SCHEDULED
+        self._phase: str = SessionStatus.SCHEDULED
         self._joined: dict[str, datetime] = {}
         self._cancel_asked = False
         self._canceller: str | None = None
@@ -60,7 +63,7 @@ class SessionWorkflow:
             f"{spec.participant_two_id} ({spec.language_two_id}), "
             f"{spec.scheduled_start:%Y-%m-%d %H:%M} UTC for {spec.duration_minutes} min"
         )
-        while self._phase == SCHEDULED:
+        while self._phase == SessionStatus.SCHEDULED:
             await self._next_step()
         await workflow.wait_condition(workflow.all_handlers_finished)
         facts = self._facts
@@ -82,7 +85,9 @@ class SessionWorkflow:
         if self._rearranged_into is not None:
             # The matchmaker's transaction already closed the row; nobody is let down.
             spec = self._input.spec
-            rearranged = SessionRowResult(spec.session_id, CANCELLED, session_rules.REARRANGED)
+            rearranged = SessionRowResult(
+                spec.session_id, SessionStatus.CANCELLED, CancelReason.REARRANGED
+            )
             self._close(rearranged, "rearranged before anyone joined")
             return
         if not self._cancel_asked and self._both_present():
@@ -93,13 +98,13 @@ class SessionWorkflow:
                     SessionChangeInput(self._input.spec.session_id, workflow.now()),
                     "both joined: session active",
                 )
-                if facts.status == ACTIVE:
+                if facts.status == SessionStatus.ACTIVE:
                     await self._run_active(clock)
                     return
                 # A cancel was recorded first: settle it below.
         facts = await self._settle()
         self._adopt_joins(facts)
-        if facts.status == CANCELLED:
+        if facts.status == SessionStatus.CANCELLED:
             self._close(facts, None)
         elif not self._both_present() and workflow.now() >= self._settle_at(clock):
             raise RuntimeError(f"session {facts.session_id} is due but was not settled: {facts}")
@@ -114,7 +119,7 @@ class SessionWorkflow:
         )
 
     async def _run_active(self, clock: SessionClock) -> None:
-        self._set_phase(ACTIVE)
+        self._set_phase(SessionStatus.ACTIVE)
         await self._wait_until(clock.end, lambda: self._end_asked, "scheduled end")
         facts = await run_activity(
             SessionActivities.complete_session,
@@ -122,7 +127,9 @@ class SessionWorkflow:
             "session completed",
         )
         self._facts = facts
-        self._set_phase(COMPLETED, "ended early" if self._end_asked else "ran to its end")
+        self._set_phase(
+            SessionStatus.COMPLETED, "ended early" if self._end_asked else "ran to its end"
+        )
 
     def _close(self, facts: SessionRowResult, why: str | None) -> None:
         """Say how the session ended, as the row says (whoever settled it)."""
@@ -132,7 +139,7 @@ class SessionWorkflow:
         refused = f"; rematch refused: {facts.rematch_refusal}" if facts.rematch_refusal else ""
         moved = f"; now in {', '.join(self._rearranged_into)}" if self._rearranged_into else ""
         self._set_phase(
-            CANCELLED,
+            SessionStatus.CANCELLED,
             f"{why or facts.cancel_reason}{who}; rematch requests: {rematched}{refused}{moved}",
         )
 
@@ -169,7 +176,7 @@ class SessionWorkflow:
         """A participant's end of an active session reached Parley and is on the row."""
         self._end_asked = True
 
-    @workflow.signal
+    @workflow.signal(name=naming.REARRANGED)
     def rearranged(self, signal: RearrangedSignal) -> None:
         """The matchmaker seated both participants in other sessions: this one is over."""
         self._rearranged_into = list(signal.replacement_session_ids)
@@ -219,6 +226,6 @@ class SessionWorkflow:
 
     def _set_phase(self, phase: str, details: str | None = None) -> None:
         self._phase = phase
-        workflow.upsert_search_attributes(search_attributes.status_update(phase))
+        workflow.upsert_search_attributes(naming.status_update(phase))
         if details:
             workflow.set_current_details(f"{phase}: {details}")

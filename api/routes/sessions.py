@@ -7,14 +7,9 @@ the session's workflow is told by a durable signal; none of them needs a worker 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
-from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client
+from fastapi import APIRouter, Query, Response
 
 from api import reads, receipts
 from api.bounded import until_changed
@@ -28,14 +23,14 @@ from api.deps import (
 )
 from api.openapi import accepted
 from api.schemas import SessionOut
+from api.session_asks import CANCEL, END, ask, clock_of, conflict
 from api.strict_route import StrictRoute
-from api.tell import tell, worth_telling
+from api.tell import tell
+from contracts.naming import session_workflow_id
+from contracts.sessions import SessionReceiptSignal
+from contracts.statuses import SessionStatus
 from db.models import SessionRow
 from domain import session_rules
-from domain.session_rules import SessionClock
-from settings import Settings
-from workflows.contracts import SessionReceiptSignal
-from workflows.ids import session_workflow_id
 from workflows.session import SessionWorkflow
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"], route_class=StrictRoute)
@@ -51,37 +46,6 @@ RECORDED: dict[int | str, dict[str, Any]] = {
     **CONFLICT,
     **accepted(SessionOut, "The ask (it reached Parley and is on the session's row)"),
 }
-REARRANGED_MESSAGE = (
-    "it was rearranged before anyone joined, and you have a new partner in another session"
-)
-
-
-def _clock(row: SessionRow, settings: Settings) -> SessionClock:
-    return SessionClock.for_session(
-        row.scheduled_start,
-        row.duration_minutes,
-        settings.join_opens_minutes,
-        settings.no_show_grace_seconds,
-    )
-
-
-def _joined(row: SessionRow) -> set[str]:
-    stamps = (
-        (row.participant_one_id, row.participant_one_joined_at),
-        (row.participant_two_id, row.participant_two_joined_at),
-    )
-    return {user for user, at in stamps if at is not None}
-
-
-def _conflict(row: SessionRow, reason: str) -> HTTPException:
-    """409 saying what state the session is in and why that refuses the call."""
-    if row.cancel_reason == session_rules.REARRANGED:
-        reason = REARRANGED_MESSAGE
-    elif row.cancel_reason == session_rules.NO_SHOW and row.cancelled_by is None:
-        reason = "the no-show window has closed"
-    if reason.startswith("the session is"):
-        return HTTPException(status.HTTP_409_CONFLICT, reason)
-    return HTTPException(status.HTTP_409_CONFLICT, f"the session is {row.status}: {reason}")
 
 
 @router.get("", response_model=list[SessionOut], summary="Your sessions")
@@ -120,14 +84,17 @@ async def join_session(
     received = await clock()
     row = await reads.session_of(db, user, session_id)
     recorded = None
-    if not (user in _joined(row) and row.status in ("scheduled", "active")):
-        refusal = session_rules.join_refusal(_clock(row, settings), received, row.status)
+    if not (
+        user in row.joined_user_ids()
+        and row.status in (SessionStatus.SCHEDULED, SessionStatus.ACTIVE)
+    ):
+        refusal = session_rules.join_refusal(clock_of(row, settings), received, row.status)
         if refusal:
-            raise _conflict(row, refusal)
+            raise conflict(row, refusal)
         recorded = await receipts.record_join(db, session_id, user, received)
         if recorded is None:
             row = await reads.session_of(db, user, session_id)
-            raise _conflict(row, "the no-show window has closed")
+            raise conflict(row, "the no-show window has closed")
         row = recorded
     await reads.release(db)
     if recorded is not None:
@@ -136,66 +103,16 @@ async def join_session(
         handle = temporal.get_workflow_handle(session_workflow_id(str(session_id)))
         signal = SessionReceiptSignal(user, received)
         await tell(handle, SessionWorkflow.joined, signal, settings.workflow_call_timeout_seconds)
-    if _joined(row) == {row.participant_one_id, row.participant_two_id} and (
-        received >= row.scheduled_start and row.status == "scheduled"
+    if row.joined_user_ids() == {row.participant_one_id, row.participant_two_id} and (
+        received >= row.scheduled_start and row.status == SessionStatus.SCHEDULED
     ):
         # Both are here and it is time: answer with the session running, if it gets there soon.
         row, _ = await until_changed(
             lambda: reads.session_now(db, user, session_id),
-            lambda r: r.status != "scheduled",
+            lambda r: r.status != SessionStatus.SCHEDULED,
             settings,
         )
     return row
-
-
-@dataclass(frozen=True)
-class _Ask:
-    """A receipt a participant can leave on a session (cancel or end), and how it is handled."""
-
-    verb: str
-    pending: str  # the status the session keeps until the workflow carries the ask out
-    asked_by: Callable[[SessionRow], str | None]
-    asked_at: Callable[[SessionRow], datetime | None]
-    refuse: Callable[[SessionRow, str, datetime, Settings], None]
-    record: Callable[[AsyncSession, uuid.UUID, str, datetime], Awaitable[SessionRow | None]]
-    signal: Any
-
-
-def _refuse_cancel(row: SessionRow, user: str, received: datetime, settings: Settings) -> None:
-    if row.cancel_requested_by not in (None, user):
-        raise _conflict(row, "your partner already cancelled this session")
-    both = _joined(row) == {row.participant_one_id, row.participant_two_id}
-    refusal = session_rules.cancel_refusal(_clock(row, settings), received, row.status, both)
-    if refusal:
-        raise _conflict(row, refusal)
-
-
-def _refuse_end(row: SessionRow, user: str, received: datetime, settings: Settings) -> None:
-    refusal = session_rules.end_refusal(row.status)
-    if refusal:
-        raise _conflict(row, refusal)
-    if row.end_requested_by not in (None, user):
-        raise _conflict(row, "your partner already ended it")
-
-
-CANCEL = _Ask(
-    "cancel",
-    "scheduled",
-    lambda row: row.cancel_requested_by,
-    lambda row: row.cancel_requested_at,
-    _refuse_cancel,
-    receipts.record_session_cancel,
-    SessionWorkflow.cancel_requested,
-)
-END = _Ask(
-    "end",
-    "active",
-    lambda row: row.end_requested_by,
-    lambda row: row.end_requested_at,
-    _refuse_end,
-    receipts.record_session_end,
-    SessionWorkflow.end_requested,
-)
 
 
 @router.post("/{session_id}/cancel", response_model=SessionOut, responses=RECORDED)
@@ -212,7 +129,7 @@ async def cancel_session(
     """Cancel before the no-show deadline, while the session is not active; your partner is
     rematched with priority. Judged by when it reaches Parley: 200 with the cancelled session,
     or 202 with the recorded cancel if no worker carried it out within the bound."""
-    return await _ask(CANCEL, session_id, user, db, temporal, settings, await clock(), response)
+    return await ask(CANCEL, session_id, user, db, temporal, settings, await clock(), response)
 
 
 @router.post("/{session_id}/end", response_model=SessionOut, responses=RECORDED)
@@ -228,43 +145,4 @@ async def end_session(
 ) -> SessionRow:
     """End an active session early, at the moment this reaches Parley: 200 with the completed
     session, or 202 with the recorded end if no worker carried it out within the bound."""
-    return await _ask(END, session_id, user, db, temporal, settings, await clock(), response)
-
-
-async def _ask(
-    ask: _Ask,
-    session_id: uuid.UUID,
-    user: str,
-    db: AsyncSession,
-    temporal: Client,
-    settings: Settings,
-    received: datetime,
-    response: Response,
-) -> SessionRow:
-    """Record the ask (a retry of one's own finds it recorded), tell the workflow, and wait a
-    bounded time for it to be carried out: 200 once it is, 202 while only recorded."""
-    row = await reads.session_of(db, user, session_id)
-    if ask.asked_by(row) != user:
-        ask.refuse(row, user, received, settings)
-        recorded = await ask.record(db, session_id, user, received)
-        if recorded is None:  # it changed meanwhile: say why, unless it was our own retry
-            row = await reads.session_of(db, user, session_id)
-            if ask.asked_by(row) != user:
-                ask.refuse(row, user, received, settings)
-                raise _conflict(row, f"it changed meanwhile; the {ask.verb} was not recorded")
-        else:
-            row = recorded
-    await reads.release(db)
-    at = ask.asked_at(row)
-    if row.status == ask.pending and at is not None and worth_telling(at, received):
-        handle = temporal.get_workflow_handle(session_workflow_id(str(session_id)))
-        signal = SessionReceiptSignal(user, at)
-        if await tell(handle, ask.signal, signal, settings.workflow_call_timeout_seconds):
-            row, _ = await until_changed(
-                lambda: reads.session_now(db, user, session_id),
-                lambda r: r.status != ask.pending,
-                settings,
-            )
-    if row.status == ask.pending:
-        response.status_code = status.HTTP_202_ACCEPTED
-    return row
+    return await ask(END, session_id, user, db, temporal, settings, await clock(), response)

@@ -16,7 +16,8 @@ from temporalio.service import RPCError
 
 from bench.chaos.checks import Check
 from bench.chaos.facts import Facts
-from workflows.contracts import MatchRequestResult, SessionResult
+from contracts.requests import MatchRequestResult
+from contracts.sessions import SessionResult
 from workflows.match_request import MatchRequestWorkflow
 from workflows.session import SessionWorkflow
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.chaos import checks, facts, workflows
+from bench.chaos import checks, facts, no_show_checks, workflows
 from bench.chaos.calls import RecordingApi, write_calls
 from bench.chaos.faults import (
     KILL_WORKER,
@@ -21,7 +21,8 @@ from bench.chaos.faults import (
     FaultInjector,
     PlannedFault,
 )
-from bench.chaos.workload import Timeline, Workload
+from bench.chaos.timeline import Timeline
+from bench.chaos.workload import Workload
 from bench.context import BenchContext
 from bench.environment import Shape
 from bench.profiles import Profile
@@ -146,8 +147,8 @@ async def _judge(
         checks.sessions_agree_with_requests(seen, workload.actions),
         checks.nothing_waits_after_its_start(seen),
         checks.nothing_scheduled_after_its_deadline(seen, grace),
-        checks.let_down_people_are_rematched(seen, refusals),
-        checks.nobody_in_time_is_a_no_show(seen, workload.actions, grace, DEADLINE_SKEW),
+        no_show_checks.let_down_people_are_rematched(seen, refusals),
+        no_show_checks.nobody_in_time_is_a_no_show(seen, workload.actions, grace, DEADLINE_SKEW),
         await workflows.no_workflow_stuck_or_failed(ctx.temporal),
         checks.only_503s_during_faults(api.calls, injector.windows, FAULT_MARGIN),
         await workflows.workflows_agree_with_rows(ctx.temporal, seen),

@@ -13,8 +13,8 @@ from bench.floor_workflow import EmptyInput, EmptyWorkflow
 from bench.profiles import Profile
 from bench.progress import bar
 from bench.stats import rate, summary_ms
+from devstack.options import REPO_ROOT
 from devstack.processes import spawn, stop_all
-from devstack.stack import REPO_ROOT
 
 WARM_UP = 10
 

@@ -9,8 +9,8 @@ from temporalio.client import WorkflowExecutionStatus
 
 from bench.context import BenchContext
 from bench.stats import percentile
-from workflows import search_attributes
-from workflows.ids import match_request_workflow_id, session_workflow_id
+from contracts import naming
+from contracts.naming import match_request_workflow_id, session_workflow_id
 from workflows.matchmaker import MatchmakerWorkflow
 
 
@@ -27,9 +27,9 @@ async def matchmaker_runs(ctx: BenchContext, slot: datetime) -> list[dict[str, A
         moment.astimezone(UTC).isoformat() for moment in (slot, slot + timedelta(seconds=1))
     )
     query = (
-        f"{search_attributes.KIND.name} = '{search_attributes.MATCHMAKER}' "
-        f"AND {search_attributes.SLOT_START.name} >= '{since}' "
-        f"AND {search_attributes.SLOT_START.name} < '{until}'"
+        f"{naming.KIND.name} = '{naming.MATCHMAKER}' "
+        f"AND {naming.SLOT_START.name} >= '{since}' "
+        f"AND {naming.SLOT_START.name} < '{until}'"
     )
     runs = []
     async for execution in ctx.temporal.list_workflows(query):

@@ -14,8 +14,8 @@ from bench.profiles import Profile
 from bench.progress import bar
 from bench.scenarios.histories import PAIRS_SEATED, matchmaker_runs
 from bench.stats import summary_ms
-from domain.levels import Level
-from domain.matching import Candidate, pair_pool
+from domain.matching import pair_pool
+from domain.requests import MatchRequest
 
 SLOT_DELAY = timedelta(hours=2)
 
@@ -33,17 +33,17 @@ def bookings(ctx: BenchContext, profile: Profile, slot: datetime) -> list[Bookin
     return result
 
 
-def _candidate(request_id: str, booking: Booking) -> Candidate:
-    return Candidate(
+def _candidate(request_id: str, booking: Booking) -> MatchRequest:
+    return MatchRequest(
         request_id=request_id,
         user_id=booking.user_id,
         native_language_id=booking.native,
         learning_language_id=booking.learning,
-        level=Level(booking.level),
+        proficiency_level=booking.level,
         priority=0,
-        waiting_since=datetime.now(UTC),
-        slot_start=booking.slot_start,
-        duration_minutes=booking.duration_minutes,
+        created_at=datetime.now(UTC),
+        availability_start=booking.slot_start,
+        preferred_duration_minutes=booking.duration_minutes,
     )
 
 

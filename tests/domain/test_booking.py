@@ -3,25 +3,29 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from domain.booking import BookingPolicy, RequestDraft, validate_request, validate_reschedule
+from domain.booking import BookingPolicy, validate_request, validate_reschedule
 from domain.errors import RuleViolation, StateConflict
+from domain.requests import MatchRequest
 
 NOW = datetime(2025, 7, 27, 14, 3, 17, tzinfo=UTC)
 THREE_PM = datetime(2025, 7, 27, 15, 0, tzinfo=UTC)
 POLICY = BookingPolicy()
 LANGUAGES = frozenset({"english", "spanish", "french"})
 
-SEED_REQUEST = RequestDraft(
+SEED_REQUEST = MatchRequest(
+    request_id="request-1",
+    user_id="user-1",
     native_language_id="english",
     learning_language_id="spanish",
     proficiency_level="intermediate",
     availability_start=THREE_PM,
     availability_end=THREE_PM,
     preferred_duration_minutes=60,
+    created_at=NOW,
 )
 
 
-def violation(draft: RequestDraft) -> RuleViolation:
+def violation(draft: MatchRequest) -> RuleViolation:
     with pytest.raises(RuleViolation) as caught:
         validate_request(draft, now=NOW, policy=POLICY, known_languages=LANGUAGES)
     return caught.value

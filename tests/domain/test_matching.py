@@ -10,13 +10,13 @@ from hypothesis import strategies as st
 
 from domain.levels import Level, level_distance
 from domain.matching import (
-    Candidate,
     Pair,
     can_pair,
     language_pair,
     pair_pool,
     preference_key,
 )
+from domain.requests import MatchRequest
 
 T = TypeVar("T")
 THREE_PM = datetime(2025, 7, 27, 15, 0, tzinfo=UTC)
@@ -32,23 +32,25 @@ def request(
     user_id: str | None = None,
     priority: int = 0,
     waited_minutes: int = 0,
-    slot_start: datetime = THREE_PM,
-    duration_minutes: int = 60,
-) -> Candidate:
-    return Candidate(
+    availability_start: datetime = THREE_PM,
+    preferred_duration_minutes: int = 60,
+) -> MatchRequest:
+    return MatchRequest(
         request_id=request_id,
         user_id=user_id or f"user-{request_id}",
         native_language_id=native,
         learning_language_id=learning,
-        level=level,
+        proficiency_level=level,
         priority=priority,
-        waiting_since=EARLY - timedelta(minutes=waited_minutes),
-        slot_start=slot_start,
-        duration_minutes=duration_minutes,
+        created_at=EARLY - timedelta(minutes=waited_minutes),
+        availability_start=availability_start,
+        preferred_duration_minutes=preferred_duration_minutes,
     )
 
 
-def spanish_speaker(request_id: str, level: Level = Level.INTERMEDIATE, **kwargs: Any) -> Candidate:
+def spanish_speaker(
+    request_id: str, level: Level = Level.INTERMEDIATE, **kwargs: Any
+) -> MatchRequest:
     return request(request_id, "spanish", "english", level, **kwargs)
 
 
@@ -103,14 +105,16 @@ def test_levels_one_step_apart_are_paired():
 
 def test_requests_for_different_slots_or_lengths_are_not_paired():
     a = request("a")
-    later = spanish_speaker("b", slot_start=THREE_PM + timedelta(minutes=10))
-    shorter = spanish_speaker("c", duration_minutes=30)
+    later = spanish_speaker("b", availability_start=THREE_PM + timedelta(minutes=10))
+    shorter = spanish_speaker("c", preferred_duration_minutes=30)
     assert pair_pool([a, later, shorter]) == []
 
 
 def test_the_same_slot_given_in_another_timezone_is_the_same_slot():
     cest = THREE_PM.astimezone(datetime.fromisoformat("2025-07-27T17:00+02:00").tzinfo)
-    assert ids(pair_pool([request("a"), spanish_speaker("b", slot_start=cest)])) == [("a", "b")]
+    assert ids(pair_pool([request("a"), spanish_speaker("b", availability_start=cest)])) == [
+        ("a", "b")
+    ]
 
 
 def test_someone_learning_their_own_language_is_never_paired():
@@ -173,8 +177,8 @@ def test_separate_slots_and_language_pairs_are_paired_independently():
         spanish_speaker("es-en", waited_minutes=2),
         request("en-fr", "english", "french", waited_minutes=1),
         request("fr-en", "french", "english"),
-        request("late-en", slot_start=THREE_PM + timedelta(hours=1), priority=1),
-        spanish_speaker("late-es", slot_start=THREE_PM + timedelta(hours=1)),
+        request("late-en", availability_start=THREE_PM + timedelta(hours=1), priority=1),
+        spanish_speaker("late-es", availability_start=THREE_PM + timedelta(hours=1)),
     ]
     assert ids(pair_pool(pool)) == [
         ("late-en", "late-es"),
@@ -192,14 +196,20 @@ def test_a_request_id_twice_in_the_pool_is_refused():
         pair_pool([request("a"), spanish_speaker("a")])
 
 
-def test_a_candidate_with_a_naive_time_is_refused():
+def test_a_request_with_a_naive_time_is_refused_before_pairing():
+    naive = request("a", availability_start=datetime(2025, 7, 27, 15, 0))
     with pytest.raises(ValueError, match="naive"):
-        request("a", slot_start=datetime(2025, 7, 27, 15, 0))
+        pair_pool([naive])
 
 
-def test_a_candidates_level_read_as_a_plain_string_becomes_a_level():
-    candidate = replace(request("a"), level="advanced")  # type: ignore[arg-type]
+def test_a_requests_level_read_as_a_plain_string_becomes_a_level():
+    candidate = replace(request("a"), proficiency_level="advanced")
     assert candidate.level is Level.ADVANCED
+
+
+def test_a_request_of_an_unknown_level_is_refused_before_pairing():
+    with pytest.raises(ValueError, match="expert"):
+        pair_pool([replace(request("a"), proficiency_level="expert")])
 
 
 def test_a_hot_slot_of_ten_thousand_requests_is_paired_completely():
@@ -228,27 +238,27 @@ LEVELS = list(Level)
 COMBINATIONS = len(USERS) * len(LANGUAGES) ** 2 * len(LEVELS) * 2 * 4 * len(SLOTS) * 2
 
 
-def decode(request_id: str, code: int) -> Candidate:
+def decode(request_id: str, code: int) -> MatchRequest:
     def pick(options: Sequence[T]) -> T:
         nonlocal code
         code, index = divmod(code, len(options))
         return options[index]
 
-    return Candidate(
+    return MatchRequest(
         request_id=request_id,
         user_id=pick(USERS),
         native_language_id=pick(LANGUAGES),
         learning_language_id=pick(LANGUAGES),
-        level=pick(LEVELS),
+        proficiency_level=pick(LEVELS),
         priority=pick([0, 1]),
-        waiting_since=EARLY + timedelta(minutes=pick([0, 1, 2, 3])),
-        slot_start=pick(SLOTS),
-        duration_minutes=pick([30, 60]),
+        created_at=EARLY + timedelta(minutes=pick([0, 1, 2, 3])),
+        availability_start=pick(SLOTS),
+        preferred_duration_minutes=pick([30, 60]),
     )
 
 
 @st.composite
-def pools(draw: st.DrawFn) -> list[Candidate]:
+def pools(draw: st.DrawFn) -> list[MatchRequest]:
     codes = draw(st.lists(st.integers(0, COMBINATIONS - 1), max_size=24))
     # Shuffled ids, so that the id tie-break does not simply follow the order of the list.
     request_ids = draw(st.permutations([f"r{i:02d}" for i in range(len(codes))]))
@@ -262,8 +272,8 @@ dense_pools = pools().map(
             c,
             native_language_id=LANGUAGES[i % 2],
             learning_language_id=LANGUAGES[1 - i % 2],
-            slot_start=THREE_PM,
-            duration_minutes=60,
+            availability_start=THREE_PM,
+            preferred_duration_minutes=60,
         )
         for i, c in enumerate(pool)
     ]
@@ -273,7 +283,7 @@ any_pool = st.one_of(pools(), dense_pools)
 oracle_settings = settings(deadline=None, max_examples=300)
 
 
-def compatibility_graph(pool: list[Candidate]) -> nx.Graph:
+def compatibility_graph(pool: list[MatchRequest]) -> nx.Graph:
     graph = nx.Graph()
     graph.add_nodes_from(range(len(pool)))
     graph.add_edges_from(
@@ -285,7 +295,7 @@ def compatibility_graph(pool: list[Candidate]) -> nx.Graph:
     return graph
 
 
-def oracle_best_served(pool: list[Candidate]) -> set[str]:
+def oracle_best_served(pool: list[MatchRequest]) -> set[str]:
     # Vertex weights 2**(n - rank) are distinct powers of two, so the heaviest matching covers
     # the lexicographically best coverable set; integer weights keep networkx exact.
     graph = compatibility_graph(pool)
@@ -297,7 +307,7 @@ def oracle_best_served(pool: list[Candidate]) -> set[str]:
     return {pool[v].request_id for edge in matching for v in edge}
 
 
-def oracle_least_level_distance(pool: list[Candidate], covered: set[str]) -> int:
+def oracle_least_level_distance(pool: list[MatchRequest], covered: set[str]) -> int:
     # On the covered requests, a perfect matching of weight 10 - distance per pair is heaviest
     # exactly when its total distance is least.
     graph = compatibility_graph(pool).subgraph(
@@ -313,7 +323,7 @@ def oracle_least_level_distance(pool: list[Candidate], covered: set[str]) -> int
 
 @oracle_settings
 @given(any_pool)
-def test_every_pair_is_allowed_and_no_request_is_used_twice(pool: list[Candidate]):
+def test_every_pair_is_allowed_and_no_request_is_used_twice(pool: list[MatchRequest]):
     pairs = pair_pool(pool)
     assert all(can_pair(pair.first, pair.second) for pair in pairs)
     assert len(served(pairs)) == 2 * len(pairs)
@@ -321,7 +331,7 @@ def test_every_pair_is_allowed_and_no_request_is_used_twice(pool: list[Candidate
 
 @oracle_settings
 @given(any_pool)
-def test_the_number_of_pairs_is_the_maximum_possible(pool: list[Candidate]):
+def test_the_number_of_pairs_is_the_maximum_possible(pool: list[MatchRequest]):
     maximum = nx.max_weight_matching(compatibility_graph(pool), maxcardinality=True)
     assert len(pair_pool(pool)) == len(maximum)
 
@@ -329,14 +339,14 @@ def test_the_number_of_pairs_is_the_maximum_possible(pool: list[Candidate]):
 @oracle_settings
 @given(any_pool)
 def test_the_requests_served_are_the_best_ranked_that_any_matching_can_serve(
-    pool: list[Candidate],
+    pool: list[MatchRequest],
 ):
     assert served(pair_pool(pool)) == oracle_best_served(pool)
 
 
 @oracle_settings
 @given(any_pool)
-def test_the_total_level_distance_is_the_least_for_the_requests_served(pool: list[Candidate]):
+def test_the_total_level_distance_is_the_least_for_the_requests_served(pool: list[MatchRequest]):
     pairs = pair_pool(pool)
     total = sum(level_distance(pair.first.level, pair.second.level) for pair in pairs)
     assert total == oracle_least_level_distance(pool, served(pairs))
@@ -345,9 +355,9 @@ def test_the_total_level_distance_is_the_least_for_the_requests_served(pool: lis
 @settings(deadline=None, max_examples=200)
 @given(any_pool)
 def test_pairing_each_language_pair_apart_makes_as_many_pairs_as_pairing_the_whole_pool(
-    pool: list[Candidate],
+    pool: list[MatchRequest],
 ):
-    shards: dict[tuple[str, str], list[Candidate]] = {}
+    shards: dict[tuple[str, str], list[MatchRequest]] = {}
     for candidate in pool:
         key = language_pair(candidate.native_language_id, candidate.learning_language_id)
         shards.setdefault(key, []).append(candidate)
@@ -360,7 +370,7 @@ def test_a_language_pair_is_the_same_from_either_side():
 
 
 @given(any_pool, st.randoms(use_true_random=False))
-def test_the_pairs_do_not_depend_on_the_order_of_the_pool(pool: list[Candidate], rng):
+def test_the_pairs_do_not_depend_on_the_order_of_the_pool(pool: list[MatchRequest], rng):
     shuffled = list(pool)
     rng.shuffle(shuffled)
     assert pair_pool(shuffled) == pair_pool(pool)
@@ -369,7 +379,7 @@ def test_the_pairs_do_not_depend_on_the_order_of_the_pool(pool: list[Candidate],
 @settings(deadline=None, max_examples=200)
 @given(any_pool)
 def test_pairs_come_best_ranked_first_and_each_led_by_its_better_ranked_request(
-    pool: list[Candidate],
+    pool: list[MatchRequest],
 ):
     pairs = pair_pool(pool)
     firsts = [preference_key(pair.first) for pair in pairs]

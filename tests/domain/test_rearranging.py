@@ -7,12 +7,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.levels import Level, level_distance
-from domain.matching import Candidate, Pair, can_pair, pair_pool
+from domain.matching import Pair, can_pair, pair_pool
 from domain.rearranging import Rearrangement, Seated, rearrange
+from domain.requests import MatchRequest
 from tests.domain.test_matching import any_pool, compatibility_graph, request, spanish_speaker
 
 
-def seated(session_id: str, first: Candidate, second: Candidate) -> Seated:
+def seated(session_id: str, first: MatchRequest, second: MatchRequest) -> Seated:
     return Seated(session_id, Pair(first=first, second=second))
 
 
@@ -70,7 +71,7 @@ def test_the_better_ranked_waiting_request_is_seated_when_only_one_can_be():
 # Properties, against networkx on the same pools the pairing is checked with
 
 
-def greedy_seating(pool: list[Candidate]) -> tuple[list[Seated], list[Candidate]]:
+def greedy_seating(pool: list[MatchRequest]) -> tuple[list[Seated], list[MatchRequest]]:
     """Seat the first half of the pool one by one, each with its most distant possible partner
     (a maximal matching, often not a maximum one); the rest waits."""
     early, late = pool[: len(pool) // 2], pool[len(pool) // 2 :]
@@ -92,7 +93,7 @@ LEVELS = list(Level)
 
 
 @st.composite
-def crowded_slots(draw: st.DrawFn) -> tuple[list[Seated], list[Candidate]]:
+def crowded_slots(draw: st.DrawFn) -> tuple[list[Seated], list[MatchRequest]]:
     """One slot and language pair, distinct people: seated pairs level or one level apart, and
     what a pass leaves waiting; where rearranging has the most to do."""
     seats = []
@@ -131,7 +132,7 @@ slots = st.one_of(any_pool.map(greedy_seating), crowded_slots())
 @settings(deadline=None, max_examples=300)
 @given(slots)
 def test_everyone_seated_stays_seated_and_the_result_is_a_maximum_matching(
-    slot: tuple[list[Seated], list[Candidate]],
+    slot: tuple[list[Seated], list[MatchRequest]],
 ):
     seats, waiting = slot
     pool = [c for s in seats for c in (s.pair.first, s.pair.second)] + waiting
@@ -149,7 +150,7 @@ def test_everyone_seated_stays_seated_and_the_result_is_a_maximum_matching(
 @settings(deadline=None, max_examples=300)
 @given(slots)
 def test_only_the_sessions_whose_pair_changed_are_dissolved(
-    slot: tuple[list[Seated], list[Candidate]],
+    slot: tuple[list[Seated], list[MatchRequest]],
 ):
     seats, waiting = slot
     result = rearrange(waiting, seats)
@@ -166,7 +167,7 @@ def test_an_empty_slot_rearranges_nothing():
 @settings(deadline=None, max_examples=200)
 @given(slots, st.randoms(use_true_random=False))
 def test_the_result_does_not_depend_on_the_order_it_is_given_things_in(
-    slot: tuple[list[Seated], list[Candidate]], rng
+    slot: tuple[list[Seated], list[MatchRequest]], rng
 ):
     seats, waiting = slot
     shuffled_seats, shuffled_waiting = list(seats), list(waiting)

@@ -3,8 +3,6 @@
 from datetime import UTC, datetime, timedelta
 
 from domain.session_rules import (
-    CANCELLED_BY_USER,
-    NO_SHOW,
     CancelReceipt,
     Participant,
     SessionClock,
@@ -15,6 +13,7 @@ from domain.session_rules import (
     no_show,
     settlement,
 )
+from domain.statuses import CancelReason
 
 START = datetime(2025, 7, 27, 15, 0, tzinfo=UTC)
 CLOCK = SessionClock.for_session(START, 60, join_opens_minutes=5, grace_seconds=120)
@@ -50,7 +49,7 @@ def test_an_active_session_cannot_be_cancelled_only_ended() -> None:
 
 def test_a_no_show_at_three_oh_two_rematches_who_came_at_three_ten() -> None:
     outcome = no_show((A, B), frozenset({"user-a"}), START + timedelta(minutes=2), 10)
-    assert outcome.reason == NO_SHOW
+    assert outcome.reason == CancelReason.NO_SHOW
     assert outcome.no_show_request_ids == ("req-b",)
     assert outcome.rematch == (A,)
     assert outcome.rematch_slot == START + timedelta(minutes=10)
@@ -71,7 +70,7 @@ def test_a_cancel_after_the_no_show_deadline_is_refused_the_no_show_rules_decide
 def test_cancelling_before_the_start_rematches_the_partner_into_the_same_slot() -> None:
     before = START - timedelta(minutes=5)
     outcome = cancellation((A, B), CancelReceipt("user-b", before), frozenset(), CLOCK, before, 10)
-    assert outcome.reason == CANCELLED_BY_USER and outcome.cancelled_by == "user-b"
+    assert outcome.reason == CancelReason.CANCELLED_BY_USER and outcome.cancelled_by == "user-b"
     assert outcome.cancelled_request_ids == ("req-b",)
     assert outcome.rematch == (A,) and outcome.rematch_slot == START
 
@@ -81,7 +80,8 @@ def test_a_cancel_received_before_the_start_but_carried_out_after_it_rematches_i
     receipt = CancelReceipt("user-b", START - timedelta(seconds=5))
     later = START + timedelta(minutes=3)
     outcome = cancellation((A, B), receipt, frozenset(), CLOCK, later, 10)
-    assert outcome.reason == CANCELLED_BY_USER  # judged when it arrived, not when processed
+    # Judged when it arrived, not when processed.
+    assert outcome.reason == CancelReason.CANCELLED_BY_USER
     assert outcome.rematch == (A,) and outcome.rematch_slot == START + timedelta(minutes=10)
 
 
@@ -89,7 +89,7 @@ def test_cancelling_after_the_start_is_the_cancellers_no_show() -> None:
     after_start = START + timedelta(seconds=30)
     receipt = CancelReceipt("user-b", after_start)
     outcome = cancellation((A, B), receipt, frozenset({"user-a"}), CLOCK, after_start, 10)
-    assert outcome.reason == NO_SHOW
+    assert outcome.reason == CancelReason.NO_SHOW
     assert outcome.cancelled_request_ids == ("req-b",) and outcome.no_show_request_ids == ()
     assert outcome.rematch == (A,) and outcome.rematch_slot == START + timedelta(minutes=10)
 
@@ -122,7 +122,7 @@ def test_a_cancel_that_reached_parley_before_the_deadline_wins_over_the_no_show_
     # B cancelled before the start while the workers were down; they came back after the deadline.
     receipt = CancelReceipt("user-b", START - timedelta(minutes=1))
     outcome = settlement((A, B), frozenset(), receipt, CLOCK, START + timedelta(minutes=4), 10)
-    assert outcome is not None and outcome.reason == CANCELLED_BY_USER
+    assert outcome is not None and outcome.reason == CancelReason.CANCELLED_BY_USER
     assert outcome.cancelled_request_ids == ("req-b",) and outcome.no_show_request_ids == ()
     assert outcome.rematch == (A,)
 

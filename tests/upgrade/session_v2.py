@@ -10,7 +10,7 @@ from temporalio import workflow
 from temporalio.common import VersioningBehavior
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.contracts import SessionInput, SessionResult
+    from contracts.sessions import SessionInput, SessionResult
     from workflows.session import SessionWorkflow
 
 

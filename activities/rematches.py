@@ -1,0 +1,56 @@
+"""A let-down partner's rematch: a `priority=1` request for the slot the rules chose, inserted in
+the transaction that cancels their session (the seed's one step)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import datetime
+
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError, InternalError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from activities.errors import EXCLUSION_VIOLATION, LIVE_LIMIT, sqlstate
+from activities.request_rows import request_spec, row_values
+from db.models import MatchRequestRow, SessionRow
+from domain.session_rules import Participant
+
+# Rematch ids are derived from the session and the person, so the sweep, the session's own
+# settlement and any retry of either name the same row (and one database constraint backs it).
+REMATCH_NAMESPACE = uuid.UUID("b0b7d3e2-5b8c-4d0e-9d44-7f3a6c1e2f58")
+
+
+def rematch_request_id(session_id: str, user_id: str) -> str:
+    """The id of the rematch a session books for one of its people."""
+    return str(uuid.uuid5(REMATCH_NAMESPACE, f"{session_id}/{user_id}"))
+
+
+async def book_rematch(
+    db: AsyncSession, row: SessionRow, who: Participant, slot: datetime, at: datetime
+) -> str | None:
+    """Insert who's priority rematch; the reason it was refused, if the database refused it
+    (an empty string if it already existed)."""
+    original = await db.get(MatchRequestRow, uuid.UUID(who.request_id))
+    assert original is not None
+    spec = replace(
+        request_spec(original),
+        request_id=rematch_request_id(str(row.id), who.user_id),
+        slot_start=slot,
+        priority=1,
+        replaces_request_id=str(original.id),
+        origin_session_id=str(row.id),
+    )
+    try:
+        async with db.begin_nested():
+            inserted = await db.scalar(
+                insert(MatchRequestRow)
+                .values(**row_values(spec, at))
+                .on_conflict_do_nothing(index_elements=["id"])
+                .returning(MatchRequestRow.id)
+            )
+    except (IntegrityError, InternalError) as error:
+        if sqlstate(error) not in (EXCLUSION_VIOLATION, LIVE_LIMIT):
+            raise
+        return f"{who.user_id}: you already hold a request or session that overlaps {slot:%H:%M}"
+    return None if inserted is not None else ""

@@ -1,0 +1,84 @@
+"""How workflows are named and found: ids an operator reads in the Temporal UI, the workflow type
+and signal names that histories record, and the search attributes an operator filters on.
+
+Activities start and signal workflows by these names: `activities` may not import `workflows`
+(whose modules import activities for their local activity calls), and a test checks that each
+workflow class declares exactly these names.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from temporalio.common import (
+    SearchAttributeKey,
+    SearchAttributePair,
+    SearchAttributeUpdate,
+    TypedSearchAttributes,
+)
+
+MATCH_REQUEST_WORKFLOW = "MatchRequestWorkflow"
+MATCHMAKER_WORKFLOW = "MatchmakerWorkflow"
+SESSION_WORKFLOW = "SessionWorkflow"
+
+# Signal on a matchmaker: a request joins its pool (sent with the start that creates it).
+ADD_REQUEST = "add_request"
+# Signal on a match request: this session claimed you.
+MATCHED = "matched"
+# Signal on a session: its people now sit in other sessions.
+REARRANGED = "rearranged"
+
+
+def match_request_workflow_id(request_id: str) -> str:
+    """`match-request-<request id>`."""
+    return f"match-request-{request_id}"
+
+
+def session_workflow_id(session_id: str) -> str:
+    """`session-<session id>`."""
+    return f"session-{session_id}"
+
+
+def matchmaker_workflow_id(
+    slot_start: datetime, duration_minutes: int, languages: tuple[str, str]
+) -> str:
+    """`matchmaker-<UTC slot>-<duration>m-<language>-<language>`, one per shard of a slot.
+
+    For example `matchmaker-20250727T1500Z-60m-english-spanish`.
+    """
+    first, second = languages
+    return (
+        f"matchmaker-{slot_start.astimezone(UTC):%Y%m%dT%H%MZ}-{duration_minutes}m-{first}-{second}"
+    )
+
+
+# Search attributes, registered on the Temporal server.
+USER_IDS = SearchAttributeKey.for_keyword_list("ParleyUserIds")
+SLOT_START = SearchAttributeKey.for_datetime("ParleySlotStart")
+STATUS = SearchAttributeKey.for_keyword("ParleyStatus")
+KIND = SearchAttributeKey.for_keyword("ParleyKind")
+# The status of a matchmaker run past its slot's start, waiting only for the no-show sweep.
+AWAITING_NO_SHOWS = "awaiting_no_shows"
+
+ALL = (USER_IDS, SLOT_START, STATUS, KIND)
+
+MATCH_REQUEST, SESSION, MATCHMAKER = "match_request", "session", "matchmaker"
+
+
+def initial(
+    kind: str, user_ids: list[str], slot_start: datetime | None, status: str
+) -> TypedSearchAttributes:
+    """Attributes set when a workflow starts, so that it is findable from its first event."""
+    pairs: list[SearchAttributePair] = [
+        SearchAttributePair(KIND, kind),
+        SearchAttributePair(USER_IDS, user_ids),
+        SearchAttributePair(STATUS, status),
+    ]
+    if slot_start is not None:
+        pairs.append(SearchAttributePair(SLOT_START, slot_start))
+    return TypedSearchAttributes(pairs)
+
+
+def status_update(status: str) -> list[SearchAttributeUpdate]:
+    """The upsert that keeps `ParleyStatus` current."""
+    return [STATUS.value_set(status)]

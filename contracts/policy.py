@@ -1,0 +1,20 @@
+"""The timing rules every workflow runs by, fixed in its input."""
+
+# No `from __future__ import annotations`: the workflow sandbox resolves string annotations
+# against its own module table, where a module imported only by another one is missing.
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Timing rules copied into each workflow's input so a run never reads the environment."""
+
+    slot_minutes: int = 10
+    join_opens_minutes: int = 5
+    no_show_grace_seconds: int = 120
+    # How long a shard must go without a new request before partners are swapped for someone
+    # left alone: while requests keep coming, they are left to pair naturally.
+    rearrange_after_quiet_seconds: int = 30
+    # The no-show deadline is enforced this much after it passes: room for the API's clock to
+    # differ from Temporal's and for a join received just before the deadline to commit.
+    receipt_skew_seconds: float = 2.0

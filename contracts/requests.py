@@ -1,0 +1,215 @@
+"""What crosses a match request's workflow and activities: inputs, results, signals, state."""
+
+# No `from __future__ import annotations`: the workflow sandbox resolves string annotations
+# against its own module table, where a module imported only by another one is missing.
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from contracts.policy import Policy
+from domain.requests import MatchRequest
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    """What one match request asks for; the row a MatchRequestWorkflow persists."""
+
+    request_id: str
+    user_id: str
+    native_language_id: str
+    learning_language_id: str
+    proficiency_level: str
+    slot_start: datetime
+    duration_minutes: int
+    priority: int = 0
+    idempotency_key: str | None = None
+    replaces_request_id: str | None = None
+    origin_session_id: str | None = None
+
+    @classmethod
+    def of(cls, request: MatchRequest, idempotency_key: str | None = None) -> "RequestSpec":
+        """The spec of a request the API accepted."""
+        return cls(
+            request_id=request.request_id,
+            user_id=request.user_id,
+            native_language_id=request.native_language_id,
+            learning_language_id=request.learning_language_id,
+            proficiency_level=request.proficiency_level,
+            slot_start=request.availability_start,
+            duration_minutes=request.preferred_duration_minutes,
+            priority=request.priority,
+            idempotency_key=idempotency_key,
+        )
+
+
+@dataclass
+class MatchRequestInput:
+    """Start a match request's life. `answer_by`: when the API stops waiting for the booking;
+    a request whose workflow first runs after that books nothing (the caller got a 503)."""
+
+    spec: RequestSpec
+    policy: Policy = field(default_factory=Policy)
+    answer_by: datetime | None = None
+
+
+@dataclass
+class MatchRequestResult:
+    """How a match request's life ended."""
+
+    request_id: str
+    status: str
+    session_id: str | None = None
+    reason: str | None = None
+
+
+@dataclass
+class MatchRequestState:
+    """A match request as its workflow sees it (query `state`)."""
+
+    request_id: str
+    user_id: str
+    slot_start: datetime
+    status: str
+    session_id: str | None = None
+    reason: str | None = None
+    replaced_by_request_id: str | None = None
+
+
+@dataclass
+class CreatedInput:
+    """Update `created`: answer once the row is durable; `answer_by` as in MatchRequestInput."""
+
+    answer_by: datetime | None = None
+
+
+@dataclass
+class CancelRequestedSignal:
+    """Signal: the owner's cancel reached Parley at `at` (the row already records it)."""
+
+    at: datetime
+
+
+@dataclass
+class RescheduleRequestInput:
+    """Update `reschedule` on a match request: the new slot and the new request's id. The API
+    stops waiting at `answer_by`: delivered later, the update is refused and changes nothing."""
+
+    user_id: str
+    new_request_id: str
+    new_slot_start: datetime
+    answer_by: datetime | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass
+class MatchedSignal:
+    """Signal to each request of a new session (sent by the activity that starts the session):
+    you are in this session."""
+
+    session_id: str
+
+
+@dataclass(frozen=True)
+class PoolEntry:
+    """A waiting request as the matchmaker pools it."""
+
+    request_id: str
+    user_id: str
+    native_language_id: str
+    learning_language_id: str
+    proficiency_level: str
+    priority: int
+    waiting_since: datetime
+
+    @classmethod
+    def of(cls, spec: RequestSpec, waiting_since: datetime) -> "PoolEntry":
+        """The pool entry of a request."""
+        return cls(
+            request_id=spec.request_id,
+            user_id=spec.user_id,
+            native_language_id=spec.native_language_id,
+            learning_language_id=spec.learning_language_id,
+            proficiency_level=spec.proficiency_level,
+            priority=spec.priority,
+            waiting_since=waiting_since,
+        )
+
+    def request(self, slot_start: datetime, duration_minutes: int) -> MatchRequest:
+        """The request this entry stands for, in its matchmaker's slot, as the rules see it."""
+        return MatchRequest(
+            request_id=self.request_id,
+            user_id=self.user_id,
+            native_language_id=self.native_language_id,
+            learning_language_id=self.learning_language_id,
+            proficiency_level=self.proficiency_level,
+            availability_start=slot_start,
+            preferred_duration_minutes=duration_minutes,
+            created_at=self.waiting_since,
+            priority=self.priority,
+        )
+
+    def spec(self, slot_start: datetime, duration_minutes: int) -> RequestSpec:
+        """The request this entry stands for, in its matchmaker's slot."""
+        return RequestSpec(
+            request_id=self.request_id,
+            user_id=self.user_id,
+            native_language_id=self.native_language_id,
+            learning_language_id=self.learning_language_id,
+            proficiency_level=self.proficiency_level,
+            slot_start=slot_start,
+            duration_minutes=duration_minutes,
+            priority=self.priority,
+        )
+
+
+@dataclass
+class RequestRowResult:
+    """A request's status as the database holds it after the activity."""
+
+    request_id: str
+    status: str
+    session_id: str | None = None
+
+
+@dataclass
+class CloseRequestInput:
+    """Move a waiting request to `cancelled` or `expired`."""
+
+    request_id: str
+    at: datetime
+    reason: str | None = None
+
+
+@dataclass
+class RescheduleMatchRequestInput:
+    """Cancel a waiting request and create its replacement in one transaction."""
+
+    old_request_id: str
+    new_spec: RequestSpec
+    at: datetime
+    answer_by: datetime | None = None
+
+
+@dataclass
+class BookInput:
+    """The request to persist and enqueue, and the timing rules its matchmaker runs by."""
+
+    spec: RequestSpec
+    created_at: datetime
+    policy: Policy
+    # When the last caller stops waiting: a booking not yet made by then is refused (Abandoned).
+    answer_by: datetime | None = None
+
+
+@dataclass
+class StartMatchRequestInput:
+    """A match request workflow to start (a rematch or a rescheduled request)."""
+
+    request: MatchRequestInput
+    summary: str
+
+
+@dataclass
+class StartMatchRequestResult:
+    """The id of the request workflow that now exists."""
+
+    workflow_id: str

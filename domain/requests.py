@@ -1,0 +1,30 @@
+"""A match request as Parley's rules see it, each field named as its column is."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.levels import Level
+
+
+@dataclass(frozen=True)
+class MatchRequest:
+    """One person's request to practise in one slot: what booking validates and matching pairs."""
+
+    request_id: str
+    user_id: str
+    native_language_id: str
+    learning_language_id: str
+    # A plain string until checked: booking refuses an unknown level by name (`level` raises).
+    proficiency_level: str
+    availability_start: datetime
+    preferred_duration_minutes: int
+    # When it was booked: among equals, the longest waiting is served first.
+    created_at: datetime
+    priority: int = 0
+    # v1 books a single slot; given, it must equal `availability_start`.
+    availability_end: datetime | None = None
+
+    @property
+    def level(self) -> Level:
+        """The proficiency level; ValueError if it is none of Parley's."""
+        return Level(self.proficiency_level)

@@ -1,0 +1,63 @@
+"""The shared contracts agree with what they name: the schema's check constraints and the
+workflows' declared types and signals."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+import psycopg
+import pytest
+from temporalio.workflow import _Definition
+
+from contracts import naming
+from contracts.statuses import CancelReason, RequestStatus, SessionStatus
+from workflows.match_request import MatchRequestWorkflow
+from workflows.matchmaker import MatchmakerWorkflow
+from workflows.session import SessionWorkflow
+
+_QUOTED = re.compile(r"'([^']*)'")
+
+
+def allowed_values(database_url: str, table: str, column: str) -> set[str]:
+    """The values a `CHECK (column IN (...))` constraint of the live schema allows."""
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = %s::regclass AND contype = 'c'",
+            (table,),
+        ).fetchall()
+    for (definition,) in rows:
+        if re.match(rf"CHECK \(\(?{column} ", definition):
+            return set(_QUOTED.findall(definition.replace("::text", "")))
+    raise AssertionError(f"no check constraint on {table}.{column}")
+
+
+@pytest.mark.parametrize(
+    ("enum", "table", "column"),
+    [
+        (RequestStatus, "match_requests", "status"),
+        (SessionStatus, "sessions", "status"),
+        (CancelReason, "sessions", "cancel_reason"),
+    ],
+)
+def test_each_enum_holds_exactly_what_the_schema_allows(
+    database_url: str, enum: type[StrEnum], table: str, column: str
+) -> None:
+    assert {member.value for member in enum} == allowed_values(database_url, table, column)
+
+
+@pytest.mark.parametrize(
+    ("workflow", "name", "signal"),
+    [
+        (MatchRequestWorkflow, naming.MATCH_REQUEST_WORKFLOW, naming.MATCHED),
+        (MatchmakerWorkflow, naming.MATCHMAKER_WORKFLOW, naming.ADD_REQUEST),
+        (SessionWorkflow, naming.SESSION_WORKFLOW, naming.REARRANGED),
+    ],
+)
+def test_activities_start_and_signal_workflows_by_the_names_they_declare(
+    workflow: type, name: str, signal: str
+) -> None:
+    definition = _Definition.must_from_class(workflow)
+    assert definition.name == name == workflow.__name__
+    assert signal in definition.signals

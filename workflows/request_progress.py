@@ -1,0 +1,77 @@
+"""Where a match request stands as its workflow sees it, kept in step with the `ParleyStatus`
+search attribute and the details the Temporal UI shows."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from contracts import naming
+    from contracts.requests import (
+        MatchRequestResult,
+        MatchRequestState,
+        RequestRowResult,
+        RequestSpec,
+    )
+    from contracts.statuses import RequestStatus
+
+CREATING = "creating"
+REFUSED = "refused"
+# No worker took the booking before the API stopped waiting: nothing was booked.
+ABANDONED_STATUS = "abandoned"
+
+
+class RequestProgress:
+    """A request's status, its session, why it ended and what replaced it."""
+
+    def __init__(self, spec: RequestSpec) -> None:
+        self._spec = spec
+        self.status: str = CREATING
+        self.session_id: str | None = None
+        self.reason: str | None = None
+        self.replaced_by: str | None = None
+        # Whoever starts the workflow sets ParleyStatus to "waiting" (naming.initial).
+        self._published: str = RequestStatus.WAITING
+
+    def state(self) -> MatchRequestState:
+        """The request as its workflow sees it."""
+        return MatchRequestState(
+            request_id=self._spec.request_id,
+            user_id=self._spec.user_id,
+            slot_start=self._spec.slot_start,
+            status=self.status,
+            session_id=self.session_id,
+            reason=self.reason,
+            replaced_by_request_id=self.replaced_by,
+        )
+
+    def adopt(self, row: RequestRowResult, reason: str | None = None) -> None:
+        """Take the row's status after an activity; a stale `waiting` read is ignored."""
+        if row.session_id:
+            self.session_id = row.session_id
+        if row.status == RequestStatus.WAITING and self.status not in (
+            CREATING,
+            RequestStatus.WAITING,
+        ):
+            return  # a stale read: the matched signal already moved us on
+        if row.status != self.status:
+            self.set(row.status, reason)
+
+    def set(self, status: str, reason: str | None = None) -> None:
+        """Move to `status`, publishing it to ParleyStatus and the UI's details."""
+        self.status = status
+        self.reason = reason
+        if status != self._published:
+            # Each upsert is a history event and a visibility write: only real changes.
+            workflow.upsert_search_attributes(naming.status_update(status))
+            self._published = status
+        workflow.set_current_details(f"{status}" + (f": {reason}" if reason else ""))
+
+    def result(self) -> MatchRequestResult:
+        """How the request's life ended."""
+        return MatchRequestResult(
+            request_id=self._spec.request_id,
+            status=self.status,
+            session_id=self.session_id,
+            reason=self.reason,
+        )
