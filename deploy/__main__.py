@@ -24,7 +24,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from deploy import versions, workers
+from deploy import draining, versions, workers
 from settings import Settings, get_settings
 
 PROGRESS_EVERY_SECONDS = 5.0
@@ -105,7 +105,7 @@ async def _drain(client: Client, deployment: str, old: str, deadline: float) -> 
     while True:
         # An idle matchmaker would notice the new build only at its next timer, maybe the slot's
         # start hours away: a signal makes it hand over at once.
-        if count := await versions.wake_matchmakers(client, deployment, old, woken):
+        if count := await draining.wake_matchmakers(client, deployment, old, woken):
             say(f"   woke {count} matchmaker(s) on build {old}: they hand over to the new build")
         state = await versions.describe_version(client, deployment, old)
         left = state.running_pinned if state else 0
@@ -116,7 +116,7 @@ async def _drain(client: Client, deployment: str, old: str, deadline: float) -> 
             say(f"   build {old}: {left} running workflow(s) pinned to it, drainage "
                 f"{state.drainage.lower() if state else 'unknown'}")  # fmt: skip
             if 0 < left <= SHOW_PINNED:
-                sample = await versions.pinned_sample(client, deployment, old, SHOW_PINNED)
+                sample = await draining.pinned_sample(client, deployment, old, SHOW_PINNED)
                 say(f"   still on {old}: {', '.join(sample)}")
             last_report = time.monotonic()
         if time.monotonic() > deadline:

@@ -29,16 +29,12 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import WorkerDeploymentConfig
 from tenacity import retry, retry_if_exception, stop_after_delay, wait_exponential
 
-from contracts import naming
-from workflows.matchmaker import MatchmakerWorkflow
-
 REPO = Path(__file__).resolve().parents[1]
 IDENTITY = "parley-deploy"
-WAKE_AGAIN_SECONDS = 10.0
 
 # The server rate-limits calls about one deployment ("too many requests issued to Worker
 # Deployment"); such a refusal is retried with backoff, anything else is not.
-_patient = retry(
+patient = retry(
     retry=retry_if_exception(
         lambda error: (
             isinstance(error, RPCError) and error.status == RPCStatusCode.RESOURCE_EXHAUSTED
@@ -92,7 +88,7 @@ class VersionState:
     running_pinned: int
 
 
-@_patient
+@patient
 async def describe_version(
     client: Client, deployment_name: str, build_id: str
 ) -> VersionState | None:
@@ -130,55 +126,7 @@ async def running_pinned(client: Client, deployment_name: str, build_id: str) ->
     return (await client.count_workflows(query)).count
 
 
-async def wake_matchmakers(
-    client: Client, deployment_name: str, build_id: str, woken: dict[tuple[str, str], float]
-) -> int:
-    """Signal each matchmaker run still pairing on this build, so that it hands over now.
-
-    A run sees the new build only in a workflow task that starts once the server has routed the
-    deployment's change, which may come just after it; so a run still here is woken again after
-    WAKE_AGAIN_SECONDS. A run past its slot's start only waits for the no-show sweep: left alone.
-    """
-    query = (
-        f'TemporalWorkerDeploymentVersion = "{deployment_name}:{build_id}" '
-        f'AND ExecutionStatus = "Running" AND WorkflowType = "{naming.MATCHMAKER_WORKFLOW}" '
-        f'AND {naming.STATUS.name} != "{naming.AWAITING_NO_SHOWS}"'
-    )
-    count = 0
-    async for listed in client.list_workflows(query):
-        key = (listed.id, listed.run_id)
-        if time.monotonic() - woken.get(key, -WAKE_AGAIN_SECONDS) < WAKE_AGAIN_SECONDS:
-            continue
-        woken[key] = time.monotonic()
-        handle = client.get_workflow_handle_for(
-            MatchmakerWorkflow.run, listed.id, run_id=listed.run_id
-        )
-        try:
-            await _patient(handle.signal)(MatchmakerWorkflow.hand_over)
-        except RPCError as error:
-            # The run ended (or handed over) since it was listed.
-            if error.status != RPCStatusCode.NOT_FOUND:
-                raise
-            continue
-        count += 1
-    return count
-
-
-async def pinned_sample(
-    client: Client, deployment_name: str, build_id: str, most: int = 5
-) -> list[str]:
-    """A few of the running workflows still on this build, as `type id`, for the operator."""
-    query = (
-        f'TemporalWorkerDeploymentVersion = "{deployment_name}:{build_id}" '
-        'AND ExecutionStatus = "Running"'
-    )
-    found = []
-    async for listed in client.list_workflows(query, limit=most):
-        found.append(f"{listed.workflow_type} {listed.id}")
-    return found
-
-
-@_patient
+@patient
 async def current_build(client: Client, deployment_name: str) -> str | None:
     """The build id of the current version, or None if there is none (or no deployment yet)."""
     try:
@@ -195,7 +143,7 @@ async def current_build(client: Client, deployment_name: str) -> str | None:
     return current.build_id or None
 
 
-@_patient
+@patient
 async def versions(client: Client, deployment_name: str) -> list[VersionState]:
     """Every version the deployment has seen, newest first."""
     try:
@@ -235,7 +183,7 @@ async def wait_for_version(
         await asyncio.sleep(1.0)
 
 
-@_patient
+@patient
 async def set_current(client: Client, deployment_name: str, build_id: str) -> str | None:
     """Make this build the current version; the build that was current before, if any."""
     before = await current_build(client, deployment_name)
