@@ -126,7 +126,8 @@ async def test_a_new_build_takes_new_bookings_while_old_sessions_finish_on_the_o
             idle = await i.book(far, "english", "spanish")
             assert idle.status_code == 201, idle.text
             cancelled = await i.post(f"/v1/match-requests/{idle.json()['id']}/cancel")
-            assert cancelled.status_code == 200, cancelled.text
+            # 202: recorded, carried out once a worker gets to it
+            assert cancelled.status_code in (200, 202), cancelled.text
 
             v2_worker = [python, "-m", "tests.upgrade.worker_v2"]
             roll = [python, "-m", "deploy", "roll", "--to", "v2", "--stop-old", "--timeout"]
