@@ -68,16 +68,16 @@ async def roll(client: Client, settings: Settings, args: argparse.Namespace) -> 
     say(f"2. build {new} is current (it was {before or 'none'}): new workflows start on it")
     # Every other build still holding workflows: the one current before, and any an earlier
     # roll left draining (running this again after a timeout picks up where it stopped).
-    draining = {
+    to_drain = {
         state.build_id
         for state in await versions.versions(client, deployment)
         if state.build_id != new and (state.running_pinned or state.drainage == "DRAINING")
     }
     if before is not None and before != new:
-        draining.add(before)
-    if not draining:
+        to_drain.add(before)
+    if not to_drain:
         say("3. no older build to drain")
-    for old in sorted(draining):
+    for old in sorted(to_drain):
         if not await _drain(client, deployment, old, deadline):
             say(f"   gave up after {args.timeout:.0f} s; run this again to keep waiting")
             return 1

@@ -30,8 +30,8 @@ async def wake_matchmakers(
     WAKE_AGAIN_SECONDS. A run past its slot's start only waits for the no-show sweep: left alone.
     """
     query = (
-        f'TemporalWorkerDeploymentVersion = "{deployment_name}:{build_id}" '
-        f'AND ExecutionStatus = "Running" AND WorkflowType = "{naming.MATCHMAKER_WORKFLOW}" '
+        f"{versions.running_on(deployment_name, build_id)} "
+        f'AND WorkflowType = "{naming.MATCHMAKER_WORKFLOW}" '
         f'AND {naming.STATUS.name} != "{naming.AWAITING_NO_SHOWS}"'
     )
     count = 0
@@ -58,11 +58,8 @@ async def pinned_sample(
     client: Client, deployment_name: str, build_id: str, most: int = 5
 ) -> list[str]:
     """A few of the running workflows still on this build, as `type id`, for the operator."""
-    query = (
-        f'TemporalWorkerDeploymentVersion = "{deployment_name}:{build_id}" '
-        'AND ExecutionStatus = "Running"'
-    )
     found = []
+    query = versions.running_on(deployment_name, build_id)
     async for listed in client.list_workflows(query, limit=most):
         found.append(f"{listed.workflow_type} {listed.id}")
     return found

@@ -119,11 +119,15 @@ async def describe_version(
 
 async def running_pinned(client: Client, deployment_name: str, build_id: str) -> int:
     """How many running workflows are on this version (visibility; answers at once)."""
-    query = (
+    return (await client.count_workflows(running_on(deployment_name, build_id))).count
+
+
+def running_on(deployment_name: str, build_id: str) -> str:
+    """The visibility query for the running workflows on this version."""
+    return (
         f'TemporalWorkerDeploymentVersion = "{deployment_name}:{build_id}" '
         'AND ExecutionStatus = "Running"'
     )
-    return (await client.count_workflows(query)).count
 
 
 @patient
