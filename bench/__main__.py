@@ -1,6 +1,7 @@
 """`python -m bench [--profile full|tiny] [--json PATH]`: start a stack, run every scenario,
 print a table and write the figures as JSON. `--only chaos` runs the chaos scenario alone, on a
-scaled-out stack of its own, and exits 1 if it found any violation."""
+scaled-out stack of its own, and exits 1 if it found any violation. `--only market` runs the
+simulated market alone, on four stacks of its own (one per configuration)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,16 @@ from bench.context import BenchContext
 from bench.costs import CostMeter
 from bench.environment import Target, attached_stack, started_stack
 from bench.profiles import PROFILES, Profile
-from bench.scenarios import chaos, floor, histories, hot_slot, metrics_overhead, steady, timers
+from bench.scenarios import (
+    chaos,
+    floor,
+    histories,
+    hot_slot,
+    market,
+    metrics_overhead,
+    steady,
+    timers,
+)
 from db.engine import make_engine
 
 SCENARIOS = ("floor", "steady", "timers", "hot_slot", "history")
@@ -34,6 +44,8 @@ SCENARIOS = ("floor", "steady", "timers", "hot_slot", "history")
 CHAOS = "chaos"
 # Not run by default either: it starts four stacks of its own (metrics on and off, twice).
 METRICS_OVERHEAD = "metrics_overhead"
+# Not run by default either: four stacks of its own, one per configuration, for an evening.
+MARKET = "market"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -44,17 +56,23 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         nargs="*",
-        choices=(*SCENARIOS, CHAOS, METRICS_OVERHEAD),
+        choices=(*SCENARIOS, CHAOS, METRICS_OVERHEAD, MARKET),
         help="run only these scenarios",
     )
     parser.add_argument("--seed", type=int, default=20261123)
     parser.add_argument("--hot-requests", type=int, help="override the profile's hot-slot size")
+    parser.add_argument(
+        "--market-parallel",
+        type=int,
+        default=4,
+        help="how many of the market's four configurations run at once (default 4)",
+    )
     parser.add_argument("--data-dir", type=Path, help="where the started stack keeps its state")
     parser.add_argument(
         "--attach", metavar="API_URL", help="use a running stack (DATABASE_URL, TEMPORAL_ADDRESS)"
     )
     args = parser.parse_args(argv)
-    for alone in (CHAOS, METRICS_OVERHEAD):
+    for alone in (CHAOS, METRICS_OVERHEAD, MARKET):
         if args.only and alone in args.only and (len(set(args.only)) > 1 or args.attach):
             parser.error(f"{alone} runs alone, on stacks it starts itself: --only {alone}")
     return args
@@ -120,11 +138,17 @@ def main(argv: list[str] | None = None) -> int:
         profile = replace(profile, hot_requests=args.hot_requests)
     wanted = set(args.only or SCENARIOS)
     began = time.monotonic()
-    if METRICS_OVERHEAD in wanted:
+    if METRICS_OVERHEAD in wanted or MARKET in wanted:
         logs = Path(args.data_dir or Path.cwd() / ".parley") / "bench-logs"
         logs.mkdir(parents=True, exist_ok=True)
-        overhead = metrics_overhead.run(profile, args.data_dir, logs, open_context)
-        results_only = {METRICS_OVERHEAD: overhead, "run": {"profile": profile.name}}
+        if MARKET in wanted:
+            alone = market.run(profile, args.seed, logs, args.data_dir, args.market_parallel)
+        else:
+            alone = metrics_overhead.run(profile, args.data_dir, logs, open_context)
+        results_only = {
+            MARKET if MARKET in wanted else METRICS_OVERHEAD: alone,
+            "run": {"profile": profile.name},
+        }
         results_only["run"]["seconds"] = round(time.monotonic() - began, 1)
         report.write_json(results_only, args.json)
         print(report.table(results_only))

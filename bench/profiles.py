@@ -26,6 +26,14 @@ class Profile:
     chaos_slots: int
     chaos_language_pairs: int
     match_timeout_seconds: float = 60.0
+    # The simulated market (`--only market`): learners, and slots in its evening (one real
+    # minute each, standing for ten simulated minutes).
+    market_learners: int = 2_000
+    market_slots: int = 15
+    # Joining opens this many slots before a slot starts (the market's cut-off for bookings).
+    market_join_opens_slots: int = 1
+    # Wait for the last rebookings' windows to pass (else they count as unmatched).
+    market_wait_for_rebookings: bool = True
 
 
 FULL = Profile(
@@ -64,6 +72,10 @@ TINY = Profile(
     chaos_users=14,
     chaos_slots=1,
     chaos_language_pairs=2,
+    market_learners=80,
+    market_slots=2,
+    market_join_opens_slots=0,
+    market_wait_for_rebookings=False,
 )
 
 PROFILES = {profile.name: profile for profile in (FULL, TINY)}

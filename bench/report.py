@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bench.market import report as market_report
+
 
 def _ms(summary: dict[str, Any]) -> str:
     return f"p50 {summary['p50_ms']} / p99 {summary['p99_ms']} / max {summary['max_ms']} ms"
@@ -21,7 +23,7 @@ def _cost(cost: dict[str, Any]) -> str:
 
 def rows(results: dict[str, Any]) -> list[tuple[str, str]]:
     """(figure, value) lines in scenario order."""
-    out: list[tuple[str, str]] = []
+    out: list[tuple[str, str]] = market_report.rows(results.get("market"))
     overhead = results.get("metrics_overhead")
     if overhead:
         for each in overhead["rounds"]:

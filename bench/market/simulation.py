@@ -1,0 +1,225 @@
+"""The learners acting on one stack through its HTTP API: they block, book, cancel while waiting,
+join their sessions (or stand their partner up), end them early, and block whoever stood them up.
+
+Learners do not poll the API to hear of a match: the app would notify them. The simulation stands
+in for the notification by reading the sessions table every few seconds (that read is the only
+one it makes of Postgres while the market runs); every action goes through the API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bench.api_client import BenchApi
+from bench.market.configs import BOOKING_PAUSE_SECONDS, SLOT_SECONDS, MarketConfig
+from bench.market.population import BLOCK_AFTER_NO_SHOW, Intent, Learner, no_show
+from domain.slots import next_slot_after
+
+NOTICE_SECONDS = 3.0
+SLOT = timedelta(seconds=SLOT_SECONDS)
+NEW_SESSIONS = text(
+    "SELECT id::text, participant_one_id, participant_two_id, scheduled_start FROM sessions"
+    " WHERE status = 'scheduled' AND scheduled_start > now()"
+)
+
+
+@dataclass(frozen=True)
+class Evening:
+    """Real times of the evening: its first slot, how many, and when joining opens."""
+
+    first_slot: datetime
+    slots: int
+    join_opens_slots: int
+
+    @classmethod
+    def starting_soon(cls, slots: int, join_opens_slots: int) -> Evening:
+        """The earliest evening whose first booking minute has not mostly passed."""
+        lead = timedelta(seconds=join_opens_slots * SLOT_SECONDS + BOOKING_PAUSE_SECONDS + 15)
+        return cls(next_slot_after(datetime.now(UTC) + lead, 1), slots, join_opens_slots)
+
+    def slot(self, index: int) -> datetime:
+        """The start of the evening's `index`-th slot."""
+        return self.first_slot + index * SLOT
+
+    def minute(self, k: int) -> datetime:
+        """The start of the k-th booking minute: bookings in it ask for slots from k on, and
+        are all sent before joining opens for slot k (at the end of the minute)."""
+        return self.slot(k) - (self.join_opens_slots + 1) * SLOT
+
+    def cut_off(self, slot: datetime) -> datetime:
+        """The last moment a booking or cancel for `slot` may be sent."""
+        join_opens = self.join_opens_slots * SLOT
+        return slot - join_opens - timedelta(seconds=BOOKING_PAUSE_SECONDS)
+
+    def join_at(self, rng: random.Random, start: datetime) -> datetime:
+        """When someone who comes joins: before the start if joining opens earlier, else in
+        the first seconds after it."""
+        if self.join_opens_slots:
+            return start - timedelta(seconds=rng.uniform(5, 45))
+        return start + timedelta(seconds=rng.uniform(0.3, 2.5))
+
+
+@dataclass
+class Record:
+    """What the learners did and what the API answered."""
+
+    calls: Counter[str] = field(default_factory=Counter)
+    # (blocker, blocked, when the API accepted it)
+    blocks: list[tuple[str, str, datetime]] = field(default_factory=list)
+    bookings_late: int = 0
+    sessions_seen: int = 0
+    no_shows_planned: int = 0
+
+
+class Simulation:
+    """One configuration's market, from the first block to the last session's end."""
+
+    def __init__(
+        self,
+        api: BenchApi,
+        engine: AsyncEngine,
+        learners: list[Learner],
+        evening: Evening,
+        config: MarketConfig,
+        seed: int,
+    ) -> None:
+        self.api = api
+        self.engine = engine
+        self.learners = learners
+        self.by_user = {learner.user_id: learner for learner in learners}
+        self.evening = evening
+        self.config = config
+        self.seed = seed
+        self.record = Record()
+        self._sessions_of: Counter[str] = Counter()
+        self._seen: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stopped = asyncio.Event()
+
+    async def run(self) -> None:
+        """Blocks first, then every booking at its time; returns once the last booking and
+        everything it set off (cancels, joins, ends) is done or dropped at the end."""
+        await asyncio.gather(
+            *(self._block(p.user_id, self.learners[p.blocks].user_id) for p in self.learners
+              if p.blocks is not None)
+        )  # fmt: skip
+        for learner in self.learners:
+            for intent in learner.intents:
+                at = self.evening.minute(intent.minute) + timedelta(seconds=intent.offset)
+                self._later(at, partial(self._book, learner, intent))
+
+    async def watch_until_stopped(self) -> None:
+        """Notice new sessions and plan their joins until `stop()`; then drop what is left."""
+        while not self._stopped.is_set():
+            await self._notice()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopped.wait(), NOTICE_SECONDS)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def stop(self) -> None:
+        """The market settled: stop noticing."""
+        self._stopped.set()
+
+    async def _call(self, user: str, path: str, body: Any = None) -> httpx.Response | None:
+        kind = path.rsplit("/", 1)[-1]
+        kind = {"match-requests": "book", "blocks": "block"}.get(kind, kind)
+        try:
+            response = await self.api.http.post(path, json=body, headers=self.api.headers(user))
+        except httpx.HTTPError as error:
+            self.record.calls[f"{kind} {type(error).__name__}"] += 1
+            return None
+        self.record.calls[f"{kind} {response.status_code}"] += 1
+        return response
+
+    async def _block(self, blocker: str, blocked: str) -> None:
+        response = await self._call(blocker, "/v1/blocks", {"user_id": blocked})
+        if response is not None and response.status_code in (200, 201):
+            self.record.blocks.append((blocker, blocked, datetime.now(UTC)))
+
+    async def _book(self, learner: Learner, intent: Intent) -> None:
+        first = self.evening.slot(intent.first)
+        last = self.evening.slot(intent.last_slot(self.config.windows))
+        cut_off = self.evening.cut_off(first)
+        if datetime.now(UTC) >= cut_off:
+            self.record.bookings_late += 1  # the stack fell behind: the booking is dropped
+            return
+        body = {
+            "native_language_id": learner.native,
+            "learning_language_id": learner.learning,
+            "proficiency_level": learner.level,
+            "availability_start": first.isoformat(),
+            "availability_end": last.isoformat(),
+            "preferred_duration_minutes": learner.duration,
+        }
+        response = await self._call(learner.user_id, "/v1/match-requests", body)
+        if response is None or response.status_code != 201 or intent.cancel_at is None:
+            return
+        request_id = response.json()["id"]
+        now = datetime.now(UTC)
+        at = now + (cut_off - now) * intent.cancel_at
+        path = f"/v1/match-requests/{request_id}/cancel"
+        self._later(at, lambda: self._cancel(learner.user_id, path, cut_off))
+
+    async def _cancel(self, user: str, path: str, cut_off: datetime) -> None:
+        if datetime.now(UTC) < cut_off:
+            await self._call(user, path)
+
+    async def _notice(self) -> None:
+        async with self.engine.connect() as connection:
+            rows = (await connection.execute(NEW_SESSIONS)).all()
+        for session_id, one, two, start in rows:
+            if session_id in self._seen or one not in self.by_user or two not in self.by_user:
+                continue
+            self._seen.add(session_id)
+            self.record.sessions_seen += 1
+            self._plan_session(session_id, (self.by_user[one], self.by_user[two]), start)
+
+    def _plan_session(
+        self, session_id: str, people: tuple[Learner, Learner], start: datetime
+    ) -> None:
+        rng = random.Random(f"{self.seed}-{session_id}")
+        absent = []
+        for person in people:
+            self._sessions_of[person.user_id] += 1
+            if no_show(self.seed, person, self._sessions_of[person.user_id]):
+                absent.append(person)
+                continue
+            now = datetime.now(UTC)
+            at = max(now, self.evening.join_at(rng, start))
+            join = f"/v1/sessions/{session_id}/join"
+            self._later(at, partial(self._post, person.user_id, join))
+        self.record.no_shows_planned += len(absent)
+        if not absent:
+            end = f"/v1/sessions/{session_id}/end"
+            at = start + timedelta(seconds=rng.uniform(10, 30))
+            self._later(at, lambda: self._post(people[0].user_id, end))
+        elif len(absent) == 1 and rng.random() < BLOCK_AFTER_NO_SHOW:
+            came = people[1] if absent[0] is people[0] else people[0]
+            at = start + timedelta(seconds=rng.uniform(15, 30))
+            self._later(at, lambda: self._block(came.user_id, absent[0].user_id))
+
+    async def _post(self, user: str, path: str) -> None:
+        await self._call(user, path)
+
+    def _later(self, when: datetime, work: Callable[[], Awaitable[None]]) -> None:
+        async def delayed() -> None:
+            await asyncio.sleep(max(0.0, (when - datetime.now(UTC)).total_seconds()))
+            await work()
+
+        task = asyncio.ensure_future(delayed())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
