@@ -125,7 +125,9 @@ async def load(engine: AsyncEngine, blocks: Blocks, slot: timedelta) -> Facts:
 def rows_as_json(facts: Facts) -> dict[str, Any]:
     """Every row, for a look at what happened."""
     return {
-        "requests": [asdict(r) for r in sorted(facts.requests.values(), key=lambda r: r.created_at)],
+        "requests": [
+            asdict(r) for r in sorted(facts.requests.values(), key=lambda r: r.created_at)
+        ],
         "sessions": [asdict(s) for s in sorted(facts.sessions.values(), key=lambda s: s.start)],
         "blocks": [[sorted(pair), at] for pair, at in facts.blocks.at.items()],
     }

@@ -89,7 +89,7 @@ def compare(facts: Facts, join_opens: timedelta, widen: timedelta) -> list[SlotS
             if session.one in graph and session.two in graph:
                 graph.add_edge(session.one, session.two)
                 made.add(session.id)
-        wide = widen >= join_opens
+        wide = timedelta(0) < widen and widen >= join_opens
         for a in present:
             if a.id not in left:
                 continue

@@ -61,7 +61,8 @@ async def market(
             blocks.add(blocker, blocked, at)
         seen = await facts.load(engine, blocks, SLOT)
         if dump is not None:
-            dump.write_text(json.dumps(facts.rows_as_json(seen), indent=1, default=str) + "\n")
+            rows_json = json.dumps(facts.rows_as_json(seen), indent=1, default=str)
+            await asyncio.to_thread(dump.write_text, rows_json + "\n")
     finally:
         await api.close()
         await engine.dispose()
