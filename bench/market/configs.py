@@ -69,12 +69,12 @@ def simulated_clock(slot_index: int) -> str:
     return f"{total // 60 % 24:02d}:{total % 60:02d}"
 
 
-def scale_note() -> str:
+def scale_note(join_opens_slots: int = JOIN_OPENS_SLOTS) -> str:
     """What the time compression is, in one sentence for the report."""
     return (
         f"1 real minute = 1 slot = {SIMULATED_MINUTES_PER_SLOT} simulated minutes; windows "
         f"of 1-4 simulated hours = 6-24 real minutes; widening and rebooking windows "
         f"{WIDEN_SLOTS * SIMULATED_MINUTES_PER_SLOT} simulated minutes = {WIDEN_SLOTS} real; "
-        f"joining opens {JOIN_OPENS_SLOTS} slot before the start; bookings for a slot stop "
+        f"joining opens {join_opens_slots} slot(s) before the start; bookings for a slot stop "
         f"{BOOKING_PAUSE_SECONDS} s before joining opens"
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -124,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path)
     parser.add_argument("--dump", type=Path, help="write every request and session here")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    # A stop signal unwinds like Ctrl-C, so that the stack stops and its database goes.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     config = BY_KEY[args.config]
     profile = PROFILES[args.profile]
     began = time.monotonic()

@@ -28,9 +28,12 @@ from bench.profiles import Profile
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _one(key: str, profile: Profile, seed: int, out: Path, data_dir: Path | None) -> dict[str, Any]:
+def _one(
+    key: str, profile: Profile, seed: int, out: Path, data_dir: Path | None, children: list[Any]
+) -> dict[str, Any]:
     """Run configuration `key` in a child process; its figures, or why it failed."""
     figures = out / f"market-{key}.json"
+    figures.unlink(missing_ok=True)
     log = out / f"market-{key}.log"
     command = [
         sys.executable, "-m", "bench.market.one", "--config", key, "--profile", profile.name,
@@ -39,7 +42,9 @@ def _one(key: str, profile: Profile, seed: int, out: Path, data_dir: Path | None
     if data_dir is not None:
         command += ["--data-dir", str(data_dir / f"market-{key}")]
     with log.open("w") as sink:
-        code = subprocess.run(command, cwd=REPO, stdout=sink, stderr=subprocess.STDOUT).returncode
+        child = subprocess.Popen(command, cwd=REPO, stdout=sink, stderr=subprocess.STDOUT)
+        children.append(child)
+        code = child.wait()
     if code != 0 or not figures.exists():
         tail = log.read_text()[-2000:]
         return {"config": key, "failed": f"exit code {code}; log {log}:\n{tail}"}
@@ -53,17 +58,26 @@ def run(
     """Every configuration's market; the figures by configuration, and what they share."""
     began = time.monotonic()
     logs.mkdir(parents=True, exist_ok=True)
-    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-        futures = [
-            pool.submit(_one, config.key, profile, seed, logs, data_dir) for config in CONFIGS
-        ]
-        results = [future.result() for future in futures]
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+            futures = [
+                pool.submit(_one, config.key, profile, seed, logs, data_dir, children)
+                for config in CONFIGS
+            ]
+            results = [future.result() for future in futures]
+    finally:
+        for child in children:  # stopped early: each child stops its own stack on SIGTERM
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            child.wait()
     last = simulated_clock(profile.market_slots)
     return {
         "seed": seed,
         "learners": profile.market_learners,
         "evening": f"{simulated_clock(0)}-{last} simulated ({profile.market_slots} slots)",
-        "time_scale": scale_note(),
+        "time_scale": scale_note(profile.market_join_opens_slots),
         "no_shows": (
             "about 10% of attendances, concentrated on a flaky 15% of learners (55% each) "
             "against 2% for everyone else"
