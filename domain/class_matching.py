@@ -65,7 +65,7 @@ class _OneSideGreedy:
         self._into: dict[int, dict[int, int]] = {}
         self._used: dict[int, int] = {}
         # Coverability only grows harder as vertices are kept, and twins are interchangeable,
-        # so once a class fails it fails for good.
+        # so once a class fails it fails for good (and so does every class its search met).
         self._dead: set[int] = set()
 
     def try_add(self, start: int) -> bool:
@@ -89,7 +89,9 @@ class _OneSideGreedy:
                     if units and back not in came_from_this:
                         came_from_this[back] = there
                         queue.append(back)
-        self._dead.add(start)
+        # Every class of this side the search reached has all its neighbours' room taken by
+        # the classes reached (a Hall violator), so none of them can grow either, ever.
+        self._dead.update(came_from_this)
         return False
 
     def _augment(
