@@ -129,19 +129,16 @@ def components(members: Sequence[MatchRequest], rules: MatchRules) -> list[Compo
     leaving out members with no bookable slot this shard could own; each part keeps the
     order."""
     first_bookable = rules.first_bookable
+    # Windows repeat: each distinct one is worked out once.
+    bookable: dict[tuple[datetime, datetime], tuple[datetime, datetime] | None] = {}
     kept: list[tuple[MatchRequest, datetime, datetime, int]] = []
     for order, member in enumerate(members):
-        start = require_aware(member.availability_start)
-        if not is_on_grid(start, rules.slot_minutes):
-            start = next_slot_after(start, rules.slot_minutes)
-        start, last = max(start, first_bookable), require_aware(member.last_start)
-        if start > last:
-            continue
-        if rules.owned_to is not None and start >= rules.owned_to:
-            continue
-        if rules.owned_from is not None and last < rules.owned_from:
-            continue
-        kept.append((member, start, last, order))
+        window = (member.availability_start, member.last_start)
+        if window not in bookable:
+            bookable[window] = _bookable(*window, first_bookable, rules)
+        found = bookable[window]
+        if found is not None:
+            kept.append((member, *found, order))
     kept.sort(key=lambda item: (item[1], item[3]))
     parts: list[list[tuple[MatchRequest, datetime, datetime, int]]] = []
     reach: datetime | None = None
@@ -162,6 +159,24 @@ def components(members: Sequence[MatchRequest], rules: MatchRules) -> list[Compo
             )
         )
     return result
+
+
+def _bookable(
+    start: datetime, last: datetime, first_bookable: datetime, rules: MatchRules
+) -> tuple[datetime, datetime] | None:
+    # The window's first bookable grid point and its last start, if this shard may own a slot
+    # of it: a pair's earliest common slot is at least the one and at most the other.
+    start = require_aware(start)
+    if not is_on_grid(start, rules.slot_minutes):
+        start = next_slot_after(start, rules.slot_minutes)
+    start, last = max(start, first_bookable), require_aware(last)
+    if start > last:
+        return None
+    if rules.owned_to is not None and start >= rules.owned_to:
+        return None
+    if rules.owned_from is not None and last < rules.owned_from:
+        return None
+    return start, last
 
 
 def _owned(slot: datetime, rules: MatchRules) -> bool:
