@@ -28,7 +28,9 @@ class MatchRules:
     owned_to: datetime | None = None
 
     def __post_init__(self) -> None:
-        require_aware(self.now)
+        for t in (self.now, self.owned_from, self.owned_to):
+            if t is not None:
+                require_aware(t)
         if self.slot_minutes <= 0:
             raise ValueError(f"slot_minutes must be positive, got {self.slot_minutes}")
         if self.widen_levels_minutes < 0:

@@ -14,6 +14,9 @@ from domain.match_rules import MatchRules
 from domain.requests import MatchRequest
 from domain.slots import is_on_grid, next_slot_after, require_aware
 
+# Side (left?), level rank, first bookable slot, last start, and the user where it matters.
+_ClassKey = tuple[bool, int, datetime, datetime, str | None]
+
 
 @dataclass(frozen=True)
 class Link:
@@ -33,12 +36,13 @@ class Component:
     rules: MatchRules
     members: list[MatchRequest]
     windows: list[tuple[datetime, datetime]]  # per member: first bookable slot, last start
-    on_left: list[bool] = field(default_factory=list)
-    size: list[int] = field(default_factory=list)
-    class_of: list[int] = field(default_factory=list)
-    _keys: list[tuple[bool, int, datetime, datetime, str | None]] = field(default_factory=list)
-    _links: list[Link] | None = None
-    _slots: dict[tuple[int, int], datetime] = field(default_factory=dict)
+    # Per class: its side (native language the smaller id) and how many members it has.
+    on_left: list[bool] = field(init=False, default_factory=list)
+    size: list[int] = field(init=False, default_factory=list)
+    class_of: list[int] = field(init=False, default_factory=list)  # per member
+    _keys: list[_ClassKey] = field(init=False, default_factory=list)
+    _links: list[Link] | None = field(init=False, default=None)
+    _slots: dict[tuple[int, int], datetime] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         lower = min(self.members[0].native_language_id, self.members[0].learning_language_id)
@@ -57,7 +61,7 @@ class Component:
             u, v = sorted(pair)
             if (u in left_users and v in right_users) or (v in left_users and u in right_users):
                 distinct |= {u, v}
-        ids: dict[tuple[bool, int, datetime, datetime, str | None], int] = {}
+        ids: dict[_ClassKey, int] = {}
         for member, is_left, (start, last) in zip(self.members, left, self.windows, strict=True):
             user = member.user_id if member.user_id in distinct else None
             key = (is_left, level_rank(member.level), start, last, user)
