@@ -6,9 +6,11 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from domain.levels import level_distance
+from domain.levels import Level, level_distance
 from domain.requests import MatchRequest
 from domain.slots import is_on_grid, next_slot_after, require_aware
+
+_LEVELS = frozenset(Level)
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,9 @@ class MatchRules:
     owned_to: datetime | None = None
 
     def __post_init__(self) -> None:
-        require_aware(self.now)
+        for t in (self.now, self.owned_from, self.owned_to):
+            if t is not None:
+                require_aware(t)
         if self.slot_minutes <= 0:
             raise ValueError(f"slot_minutes must be positive, got {self.slot_minutes}")
         if self.widen_levels_minutes < 0:
@@ -79,11 +83,11 @@ def preference_key(
 def check_pairable(request: MatchRequest) -> None:
     """Raise ValueError for a request no pairing can use: an unknown level or a naive time, so
     that it fails before matching starts rather than midway."""
-    request.level  # noqa: B018 - raises for an unknown level
-    require_aware(request.created_at)
-    require_aware(request.availability_start)
-    if request.availability_end is not None:
-        require_aware(request.availability_end)
+    if request.proficiency_level not in _LEVELS:
+        request.level  # noqa: B018 - raises for an unknown level
+    for t in (request.created_at, request.availability_start, request.availability_end):
+        if t is not None and (t.tzinfo is None or t.utcoffset() is None):
+            require_aware(t)  # raises
 
 
 def language_pair(native_language_id: str, learning_language_id: str) -> tuple[str, str]:

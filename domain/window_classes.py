@@ -14,6 +14,9 @@ from domain.match_rules import MatchRules
 from domain.requests import MatchRequest
 from domain.slots import is_on_grid, next_slot_after, require_aware
 
+# Side (left?), level rank, first bookable slot, last start, and the user where it matters.
+_ClassKey = tuple[bool, int, datetime, datetime, str | None]
+
 
 @dataclass(frozen=True)
 class Link:
@@ -33,12 +36,13 @@ class Component:
     rules: MatchRules
     members: list[MatchRequest]
     windows: list[tuple[datetime, datetime]]  # per member: first bookable slot, last start
-    on_left: list[bool] = field(default_factory=list)
-    size: list[int] = field(default_factory=list)
-    class_of: list[int] = field(default_factory=list)
-    _keys: list[tuple[bool, int, datetime, datetime, str | None]] = field(default_factory=list)
-    _links: list[Link] | None = None
-    _slots: dict[tuple[int, int], datetime] = field(default_factory=dict)
+    # Per class: its side (native language the smaller id) and how many members it has.
+    on_left: list[bool] = field(init=False, default_factory=list)
+    size: list[int] = field(init=False, default_factory=list)
+    class_of: list[int] = field(init=False, default_factory=list)  # per member
+    _keys: list[_ClassKey] = field(init=False, default_factory=list)
+    _links: list[Link] | None = field(init=False, default=None)
+    _slots: dict[tuple[int, int], datetime] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         lower = min(self.members[0].native_language_id, self.members[0].learning_language_id)
@@ -57,7 +61,7 @@ class Component:
             u, v = sorted(pair)
             if (u in left_users and v in right_users) or (v in left_users and u in right_users):
                 distinct |= {u, v}
-        ids: dict[tuple[bool, int, datetime, datetime, str | None], int] = {}
+        ids: dict[_ClassKey, int] = {}
         for member, is_left, (start, last) in zip(self.members, left, self.windows, strict=True):
             user = member.user_id if member.user_id in distinct else None
             key = (is_left, level_rank(member.level), start, last, user)
@@ -129,19 +133,16 @@ def components(members: Sequence[MatchRequest], rules: MatchRules) -> list[Compo
     leaving out members with no bookable slot this shard could own; each part keeps the
     order."""
     first_bookable = rules.first_bookable
+    # Windows repeat: each distinct one is worked out once.
+    bookable: dict[tuple[datetime, datetime], tuple[datetime, datetime] | None] = {}
     kept: list[tuple[MatchRequest, datetime, datetime, int]] = []
     for order, member in enumerate(members):
-        start = require_aware(member.availability_start)
-        if not is_on_grid(start, rules.slot_minutes):
-            start = next_slot_after(start, rules.slot_minutes)
-        start, last = max(start, first_bookable), require_aware(member.last_start)
-        if start > last:
-            continue
-        if rules.owned_to is not None and start >= rules.owned_to:
-            continue
-        if rules.owned_from is not None and last < rules.owned_from:
-            continue
-        kept.append((member, start, last, order))
+        window = (member.availability_start, member.last_start)
+        if window not in bookable:
+            bookable[window] = _bookable(*window, first_bookable, rules)
+        found = bookable[window]
+        if found is not None:
+            kept.append((member, *found, order))
     kept.sort(key=lambda item: (item[1], item[3]))
     parts: list[list[tuple[MatchRequest, datetime, datetime, int]]] = []
     reach: datetime | None = None
@@ -162,6 +163,24 @@ def components(members: Sequence[MatchRequest], rules: MatchRules) -> list[Compo
             )
         )
     return result
+
+
+def _bookable(
+    start: datetime, last: datetime, first_bookable: datetime, rules: MatchRules
+) -> tuple[datetime, datetime] | None:
+    # The window's first bookable grid point and its last start, if this shard may own a slot
+    # of it: a pair's earliest common slot is at least the one and at most the other.
+    start = require_aware(start)
+    if not is_on_grid(start, rules.slot_minutes):
+        start = next_slot_after(start, rules.slot_minutes)
+    start, last = max(start, first_bookable), require_aware(last)
+    if start > last:
+        return None
+    if rules.owned_to is not None and start >= rules.owned_to:
+        return None
+    if rules.owned_from is not None and last < rules.owned_from:
+        return None
+    return start, last
 
 
 def _owned(slot: datetime, rules: MatchRules) -> bool:
