@@ -30,7 +30,8 @@ from domain.slots import next_slot_after
 NOTICE_SECONDS = 3.0
 SLOT = timedelta(seconds=SLOT_SECONDS)
 NEW_SESSIONS = text(
-    "SELECT id::text, participant_one_id, participant_two_id, scheduled_start FROM sessions"
+    "SELECT id::text, participant_one_id, participant_two_id, scheduled_start,"
+    " match_request_one_id::text, match_request_two_id::text FROM sessions"
     " WHERE status = 'scheduled' AND scheduled_start > now()"
 )
 
@@ -104,6 +105,7 @@ class Simulation:
         self.seed = seed
         self.record = Record()
         self._sessions_of: Counter[str] = Counter()
+        self._turn: dict[str, int] = {}
         self._seen: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopped = asyncio.Event()
@@ -181,21 +183,31 @@ class Simulation:
     async def _notice(self) -> None:
         async with self.engine.connect() as connection:
             rows = (await connection.execute(NEW_SESSIONS)).all()
-        for session_id, one, two, start in rows:
+        for session_id, one, two, start, request_one, request_two in rows:
             if session_id in self._seen or one not in self.by_user or two not in self.by_user:
                 continue
             self._seen.add(session_id)
             self.record.sessions_seen += 1
-            self._plan_session(session_id, (self.by_user[one], self.by_user[two]), start)
+            people = ((self.by_user[one], request_one), (self.by_user[two], request_two))
+            self._plan_session(session_id, people, start)
+
+    def _comes(self, person: Learner, request_id: str) -> bool:
+        """Whether `person` comes to the session of this request: decided once per request
+        (a rearranged session's requests keep their decision), by their n-th request seated."""
+        if request_id not in self._turn:
+            self._sessions_of[person.user_id] += 1
+            self._turn[request_id] = self._sessions_of[person.user_id]
+        return not no_show(self.seed, person, self._turn[request_id])
 
     def _plan_session(
-        self, session_id: str, people: tuple[Learner, Learner], start: datetime
-    ) -> None:
+        self, session_id: str, seated: tuple[tuple[Learner, str], tuple[Learner, str]],
+        start: datetime,
+    ) -> None:  # fmt: skip
         rng = random.Random(f"{self.seed}-{session_id}")
+        people = (seated[0][0], seated[1][0])
         absent = []
-        for person in people:
-            self._sessions_of[person.user_id] += 1
-            if no_show(self.seed, person, self._sessions_of[person.user_id]):
+        for person, request_id in seated:
+            if not self._comes(person, request_id):
                 absent.append(person)
                 continue
             now = datetime.now(UTC)
