@@ -50,6 +50,10 @@ class MarketConfig:
             "PARLEY_REBOOK_WINDOW_MINUTES": str(REBOOK_SLOTS),
             "PARLEY_WIDEN_LEVELS_MINUTES": str(self.widen_slots),
             "PARLEY_RANK_BY_RELIABILITY": "true" if self.by_reliability else "false",
+            # Four stacks share the machine: a call waits longer for a busy worker before the
+            # API answers 503 (the learners send a refused booking again, but only until the
+            # slot's cut-off).
+            "PARLEY_WORKFLOW_CALL_TIMEOUT_SECONDS": "15",
         }
 
 

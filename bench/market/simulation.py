@@ -28,6 +28,7 @@ from bench.market.population import BLOCK_AFTER_NO_SHOW, Intent, Learner, no_sho
 from domain.slots import next_slot_after
 
 NOTICE_SECONDS = 3.0
+RETRY_AFTER = timedelta(seconds=2)
 SLOT = timedelta(seconds=SLOT_SECONDS)
 NEW_SESSIONS = text(
     "SELECT id::text, participant_one_id, participant_two_id, scheduled_start,"
@@ -136,11 +137,16 @@ class Simulation:
         """The market settled: stop noticing."""
         self._stopped.set()
 
-    async def _call(self, user: str, path: str, body: Any = None) -> httpx.Response | None:
+    async def _call(
+        self, user: str, path: str, body: Any = None, key: str | None = None
+    ) -> httpx.Response | None:
         kind = path.rsplit("/", 1)[-1]
         kind = {"match-requests": "book", "blocks": "block"}.get(kind, kind)
+        headers = self.api.headers(user)
+        if key is not None:
+            headers = {**headers, "Idempotency-Key": key}
         try:
-            response = await self.api.http.post(path, json=body, headers=self.api.headers(user))
+            response = await self.api.http.post(path, json=body, headers=headers)
         except httpx.HTTPError as error:
             self.record.calls[f"{kind} {type(error).__name__}"] += 1
             return None
@@ -167,7 +173,15 @@ class Simulation:
             "availability_end": last.isoformat(),
             "preferred_duration_minutes": learner.duration,
         }
-        response = await self._call(learner.user_id, "/v1/match-requests", body)
+        # As an app would: a booking the stack could not answer in time is sent again, with the
+        # same Idempotency-Key, until it is answered or the slot's cut-off passes.
+        key = f"{learner.user_id}-{intent.minute}"
+        while True:
+            response = await self._call(learner.user_id, "/v1/match-requests", body, key)
+            retry = response is None or response.status_code == 503
+            if not retry or datetime.now(UTC) + RETRY_AFTER >= cut_off:
+                break
+            await asyncio.sleep(RETRY_AFTER.total_seconds())
         if response is None or response.status_code != 201 or intent.cancel_at is None:
             return
         request_id = response.json()["id"]
