@@ -25,7 +25,9 @@ from bench.market.population import population
 from bench.market.simulation import SLOT, Evening, Simulation
 from bench.profiles import PROFILES, Profile
 from db.engine import make_engine
+from devstack.options import StackError
 
+START_ATTEMPTS = 3
 SETTLE_POLL_SECONDS = 3.0
 # After the last slot any request holds has passed: the no-show grace, the receipt skew and the
 # sweep, then some slack.
@@ -129,11 +131,19 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     config = BY_KEY[args.config]
     profile = PROFILES[args.profile]
-    began = time.monotonic()
     shape = Shape(environment=config.environment(profile.market_join_opens_slots))
-    with started_stack(args.data_dir, shape) as target:
-        started = time.monotonic() - began
-        result = asyncio.run(market(target, config, profile, args.seed, args.dump))
+    for attempt in range(1, START_ATTEMPTS + 1):
+        began = time.monotonic()
+        try:
+            with started_stack(args.data_dir, shape) as target:
+                started = time.monotonic() - began
+                result = asyncio.run(market(target, config, profile, args.seed, args.dump))
+            break
+        except StackError as error:
+            # Stacks started side by side may race for a free port; the next try picks others.
+            if attempt == START_ATTEMPTS or "is taken" not in str(error):
+                raise
+            print(f"stack start failed ({error}); trying again", file=sys.stderr, flush=True)
     result["stack_started_seconds"] = round(started, 1)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2, default=str) + "\n")

@@ -26,6 +26,7 @@ from bench.market.configs import CONFIGS, scale_note, simulated_clock
 from bench.profiles import Profile
 
 REPO = Path(__file__).resolve().parents[2]
+STAGGER_SECONDS = 8.0
 
 
 def _one(
@@ -59,19 +60,19 @@ def run(
     began = time.monotonic()
     logs.mkdir(parents=True, exist_ok=True)
     children: list[subprocess.Popen[bytes]] = []
+    pool = ThreadPoolExecutor(max_workers=max(1, parallel))
     try:
-        with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-            futures = [
-                pool.submit(_one, config.key, profile, seed, logs, data_dir, children)
-                for config in CONFIGS
-            ]
-            results = [future.result() for future in futures]
+        futures = []
+        for index, config in enumerate(CONFIGS):
+            if index:
+                time.sleep(STAGGER_SECONDS)  # the stacks pick free ports one after the other
+            futures.append(pool.submit(_one, config.key, profile, seed, logs, data_dir, children))
+        results = [future.result() for future in futures]
     finally:
         for child in children:  # stopped early: each child stops its own stack on SIGTERM
             if child.poll() is None:
                 child.terminate()
-        for child in children:
-            child.wait()
+        pool.shutdown(wait=True, cancel_futures=True)
     last = simulated_clock(profile.market_slots)
     return {
         "seed": seed,
