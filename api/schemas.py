@@ -184,3 +184,61 @@ class ValidationErrorOut(BaseModel):
     """422: each field that failed validation, named by its location (FastAPI's own shape)."""
 
     detail: list[ValidationIssue]
+
+
+def _user_id(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    if not value.isprintable():
+        raise ValueError("must not contain control characters")
+    return value
+
+
+UserId = Annotated[
+    str,
+    Field(min_length=1, max_length=200, description="A user id, as in a token's `sub`"),
+    AfterValidator(_user_id),
+]
+
+
+class BlockCreate(BaseModel):
+    """Body of `POST /v1/blocks`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: UserId = Field(description="Whom to block: never paired with you again, either way")
+
+
+class BlockOut(BaseModel):
+    """One of your active blocks."""
+
+    user_id: str = Field(description="Whom you blocked")
+    blocked_at: UtcDatetime
+    scheduled_sessions_kept: list[uuid.UUID] = Field(
+        description="Your sessions with them that are still scheduled: blocking does not cancel "
+        "them"
+    )
+    note: str = Field(description="What the block does and does not do, in words")
+
+
+class ReliabilityOut(BaseModel):
+    """Your no-show record, computed from your sessions each time it is read."""
+
+    window_days: int = Field(description="How far back sessions count")
+    sessions: int = Field(description="Completed sessions and no-show sessions in the window")
+    no_shows: int = Field(description="Of those, the ones you did not join")
+    recent_sessions: int = Field(
+        description="How many of your latest counted sessions the rule reads"
+    )
+    recent_no_shows: int = Field(description="Your no-shows among them")
+    matched_after_others: bool = Field(
+        description="2 or more no-shows among your last 5 sessions: you are paired after "
+        "everyone else in the same pass (never refused)"
+    )
+
+
+class MeOut(BaseModel):
+    """Who you are to Parley."""
+
+    user_id: str
+    reliability: ReliabilityOut
