@@ -68,7 +68,9 @@ class WorkflowStartActivities:
             task_queue=activity.info().task_queue,
             start_signal=naming.ADD_REQUEST,
             start_signal_args=[input.entry],
-            search_attributes=naming.initial(naming.MATCHMAKER, [], input.slot_start, "matching"),
+            search_attributes=naming.initial(
+                naming.MATCHMAKER, [], input.slot_start, "matching"
+            ),
             static_summary=f"Matchmaker for {input.slot_start:%Y-%m-%d %H:%M} UTC, "
             f"{input.duration_minutes} min, {languages[0]} and {languages[1]}",
         )
