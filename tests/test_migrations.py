@@ -36,7 +36,7 @@ def test_every_migration_goes_down_and_up_again(scratch_url: str) -> None:
     command.upgrade(config, "head")
     with psycopg.connect(scratch_url) as conn:
         (version,) = conn.execute("SELECT version_num FROM alembic_version").fetchone() or ("",)
-    assert version == "0004"
+    assert version == "0006"
 
 
 def test_rearranged_sessions_keep_the_schema_from_going_back_below_them(scratch_url: str) -> None:
@@ -59,4 +59,20 @@ def test_rearranged_sessions_keep_the_schema_from_going_back_below_them(scratch_
         command.downgrade(config, "0002")
     with psycopg.connect(scratch_url) as conn:
         (version,) = conn.execute("SELECT version_num FROM alembic_version").fetchone() or ("",)
-    assert version == "0004"
+    assert version == "0006"
+
+
+def test_recorded_blocks_keep_the_schema_from_going_back_below_them(scratch_url: str) -> None:
+    config = alembic_config(Settings(database_url=scratch_url).sqlalchemy_url)
+    command.upgrade(config, "head")
+    with psycopg.connect(scratch_url) as conn:
+        conn.execute(
+            "INSERT INTO user_blocks (id, user_id, blocked_user_id) VALUES (%s, %s, %s)",
+            (uuid.uuid4(), user(), user()),
+        )
+        conn.commit()
+    with pytest.raises(DBAPIError, match="blocks are recorded"):
+        command.downgrade(config, "0004")
+    with psycopg.connect(scratch_url) as conn:
+        (version,) = conn.execute("SELECT version_num FROM alembic_version").fetchone() or ("",)
+    assert version == "0006"
