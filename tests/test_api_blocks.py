@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -11,7 +12,7 @@ import psycopg
 import pytest
 
 from tests.helpers import Stack, book_pair, person, slot_ahead
-from tests.rows import SLOT, insert_request, insert_session, status_of
+from tests.rows import SLOT, insert_pair, insert_request, insert_session, status_of
 
 BLOCKED_PAIR = "23P97"
 
@@ -169,3 +170,47 @@ def test_block_rows_are_never_deleted_and_never_block_oneself(
             "INSERT INTO user_blocks (id, user_id, blocked_user_id) VALUES (%s, %s, 'other')",
             (uuid.uuid4(), me),
         )
+
+
+async def test_racing_blocks_of_one_pair_make_one_block(stack: Stack) -> None:
+    a, b = person(stack, "a"), person(stack, "b")
+    answers = await asyncio.gather(
+        *(a.post("/v1/blocks", {"user_id": b.user_id}) for _ in range(4))
+    )
+    assert sorted(answer.status_code for answer in answers) == [200, 200, 200, 201]
+    assert len({answer.json()["blocked_at"] for answer in answers}) == 1
+
+
+async def test_a_block_waits_for_a_session_being_written_and_lists_it(
+    stack: Stack, conn: psycopg.Connection[Any], database_url: str
+) -> None:
+    a, b = person(stack, "a"), person(stack, "b")
+    one, two = _pair_requests(conn, a.user_id, b.user_id)
+    with psycopg.connect(database_url) as writer:  # a matchmaker's transaction, still open
+        session_id = insert_session(writer, one, two)
+        blocking = asyncio.create_task(a.post("/v1/blocks", {"user_id": b.user_id}))
+        await asyncio.sleep(0.5)
+        assert not blocking.done()  # it waits for the session to commit or roll back
+        writer.commit()
+    made = await blocking
+    assert made.status_code == 201, made.text
+    assert made.json()["scheduled_sessions_kept"] == [str(session_id)]
+
+
+def test_a_rearrangement_into_a_blocked_pair_is_refused(database_url: str) -> None:
+    with psycopg.connect(database_url) as conn:  # one transaction, as a rearrangement is
+        old, a, b = insert_pair(conn)
+        c_user = f"user-{uuid.uuid4().hex[:8]}"
+        c = (c_user, insert_request(conn, c_user, "spanish", "english"))
+        conn.execute(
+            "INSERT INTO user_blocks (id, user_id, blocked_user_id) VALUES (%s, %s, %s)",
+            (uuid.uuid4(), c_user, a[0]),
+        )
+        conn.commit()
+        conn.execute(
+            "UPDATE sessions SET status = 'cancelled', cancel_reason = 'rearranged' WHERE id = %s",
+            (old,),
+        )
+        with pytest.raises(psycopg.IntegrityError) as refused:
+            insert_session(conn, a, c)
+        assert refused.value.sqlstate == BLOCKED_PAIR
