@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 import psycopg
 import pytest
@@ -51,6 +52,15 @@ async def test_block_list_and_unblock(stack: Stack) -> None:
     assert again.status_code == 404
     # A lifted block can be made again: a new block, not the old one.
     assert (await a.post("/v1/blocks", {"user_id": b.user_id})).status_code == 201
+
+
+async def test_any_user_id_can_be_blocked_and_lifted(stack: Stack) -> None:
+    a = person(stack, "a")
+    for odd in ("x/y", "with space", "ünïcødé", "%2F"):
+        assert (await a.post("/v1/blocks", {"user_id": odd})).status_code == 201
+        path = "/v1/blocks/" + quote(odd, safe="/")
+        assert (await a.api.delete(path, headers=a.headers)).status_code == 204, odd
+    assert (await a.get("/v1/blocks")).json() == []
 
 
 async def test_blocking_twice_answers_the_same_block(stack: Stack) -> None:

@@ -76,7 +76,7 @@ async def list_blocks(
 
 
 @router.delete(
-    "/{user_id}",
+    "/{user_id:path}",  # a user id may hold a slash
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     summary="Lift a block",
