@@ -37,6 +37,14 @@ class Settings(BaseSettings):
     # How far the API's clock may run from Temporal's, and how long a receipt (a join or a
     # cancel) may take to commit: the no-show deadline is enforced this much after it passes.
     receipt_skew_seconds: float = Field(default=2.0, ge=0, le=60)
+    # Availability windows: a request may be paired at any slot start of a window this long.
+    max_window_hours: int = Field(default=6, ge=0, le=24)
+    # Inside this many minutes of a pair's slot, levels two steps apart may pair (0: never).
+    widen_levels_minutes: int = Field(default=30, ge=0, le=1440)
+    # A let-down partner's rematch after a no-show covers the slots this far after the next one.
+    rebook_window_minutes: int = Field(default=30, ge=0, le=1440)
+    # Users with 2+ no-shows among their last 5 sessions are paired after everyone else.
+    rank_by_reliability: bool = True
 
     # A state-changing call answers within this, even when no worker can act (503 or 202).
     workflow_call_timeout_seconds: float = Field(default=5.0, gt=0, le=120)

@@ -17,6 +17,7 @@ from temporalio import activity
 
 from activities.base import StartingActivities
 from activities.errors import refusal_from_database
+from activities.pool_facts import with_user_facts
 from activities.request_rows import row_result, row_values
 from activities.workflow_starts import WorkflowStartActivities
 from contracts.errors import ABANDONED, refusal
@@ -25,6 +26,7 @@ from contracts.requests import BookInput, PoolEntry, RequestRowResult, RequestSp
 from contracts.statuses import RequestStatus
 from db.booking_lock import lock_booking
 from db.models import AbandonedBookingRow, MatchRequestRow
+from domain.slots import days_touched
 from observability.business import BusinessMetrics
 
 # What a caller the API gave up on hears (Abandoned): it was answered 503.
@@ -97,14 +99,25 @@ class BookingActivities(StartingActivities):
             row.status,
         )
         if row.status == RequestStatus.WAITING:
-            await self._starts.enqueue_request(
-                EnqueueRequestInput(
-                    slot_start=input.spec.slot_start,
-                    duration_minutes=input.spec.duration_minutes,
-                    policy=input.policy,
-                    entry=PoolEntry.of(input.spec, waiting_since=input.created_at),
+            async with self._sessionmaker() as db:
+                entry = (
+                    await with_user_facts(
+                        db,
+                        [PoolEntry.of(input.spec, waiting_since=input.created_at)],
+                        input.created_at,
+                    )
+                )[0]
+            # Told to every day's matchmaker its window touches (at most two): each pairs at
+            # its own day's slots, so no pair across midnight is lost.
+            for day in days_touched(input.spec.slot_start, input.spec.last_start):
+                await self._starts.enqueue_request(
+                    EnqueueRequestInput(
+                        day=day,
+                        duration_minutes=input.spec.duration_minutes,
+                        policy=input.policy,
+                        entry=entry,
+                    )
                 )
-            )
         return row
 
     async def create_match_request(self, input: BookInput) -> RequestRowResult:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 from temporalio import activity
 
+from activities.pool_facts import with_user_facts
 from activities.request_rows import pool_entry
 from contracts.matchmaker import (
     LoadWaitingInput,
@@ -21,17 +23,29 @@ from contracts.statuses import RequestStatus, SessionStatus
 from db.models import MatchRequestRow, SessionRow
 
 
+def _in_shard(input: LoadWaitingInput) -> list[ColumnElement[bool]]:
+    """The shard's sessions: its day's slots, its duration and its languages."""
+    return [
+        SessionRow.scheduled_start >= input.day,
+        SessionRow.scheduled_start < input.day + timedelta(days=1),
+        SessionRow.duration_minutes == input.duration_minutes,
+        SessionRow.language_one_id.in_(input.languages),
+        SessionRow.language_two_id.in_(input.languages),
+    ]
+
+
 async def _seated(db: AsyncSession, input: LoadWaitingInput) -> list[SeatedEntry]:
-    """The shard's sessions nobody has joined, with both of their requests."""
+    """The shard's sessions nobody may join yet, with both of their requests."""
     one, two = aliased(MatchRequestRow), aliased(MatchRequestRow)
+    join_opens = timedelta(minutes=input.policy.join_opens_minutes)
     rows = await db.execute(
-        select(SessionRow.id, one, two)
+        select(SessionRow.id, SessionRow.scheduled_start, one, two)
         .join(one, one.id == SessionRow.match_request_one_id)
         .join(two, two.id == SessionRow.match_request_two_id)
         .where(
+            *_in_shard(input),
             SessionRow.status == SessionStatus.SCHEDULED,
-            SessionRow.scheduled_start == input.slot_start,
-            SessionRow.duration_minutes == input.duration_minutes,
+            SessionRow.scheduled_start > input.now + join_opens,
             SessionRow.language_one_id.in_(input.languages),
             SessionRow.language_two_id.in_(input.languages),
             SessionRow.participant_one_joined_at.is_(None),
@@ -41,9 +55,26 @@ async def _seated(db: AsyncSession, input: LoadWaitingInput) -> list[SeatedEntry
         .order_by(SessionRow.created_at, SessionRow.id)
     )
     return [
-        SeatedEntry(str(session_id), pool_entry(first), pool_entry(second))
-        for session_id, first, second in rows
+        SeatedEntry(str(session_id), pool_entry(first), pool_entry(second), start)
+        for session_id, start, first, second in rows
     ]
+
+
+async def _sweeps_due(db: AsyncSession, input: LoadWaitingInput) -> list[datetime]:
+    """The slots of the shard holding scheduled sessions whose no-show deadline is ahead."""
+    policy = input.policy
+    deadline = timedelta(seconds=policy.no_show_grace_seconds + policy.receipt_skew_seconds)
+    starts = await db.scalars(
+        select(SessionRow.scheduled_start)
+        .where(
+            *_in_shard(input),
+            SessionRow.status == SessionStatus.SCHEDULED,
+            SessionRow.scheduled_start > input.now - deadline,
+        )
+        .distinct()
+        .order_by(SessionRow.scheduled_start)
+    )
+    return list(starts)
 
 
 class PoolActivities:
@@ -56,23 +87,31 @@ class PoolActivities:
     async def load_waiting_requests(self, input: LoadWaitingInput) -> LoadWaitingResult:
         """The database's view of a shard: the matchmaker's source of truth for each run."""
         one, two = input.languages
+        day_end = input.day + timedelta(days=1)
         async with self._sessionmaker() as db:
             rows = await db.scalars(
                 select(MatchRequestRow)
                 .where(
                     MatchRequestRow.status == RequestStatus.WAITING,
                     MatchRequestRow.cancel_requested_at.is_(None),
-                    MatchRequestRow.availability_start == input.slot_start,
+                    # Windows that hold a slot start of the day still ahead (a window is at
+                    # most a day long, which bounds the index scan).
+                    MatchRequestRow.availability_start < day_end,
+                    MatchRequestRow.availability_start > input.day - timedelta(days=1),
+                    MatchRequestRow.availability_end >= input.day,
+                    MatchRequestRow.availability_end > input.now,
                     MatchRequestRow.preferred_duration_minutes == input.duration_minutes,
                     MatchRequestRow.native_language_id.in_((one, two)),
                     MatchRequestRow.learning_language_id.in_((one, two)),
                 )
                 .order_by(MatchRequestRow.created_at, MatchRequestRow.id)
             )
-            result = LoadWaitingResult(entries=[pool_entry(row) for row in rows])
-            if input.with_seated:
-                result.seated = await _seated(db, input)
-            return result
+            entries = await with_user_facts(db, [pool_entry(row) for row in rows], input.now)
+            return LoadWaitingResult(
+                entries=entries,
+                seated=await _seated(db, input),
+                sweeps_due=await _sweeps_due(db, input),
+            )
 
     @activity.defn
     async def still_waiting(self, input: StillWaitingInput) -> StillWaitingResult:

@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.errors import EXCLUSION_VIOLATION, LIVE_LIMIT, sqlstate
 from activities.request_rows import request_spec, row_values
+from contracts.policy import Policy
 from db.models import MatchRequestRow, SessionRow
-from domain.session_rules import Participant
+from domain.session_rules import Participant, rematch_window_end
 
 # Rematch ids are derived from the session and the person, so the sweep, the session's own
 # settlement and any retry of either name the same row (and one database constraint backs it).
@@ -27,30 +28,46 @@ def rematch_request_id(session_id: str, user_id: str) -> str:
 
 
 async def book_rematch(
-    db: AsyncSession, row: SessionRow, who: Participant, slot: datetime, at: datetime
+    db: AsyncSession,
+    row: SessionRow,
+    who: Participant,
+    slot: datetime,
+    at: datetime,
+    policy: Policy,
 ) -> str | None:
-    """Insert who's priority rematch; the reason it was refused, if the database refused it
-    (an empty string if it already existed)."""
+    """Insert who's priority rematch, a window from `slot` (`rematch_window_end`); the reason
+    it was refused, if the database refused it (an empty string if it already existed)."""
     original = await db.get(MatchRequestRow, uuid.UUID(who.request_id))
     assert original is not None
-    spec = replace(
-        request_spec(original),
-        request_id=rematch_request_id(str(row.id), who.user_id),
-        slot_start=slot,
-        priority=1,
-        replaces_request_id=str(original.id),
-        origin_session_id=str(row.id),
+    window_end = rematch_window_end(
+        slot,
+        row.scheduled_start,
+        original.availability_end,
+        slot_minutes=policy.slot_minutes,
+        rebook_minutes=policy.rebook_window_minutes,
     )
-    try:
-        async with db.begin_nested():
-            inserted = await db.scalar(
-                insert(MatchRequestRow)
-                .values(**row_values(spec, at))
-                .on_conflict_do_nothing(index_elements=["id"])
-                .returning(MatchRequestRow.id)
-            )
-    except (IntegrityError, InternalError) as error:
-        if sqlstate(error) not in (EXCLUSION_VIOLATION, LIVE_LIMIT):
-            raise
-        return f"{who.user_id}: you already hold a request or session that overlaps {slot:%H:%M}"
-    return None if inserted is not None else ""
+    # The whole window if the partner's calendar has room for it, else the first slot alone.
+    for end in dict.fromkeys((window_end, slot)):
+        spec = replace(
+            request_spec(original),
+            request_id=rematch_request_id(str(row.id), who.user_id),
+            slot_start=slot,
+            availability_end=end,
+            priority=1,
+            replaces_request_id=str(original.id),
+            origin_session_id=str(row.id),
+        )
+        try:
+            async with db.begin_nested():
+                inserted = await db.scalar(
+                    insert(MatchRequestRow)
+                    .values(**row_values(spec, at))
+                    .on_conflict_do_nothing(index_elements=["id"])
+                    .returning(MatchRequestRow.id)
+                )
+        except (IntegrityError, InternalError) as error:
+            if sqlstate(error) not in (EXCLUSION_VIOLATION, LIVE_LIMIT):
+                raise
+            continue
+        return None if inserted is not None else ""
+    return f"{who.user_id}: you already hold a request or session that overlaps {slot:%H:%M}"

@@ -27,7 +27,7 @@ def row_values(spec: RequestSpec, created_at: datetime) -> dict[str, object]:
         "learning_language_id": spec.learning_language_id,
         "proficiency_level": spec.proficiency_level,
         "availability_start": spec.slot_start,
-        "availability_end": spec.slot_start,
+        "availability_end": spec.last_start,
         "preferred_duration_minutes": spec.duration_minutes,
         "priority": spec.priority,
         "status": RequestStatus.WAITING,
@@ -59,6 +59,7 @@ def request_spec(row: MatchRequestRow) -> RequestSpec:
         priority=row.priority,
         replaces_request_id=_str_or_none(row.replaces_request_id),
         origin_session_id=_str_or_none(row.origin_session_id),
+        availability_end=row.availability_end,
     )
 
 

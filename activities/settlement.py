@@ -134,7 +134,7 @@ async def _apply(
         settled.no_shows_decided.append(after_deadline)
     for who in outcome.rematch:
         assert outcome.rematch_slot is not None
-        refusal = await book_rematch(db, row, who, outcome.rematch_slot, at)
+        refusal = await book_rematch(db, row, who, outcome.rematch_slot, at, policy)
         if refusal:
             await db.execute(
                 update(SessionRow).where(SessionRow.id == row.id).values(rematch_refusal=refusal)

@@ -54,11 +54,11 @@ class WorkflowStartActivities:
     async def enqueue_request(self, input: EnqueueRequestInput) -> EnqueueRequestResult:
         """Signal-with-start the shard's matchmaker; a repeated signal is ignored by request id."""
         languages = language_pair(input.entry.native_language_id, input.entry.learning_language_id)
-        workflow_id = matchmaker_workflow_id(input.slot_start, input.duration_minutes, languages)
+        workflow_id = matchmaker_workflow_id(input.day, input.duration_minutes, languages)
         await self._client.start_workflow(
             naming.MATCHMAKER_WORKFLOW,
             MatchmakerInput(
-                slot_start=input.slot_start,
+                day=input.day,
                 duration_minutes=input.duration_minutes,
                 language_one_id=languages[0],
                 language_two_id=languages[1],
@@ -68,10 +68,8 @@ class WorkflowStartActivities:
             task_queue=activity.info().task_queue,
             start_signal=naming.ADD_REQUEST,
             start_signal_args=[input.entry],
-            search_attributes=naming.initial(
-                naming.MATCHMAKER, [], input.slot_start, "matching"
-            ),
-            static_summary=f"Matchmaker for {input.slot_start:%Y-%m-%d %H:%M} UTC, "
+            search_attributes=naming.initial(naming.MATCHMAKER, [], input.day, "matching"),
+            static_summary=f"Matchmaker for {input.day:%Y-%m-%d} (UTC), "
             f"{input.duration_minutes} min, {languages[0]} and {languages[1]}",
         )
         return EnqueueRequestResult(matchmaker_workflow_id=workflow_id)

@@ -10,7 +10,9 @@ from settings import Settings
 def booking_policy(settings: Settings) -> BookingPolicy:
     """What a new booking must satisfy."""
     return BookingPolicy(
-        slot_minutes=settings.slot_minutes, horizon_days=settings.booking_horizon_days
+        slot_minutes=settings.slot_minutes,
+        horizon_days=settings.booking_horizon_days,
+        max_window_hours=settings.max_window_hours,
     )
 
 
@@ -22,4 +24,7 @@ def workflow_policy(settings: Settings) -> Policy:
         no_show_grace_seconds=settings.no_show_grace_seconds,
         rearrange_after_quiet_seconds=settings.rearrange_after_quiet_seconds,
         receipt_skew_seconds=settings.receipt_skew_seconds,
+        widen_levels_minutes=settings.widen_levels_minutes,
+        rebook_window_minutes=settings.rebook_window_minutes,
+        rank_by_reliability=settings.rank_by_reliability,
     )

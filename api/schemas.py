@@ -51,7 +51,10 @@ class MatchRequestCreate(BaseModel):
         "in the future and within the booking horizon; no offset means UTC"
     )
     availability_end: UtcDatetime | None = Field(
-        default=None, description="If given, equal to `availability_start`: v1 books one slot"
+        default=None,
+        description="The window's last slot start: pair me once at any slot start from "
+        "`availability_start` to this, on the grid, at most `PARLEY_MAX_WINDOW_HOURS` (6) later. "
+        "Omitted or equal to `availability_start`: that one slot",
     )
     preferred_duration_minutes: int = Field(
         default=60,
@@ -83,6 +86,10 @@ class RescheduleBody(BaseModel):
 
     availability_start: UtcDatetime = Field(
         description="The new slot start: on the grid, in the future, within the booking horizon"
+    )
+    availability_end: UtcDatetime | None = Field(
+        default=None,
+        description="The new window's last slot start, as when booking; omitted: one slot",
     )
 
 

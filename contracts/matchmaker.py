@@ -3,11 +3,14 @@
 # No `from __future__ import annotations`: the workflow sandbox resolves string annotations
 # against its own module table, where a module imported only by another one is missing.
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from contracts.policy import Policy
 from contracts.requests import PoolEntry
 from contracts.sessions import SessionInput
+from domain.slots import day_start
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -17,18 +20,21 @@ class SeatedEntry:
     session_id: str
     first: PoolEntry
     second: PoolEntry
+    # The session's slot: a seated request may only be re-paired at it.
+    slot_start: datetime
 
 
 @dataclass
 class MatchmakerInput:
-    """One matchmaker per slot, duration and language pair (a shard); each run reloads the
-    shard's waiting pool from Postgres."""
+    """One matchmaker per UTC day, duration and language pair (a shard); it pairs at the slot
+    starts of its day, and each run reloads the shard's waiting pool from Postgres."""
 
-    slot_start: datetime
     duration_minutes: int
     # The shard's unordered language pair, smaller id first (`domain.matching.language_pair`).
     language_one_id: str
     language_two_id: str
+    # 00:00 UTC of the shard's day (a default only so that a 0.2.0 input, see `slot_start`, reads).
+    day: datetime = EPOCH
     policy: Policy = field(default_factory=Policy)
     sessions_created: int = 0
     sessions_rearranged: int = 0
@@ -37,11 +43,29 @@ class MatchmakerInput:
     # that lands during the hand-over is never lost.
     history_event_budget: int = 2_000
     runs: int = 1
+    # Set only by a 0.2.0 run handing over (one shard per slot then): its day's shard goes on.
+    slot_start: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.slot_start is not None:
+            self.day, self.slot_start = day_start(self.slot_start), None
+        if self.day == EPOCH:
+            raise ValueError("a matchmaker needs the day of its shard")
 
     @property
     def languages(self) -> tuple[str, str]:
         """The shard's language pair."""
         return self.language_one_id, self.language_two_id
+
+    @property
+    def day_end(self) -> datetime:
+        """00:00 UTC of the next day: the shard pairs at slot starts before it."""
+        return self.day + timedelta(days=1)
+
+    @property
+    def last_slot(self) -> datetime:
+        """The shard's last slot start."""
+        return self.day_end - timedelta(minutes=self.policy.slot_minutes)
 
 
 @dataclass
@@ -58,7 +82,7 @@ class MatchmakerResult:
 class MatchmakerState:
     """Query `state` on a matchmaker."""
 
-    slot_start: datetime
+    day: datetime
     duration_minutes: int
     language_one_id: str
     language_two_id: str
@@ -70,22 +94,23 @@ class MatchmakerState:
 
 @dataclass
 class LoadWaitingInput:
-    """Which shard to load: a slot, a duration and a language pair; and whether its sessions
-    that may still be rearranged are wanted too."""
+    """Which shard to load: a day, a duration and a language pair, as of `now`."""
 
-    slot_start: datetime
+    day: datetime
     duration_minutes: int
     languages: tuple[str, str]
-    with_seated: bool = False
+    now: datetime
+    policy: Policy
 
 
 @dataclass
 class LoadWaitingResult:
-    """The waiting requests of a shard, oldest first, and the pairs seated in its sessions
-    that nobody has joined yet."""
+    """The waiting requests whose windows touch the shard's day, oldest first; the pairs seated
+    in its sessions that may still be rearranged; the slots whose no-show sweep is still due."""
 
     entries: list[PoolEntry]
     seated: list[SeatedEntry] = field(default_factory=list)
+    sweeps_due: list[datetime] = field(default_factory=list)
 
 
 @dataclass
@@ -141,10 +166,10 @@ class SettleShardResult:
 
 @dataclass
 class EnqueueRequestInput:
-    """Add one request to the matchmaker of its shard (slot, duration, language pair), starting it
-    if needed."""
+    """Add one request to the matchmaker of a shard (day, duration, language pair) its window
+    touches, starting it if needed."""
 
-    slot_start: datetime
+    day: datetime
     duration_minutes: int
     policy: Policy
     entry: PoolEntry

@@ -39,17 +39,14 @@ def session_workflow_id(session_id: str) -> str:
     return f"session-{session_id}"
 
 
-def matchmaker_workflow_id(
-    slot_start: datetime, duration_minutes: int, languages: tuple[str, str]
-) -> str:
-    """`matchmaker-<UTC slot>-<duration>m-<language>-<language>`, one per shard of a slot.
+def matchmaker_workflow_id(day: datetime, duration_minutes: int, languages: tuple[str, str]) -> str:
+    """`matchmaker-<UTC day>-<duration>m-<language>-<language>`, one per shard: the UTC day of
+    `day` (any instant in it), a duration and a language pair.
 
-    For example `matchmaker-20250727T1500Z-60m-english-spanish`.
+    For example `matchmaker-20250727-60m-english-spanish`.
     """
     first, second = languages
-    return (
-        f"matchmaker-{slot_start.astimezone(UTC):%Y%m%dT%H%MZ}-{duration_minutes}m-{first}-{second}"
-    )
+    return f"matchmaker-{day.astimezone(UTC):%Y%m%d}-{duration_minutes}m-{first}-{second}"
 
 
 # Search attributes, registered on the Temporal server.

@@ -18,3 +18,9 @@ class Policy:
     # The no-show deadline is enforced this much after it passes: room for the API's clock to
     # differ from Temporal's and for a join received just before the deadline to commit.
     receipt_skew_seconds: float = 2.0
+    # Inside this many minutes of a pair's slot, levels two steps apart may pair (0: never).
+    widen_levels_minutes: int = 30
+    # A let-down partner's rematch after a no-show covers the slots this far after the next one.
+    rebook_window_minutes: int = 30
+    # Users with 2+ no-shows among their last 5 sessions are paired after everyone else.
+    rank_by_reliability: bool = True

@@ -24,6 +24,13 @@ class RequestSpec:
     idempotency_key: str | None = None
     replaces_request_id: str | None = None
     origin_session_id: str | None = None
+    # The window's last slot start; None or `slot_start` for a single slot.
+    availability_end: datetime | None = None
+
+    @property
+    def last_start(self) -> datetime:
+        """The last slot start the request may be paired at: it expires when that passes."""
+        return self.availability_end or self.slot_start
 
     @classmethod
     def of(cls, request: MatchRequest, idempotency_key: str | None = None) -> "RequestSpec":
@@ -38,6 +45,7 @@ class RequestSpec:
             duration_minutes=request.preferred_duration_minutes,
             priority=request.priority,
             idempotency_key=idempotency_key,
+            availability_end=request.availability_end,
         )
 
 
@@ -98,6 +106,8 @@ class RescheduleRequestInput:
     new_slot_start: datetime
     answer_by: datetime | None = None
     idempotency_key: str | None = None
+    # The new window's last slot start; None for a single slot.
+    new_availability_end: datetime | None = None
 
 
 @dataclass
@@ -119,6 +129,15 @@ class PoolEntry:
     proficiency_level: str
     priority: int
     waiting_since: datetime
+    # The window: the slot starts the request may be paired at. A signal from a 0.2.0 worker
+    # carries none of these; the matchmaker then reloads its pool from Postgres instead.
+    availability_start: datetime | None = None
+    availability_end: datetime | None = None
+    duration_minutes: int | None = None
+    # Read when the request joins a pool: its owner has 2+ no-shows among their last 5 sessions,
+    # and the users its owner blocks or is blocked by.
+    unreliable: bool = False
+    blocked_user_ids: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, spec: RequestSpec, waiting_since: datetime) -> "PoolEntry":
@@ -131,33 +150,57 @@ class PoolEntry:
             proficiency_level=spec.proficiency_level,
             priority=spec.priority,
             waiting_since=waiting_since,
+            availability_start=spec.slot_start,
+            availability_end=spec.last_start,
+            duration_minutes=spec.duration_minutes,
         )
 
-    def request(self, slot_start: datetime, duration_minutes: int) -> MatchRequest:
-        """The request this entry stands for, in its matchmaker's slot, as the rules see it."""
+    @property
+    def placed(self) -> bool:
+        """Whether the entry says which slots and duration it wants (0.2.0's signals do not)."""
+        return (
+            self.availability_start is not None
+            and self.availability_end is not None
+            and self.duration_minutes is not None
+        )
+
+    @property
+    def last_start(self) -> datetime:
+        """The window's last slot start."""
+        assert self.availability_end is not None, "an unplaced entry never joins a pool"
+        return self.availability_end
+
+    def request(self, seated_at: datetime | None = None) -> MatchRequest:
+        """The request this entry stands for, as the rules see it; one seated in a session may
+        only be paired at that session's slot (`seated_at`)."""
+        assert self.availability_start is not None and self.availability_end is not None
+        assert self.duration_minutes is not None
         return MatchRequest(
             request_id=self.request_id,
             user_id=self.user_id,
             native_language_id=self.native_language_id,
             learning_language_id=self.learning_language_id,
             proficiency_level=self.proficiency_level,
-            availability_start=slot_start,
-            preferred_duration_minutes=duration_minutes,
+            availability_start=seated_at or self.availability_start,
+            availability_end=seated_at or self.availability_end,
+            preferred_duration_minutes=self.duration_minutes,
             created_at=self.waiting_since,
             priority=self.priority,
         )
 
-    def spec(self, slot_start: datetime, duration_minutes: int) -> RequestSpec:
-        """The request this entry stands for, in its matchmaker's slot."""
+    def spec(self) -> RequestSpec:
+        """The request this entry stands for."""
+        assert self.availability_start is not None and self.duration_minutes is not None
         return RequestSpec(
             request_id=self.request_id,
             user_id=self.user_id,
             native_language_id=self.native_language_id,
             learning_language_id=self.learning_language_id,
             proficiency_level=self.proficiency_level,
-            slot_start=slot_start,
-            duration_minutes=duration_minutes,
+            slot_start=self.availability_start,
+            duration_minutes=self.duration_minutes,
             priority=self.priority,
+            availability_end=self.availability_end,
         )
 
 

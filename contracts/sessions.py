@@ -92,6 +92,8 @@ class CreateSessionsResult:
     # Ids already naming another pair: written by an earlier attempt of a workflow task that was
     # retried and paired differently. Those sessions are real; their workflows must run.
     foreign_session_ids: list[str] = field(default_factory=list)
+    # Pairs of user ids the database refused to seat together: one blocks the other.
+    blocked_user_pairs: list[list[str]] = field(default_factory=list)
 
 
 @dataclass

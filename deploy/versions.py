@@ -55,7 +55,7 @@ def package_version() -> str:
 
 
 def default_build_id() -> str:
-    """The package version plus the git commit where there is one (`0.2.0+g1a2b3c4`)."""
+    """The package version plus the git commit where there is one (`0.3.0+g1a2b3c4`)."""
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "--short=10", "HEAD"],

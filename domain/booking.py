@@ -17,6 +17,8 @@ class BookingPolicy:
     horizon_days: int = 30
     min_duration_minutes: int = 15
     max_duration_minutes: int = 120
+    # The longest availability window, from its first slot start to its last.
+    max_window_hours: int = 6
 
 
 _LEVEL_VALUES = frozenset(level.value for level in Level)
@@ -47,20 +49,39 @@ def validate_request(
             "preferred_duration_minutes", f"must be between {low} and {high} minutes"
         )
     _check_slot_start("availability_start", request.availability_start, now=now, policy=policy)
-    end = request.availability_end
-    if end is not None:
-        # A naive end is refused rather than compared: it names no instant at all.
-        if _is_naive(end):
-            raise RuleViolation("availability_end", "must carry a timezone offset")
-        if end != request.availability_start:
-            raise RuleViolation(
-                "availability_end", "must equal availability_start: v1 books a single slot"
-            )
+    if request.availability_end is not None:
+        check_window_end(request.availability_start, request.availability_end, policy=policy)
 
 
-def validate_reschedule(new_start: datetime, *, now: datetime, policy: BookingPolicy) -> None:
-    """Raise RuleViolation unless new_start is a bookable slot start."""
+def check_window_end(start: datetime, end: datetime, *, policy: BookingPolicy) -> None:
+    """Raise RuleViolation unless `end` closes a window that starts at the (valid) `start`."""
+    # A naive end is refused rather than compared: it names no instant at all.
+    if _is_naive(end):
+        raise RuleViolation("availability_end", "must carry a timezone offset")
+    if not is_on_grid(end, policy.slot_minutes):
+        raise RuleViolation(
+            "availability_end", f"must lie on the {policy.slot_minutes}-minute slot grid"
+        )
+    if end < start:
+        raise RuleViolation("availability_end", "must not be before availability_start")
+    if end - start > timedelta(hours=policy.max_window_hours):
+        raise RuleViolation(
+            "availability_end",
+            f"must be at most {policy.max_window_hours} hours after availability_start",
+        )
+
+
+def validate_reschedule(
+    new_start: datetime,
+    *,
+    now: datetime,
+    policy: BookingPolicy,
+    new_end: datetime | None = None,
+) -> None:
+    """Raise RuleViolation unless new_start (and new_end, if given) make a bookable window."""
     _check_slot_start("availability_start", new_start, now=now, policy=policy)
+    if new_end is not None:
+        check_window_end(new_start, new_end, policy=policy)
 
 
 def _check_slot_start(field: str, start: datetime, *, now: datetime, policy: BookingPolicy) -> None:

@@ -1,10 +1,12 @@
-"""Minimum-cost flow by successive shortest paths, sized for graphs of a few dozen nodes."""
+"""Minimum-cost flow by the primal-dual method, sized for graphs of a few hundred nodes."""
 
-from collections import deque
+import heapq
 from collections.abc import Sequence
 
 Arc = tuple[int, int, int, int]
 """An arc as (tail, head, capacity, cost per unit)."""
+
+_UNREACHED = 1 << 62
 
 
 def min_cost_flow(
@@ -26,55 +28,104 @@ def min_cost_flow(
         cost += [unit_cost, -unit_cost]
         leaving[tip].append(len(head) - 1)
 
+    # Node potentials keep every residual arc's reduced cost (cost + p[tail] - p[head]) at
+    # least zero; with non-negative costs, all zero will do at first.
+    potential = [0] * node_count
     sent = 0
     while sent < amount:
-        # Each pass augments along a cheapest residual path. Starting from the zero flow with
-        # non-negative costs, this keeps every intermediate flow cheapest for its value (no
-        # negative residual cycle), so the final flow is a minimum-cost flow of `amount`.
-        via = _cheapest_path(node_count, head, room, cost, leaving, source)
-        if via[sink] < 0:
+        # Each phase finds the cheapest residual distances (Dijkstra on reduced costs), raises
+        # the potentials by them, and then augments only along arcs of reduced cost zero, that
+        # is along cheapest paths. Starting from the zero flow, this keeps every intermediate
+        # flow cheapest for its value (no negative residual cycle), so the final flow is a
+        # minimum-cost flow of `amount`.
+        distance = _distances(node_count, head, room, cost, leaving, potential, source)
+        if distance[sink] >= _UNREACHED:
             raise ValueError(f"only {sent} of {amount} units can reach the sink")
-        push = amount - sent
-        node = sink
-        while node != source:
-            push = min(push, room[via[node]])
-            node = head[via[node] ^ 1]
-        node = sink
-        while node != source:
-            room[via[node]] -= push
-            room[via[node] ^ 1] += push
-            node = head[via[node] ^ 1]
-        sent += push
+        for node, d in enumerate(distance):
+            potential[node] += min(d, distance[sink])
+        pushed = _push_along_tight_arcs(
+            node_count, head, room, cost, leaving, potential, source, sink, amount - sent
+        )
+        sent += pushed
     return [room[2 * k + 1] for k in range(len(arcs))]
 
 
-def _cheapest_path(
+def _distances(
     node_count: int,
     head: list[int],
     room: list[int],
     cost: list[int],
     leaving: list[list[int]],
+    potential: list[int],
     source: int,
 ) -> list[int]:
-    # Bellman-Ford with a queue (SPFA): residual costs can be negative, and the graphs are tiny.
-    unreached = 1 << 62
-    distance = [unreached] * node_count
-    via = [-1] * node_count
+    distance = [_UNREACHED] * node_count
     distance[source] = 0
-    queued = [False] * node_count
-    queue = deque([source])
-    queued[source] = True
+    queue = [(0, source)]
     while queue:
-        node = queue.popleft()
-        queued[node] = False
+        d, node = heapq.heappop(queue)
+        if d > distance[node]:
+            continue
+        here = potential[node]
         for arc in leaving[node]:
-            if room[arc] == 0:
+            if room[arc]:
+                tip = head[arc]
+                through = d + cost[arc] + here - potential[tip]
+                if through < distance[tip]:
+                    distance[tip] = through
+                    heapq.heappush(queue, (through, tip))
+    return distance
+
+
+def _push_along_tight_arcs(
+    node_count: int,
+    head: list[int],
+    room: list[int],
+    cost: list[int],
+    leaving: list[list[int]],
+    potential: list[int],
+    source: int,
+    sink: int,
+    wanted: int,
+) -> int:
+    # Depth-first searches over arcs of reduced cost zero, each arc tried once a phase (a
+    # dead end stays one); augmenting along them keeps the reduced costs at least zero.
+    next_arc = [0] * node_count
+    pushed = 0
+    while pushed < wanted:
+        stack, via = [source], []
+        on_path = [False] * node_count
+        on_path[source] = True
+        while stack and stack[-1] != sink:
+            node = stack[-1]
+            out = leaving[node]
+            while next_arc[node] < len(out):
+                arc = out[next_arc[node]]
+                tip = head[arc]
+                if (
+                    room[arc]
+                    and not on_path[tip]
+                    and cost[arc] + potential[node] - potential[tip] == 0
+                ):
+                    break
+                next_arc[node] += 1
+            if next_arc[node] < len(out):
+                stack.append(tip)
+                via.append(arc)
+                on_path[tip] = True
                 continue
-            tip = head[arc]
-            if distance[node] + cost[arc] < distance[tip]:
-                distance[tip] = distance[node] + cost[arc]
-                via[tip] = arc
-                if not queued[tip]:
-                    queued[tip] = True
-                    queue.append(tip)
-    return via
+            stack.pop()
+            on_path[node] = False
+            if via:
+                via.pop()
+                next_arc[stack[-1]] += 1
+        if not stack:
+            # No cheapest path left at these potentials; the next phase raises them (or
+            # finds the very same distance again if a path was only hidden by a dead end).
+            return pushed
+        push = min([wanted - pushed] + [room[arc] for arc in via])
+        for arc in via:
+            room[arc] -= push
+            room[arc ^ 1] += push
+        pushed += push
+    return pushed

@@ -11,11 +11,19 @@ already seated keeps a seat (perhaps with another partner).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from domain.levels import level_rank
-from domain.matching import Pair, can_pair, check_pairable, preference_key
+from domain.matching import (
+    MatchRules,
+    Pair,
+    can_pair,
+    check_pairable,
+    earliest_common_slot,
+    preference_key,
+)
 from domain.requests import MatchRequest
 
 
@@ -35,16 +43,22 @@ class Rearrangement:
     pairs: tuple[Pair, ...] = ()
 
 
-def rearrange(waiting: Sequence[MatchRequest], seated: Sequence[Seated]) -> Rearrangement:
+def rearrange(
+    waiting: Sequence[MatchRequest], seated: Sequence[Seated], rules: MatchRules
+) -> Rearrangement:
     """Seat as many of `waiting` as augmenting paths through `seated` allow.
 
-    Exactly:
+    A seated request keeps its session's slot: it may be paired anew only at
+    `pair.slot_start`, as if its window were that one slot. Waiting requests keep their
+    windows. Edges are `can_pair` under `rules` on those windows, so blocked users are never
+    put together. Exactly:
     1. every request of `seated` is seated afterwards, and no request is seated twice;
     2. the seated pairs kept plus `pairs` form a maximum matching of all the requests given;
     3. waiting requests are tried best first (`preference_key`), each along a shortest
        augmenting path, so that few sessions change;
     4. `dissolved` is exactly the seated sessions whose pair changed, and `pairs` the pairs
-       that are new; both are empty when no one more can be seated.
+       that are new, each at its `earliest_common_slot` (a seated request's session slot);
+       both are empty when no one more can be seated.
 
     Runs in O(n) per waiting request for n requests in all (a search visits each at most once).
     """
@@ -55,8 +69,15 @@ def rearrange(waiting: Sequence[MatchRequest], seated: Sequence[Seated]) -> Rear
     everyone = [c for s in seated for c in (s.pair.first, s.pair.second)] + list(waiting)
     for request in everyone:
         check_pairable(request)
-    graph = _Graph(everyone)
-    for start in sorted(waiting, key=preference_key):
+    original = {request.request_id: request for request in everyone}
+    pinned = [
+        replace(c, availability_start=s.pair.slot_start, availability_end=s.pair.slot_start)
+        for s in seated
+        for c in (s.pair.first, s.pair.second)
+    ]
+    graph = _Graph([*pinned, *waiting], rules)
+    key = _ranking(rules)
+    for start in sorted(waiting, key=key):
         if start.request_id in mate:
             continue  # seated by an earlier path of this call
         path = graph.shortest_augmenting_path(start, mate)
@@ -80,10 +101,17 @@ def rearrange(waiting: Sequence[MatchRequest], seated: Sequence[Seated]) -> Rear
     for one_id, two_id in mate.items():
         if one_id in kept or one_id > two_id:
             continue  # unchanged, or the same pair seen from its other end
-        first, second = sorted((graph.request(one_id), graph.request(two_id)), key=preference_key)
-        pairs.append(Pair(first=first, second=second))
-    pairs.sort(key=lambda pair: preference_key(pair.first))
+        slot = earliest_common_slot(graph.request(one_id), graph.request(two_id), rules)
+        if slot is None:
+            raise AssertionError("an augmenting path used two requests with no common slot")
+        first, second = sorted((original[one_id], original[two_id]), key=key)
+        pairs.append(Pair(first=first, second=second, slot_start=slot))
+    pairs.sort(key=lambda pair: key(pair.first))
     return Rearrangement(dissolved=dissolved, pairs=tuple(pairs))
+
+
+def _ranking(rules: MatchRules) -> Callable[[MatchRequest], tuple[bool, int, datetime, str]]:
+    return lambda request: preference_key(request, rules.unreliable)
 
 
 class _Graph:
@@ -92,10 +120,13 @@ class _Graph:
     preference order, never a set's: a workflow replaying this in another process must find the
     very same paths."""
 
-    def __init__(self, requests: Iterable[MatchRequest]) -> None:
+    def __init__(self, requests: Iterable[MatchRequest], rules: MatchRules) -> None:
+        self._rules = rules
+        # Levels two steps apart may meet once widening is on.
+        self._reach = 2 if rules.widen_levels_minutes > 0 else 1
         self._by_id: dict[str, MatchRequest] = {}
         self._buckets: dict[tuple[str, str, int], list[str]] = {}
-        for r in sorted(requests, key=preference_key):
+        for r in sorted(requests, key=_ranking(rules)):
             self._by_id[r.request_id] = r
             key = (r.native_language_id, r.learning_language_id, level_rank(r.level))
             self._buckets.setdefault(key, []).append(r.request_id)
@@ -118,7 +149,7 @@ class _Graph:
             for key in unvisited_in(here):
                 for there_id in list(unvisited.get(key, ())):
                     there = self._by_id[there_id]
-                    if not can_pair(here, there):
+                    if not can_pair(here, there, self._rules):
                         continue
                     self._take(unvisited, there)
                     came_from[there_id] = here.request_id
@@ -130,11 +161,10 @@ class _Graph:
                     frontier.append(onward)
         return []
 
-    @staticmethod
-    def _bucket_keys_near(request: MatchRequest) -> list[tuple[str, str, int]]:
+    def _bucket_keys_near(self, request: MatchRequest) -> list[tuple[str, str, int]]:
         rank = level_rank(request.level)
         reverse = (request.learning_language_id, request.native_language_id)
-        return [(*reverse, near) for near in (rank - 1, rank, rank + 1)]
+        return [(*reverse, near) for near in range(rank - self._reach, rank + self._reach + 1)]
 
     @staticmethod
     def _take(

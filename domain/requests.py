@@ -8,7 +8,8 @@ from domain.levels import Level
 
 @dataclass(frozen=True)
 class MatchRequest:
-    """One person's request to practise in one slot: what booking validates and matching pairs."""
+    """One person's request to practise once, at any slot start of its window: what booking
+    validates and matching pairs."""
 
     request_id: str
     user_id: str
@@ -21,8 +22,14 @@ class MatchRequest:
     # When it was booked: among equals, the longest waiting is served first.
     created_at: datetime
     priority: int = 0
-    # v1 books a single slot; given, it must equal `availability_start`.
+    # The last slot start the request accepts; None, or equal to `availability_start`, is a
+    # fixed slot.
     availability_end: datetime | None = None
+
+    @property
+    def last_start(self) -> datetime:
+        """The last slot start of the window (`availability_start` for a fixed slot)."""
+        return self.availability_end or self.availability_start
 
     @property
     def level(self) -> Level:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from domain.slots import next_slot_after
 from domain.statuses import CancelReason, SessionStatus
@@ -196,3 +196,24 @@ def settlement(
     if now >= clock.no_show_at and not both_present(participants, joined):
         return no_show(participants, joined, now, slot_minutes)
     return None
+
+
+def rematch_window_end(
+    slot: datetime,
+    session_start: datetime,
+    original_end: datetime,
+    *,
+    slot_minutes: int,
+    rebook_minutes: int,
+) -> datetime:
+    """The last slot start of a let-down partner's rematch that starts at `slot`.
+
+    Cancelled before its start, the session's partner keeps the rest of their original window.
+    After a no-show (or a late cancel), the rematch covers `rebook_minutes` of slots after the
+    next one, not past the last slot of the day their original window ended in.
+    """
+    if slot <= session_start:
+        return max(slot, original_end)
+    day = original_end.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    last_of_day = day + timedelta(days=1) - timedelta(minutes=slot_minutes)
+    return max(slot, min(slot + timedelta(minutes=rebook_minutes), last_of_day))

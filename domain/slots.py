@@ -34,3 +34,17 @@ def next_slot_after(t: datetime, slot_minutes: int) -> datetime:
 def slot_key(t: datetime) -> str:
     """Return t as a compact UTC stamp such as 20250727T1500Z, for workflow ids."""
     return require_aware(t).strftime("%Y%m%dT%H%MZ")
+
+
+def day_start(t: datetime) -> datetime:
+    """Return 00:00 UTC of the UTC day t falls in."""
+    return require_aware(t).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def days_touched(first: datetime, last: datetime) -> list[datetime]:
+    """Return 00:00 UTC of every UTC day holding a slot start in [first, last], in order."""
+    days, day = [], day_start(first)
+    while day <= require_aware(last):
+        days.append(day)
+        day += timedelta(days=1)
+    return days

@@ -28,23 +28,26 @@ SELECT availability_start, count(*) FROM match_requests
 """
 _TOTALS = """
 SELECT count(*) FILTER (WHERE cancel_requested_at IS NULL),
-       count(*) FILTER (WHERE availability_start < now() - interval '1 minute')
+       count(*) FILTER (WHERE availability_end < now() - interval '1 minute')
   FROM match_requests WHERE status = 'waiting'
 """
-# Two requests still waiting a minute after their common slot started, that could have paired:
-# reciprocal languages, the same duration, other users, levels at most one step apart.
+# Two requests still waiting a minute after their windows' last slot started, that could have
+# paired: windows sharing a slot start, reciprocal languages, the same duration, other users,
+# levels at most one step apart.
 _PAIRABLE = """
 WITH late AS (
     SELECT id, user_id, native_language_id AS native, learning_language_id AS learning,
-           availability_start AS slot, preferred_duration_minutes AS minutes,
+           availability_start AS first_slot, availability_end AS last_slot,
+           preferred_duration_minutes AS minutes,
            array_position(ARRAY['beginner', 'elementary', 'intermediate',
                                 'upper_intermediate', 'advanced'], proficiency_level) AS rank
       FROM match_requests
      WHERE status = 'waiting' AND cancel_requested_at IS NULL
-       AND availability_start < now() - interval '1 minute'
+       AND availability_end < now() - interval '1 minute'
 )
 SELECT count(DISTINCT a.id) FROM late a JOIN late b
-    ON a.slot = b.slot AND a.minutes = b.minutes AND a.native = b.learning
+    ON a.first_slot <= b.last_slot AND b.first_slot <= a.last_slot
+   AND a.minutes = b.minutes AND a.native = b.learning
    AND a.learning = b.native AND a.user_id <> b.user_id AND abs(a.rank - b.rank) <= 1
 """
 

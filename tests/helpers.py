@@ -30,7 +30,7 @@ from db.models import MatchRequestRow, SessionRow
 from deploy.versions import deployment_config, make_current_when_polling
 from devstack.processes import free_port
 from domain.matching import language_pair
-from domain.slots import next_slot_after
+from domain.slots import day_start, days_touched, next_slot_after
 from settings import Settings
 from tests.histories.recording import record_histories, workflows_on
 from worker import build_worker
@@ -141,11 +141,12 @@ async def slot_ahead(stack: Stack, minutes: int = 60) -> datetime:
 
 async def _requests_of_test(
     db: AsyncSession, suffix: str
-) -> Sequence[Row[uuid.UUID, datetime, int, str, str]]:
-    """Id, slot, duration and languages of every request made by this test's people."""
+) -> Sequence[Row[uuid.UUID, datetime, datetime, int, str, str]]:
+    """Id, window, duration and languages of every request made by this test's people."""
     query = select(
         MatchRequestRow.id,
         MatchRequestRow.availability_start,
+        MatchRequestRow.availability_end,
         MatchRequestRow.preferred_duration_minutes,
         MatchRequestRow.native_language_id,
         MatchRequestRow.learning_language_id,
@@ -165,8 +166,10 @@ async def settle(stack: Stack) -> None:
     async with stack.sessionmaker() as db:
         requests = await _requests_of_test(db, suffix)
     if requests:
-        last = max(r.availability_start for r in requests)
-        await skip_to(stack, last + SETTLE_AFTER_LAST_SLOT)
+        last = max(r.availability_end for r in requests)
+        # A matchmaker pairs until its day's last slot, then sweeps that slot's no-shows.
+        day_over = day_start(last) + timedelta(days=1, minutes=5)
+        await skip_to(stack, max(last + SETTLE_AFTER_LAST_SLOT, day_over))
     async with stack.sessionmaker() as db:
         requests = await _requests_of_test(db, suffix)
         sessions = await db.scalars(
@@ -175,11 +178,12 @@ async def settle(stack: Stack) -> None:
         ids = {match_request_workflow_id(str(r.id)) for r in requests}
         ids |= {
             matchmaker_workflow_id(
-                r.availability_start,
+                day,
                 r.preferred_duration_minutes,
                 language_pair(r.native_language_id, r.learning_language_id),
             )
             for r in requests
+            for day in days_touched(r.availability_start, r.availability_end)
         }
         ids |= {session_workflow_id(str(session_id)) for session_id in sessions}
     running = []

@@ -4,13 +4,17 @@ workflows' declared types and signals."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from enum import StrEnum
 
 import psycopg
 import pytest
+from temporalio.converter import DataConverter
 from temporalio.workflow import _Definition
 
 from contracts import naming
+from contracts.matchmaker import MatchmakerInput
+from contracts.requests import PoolEntry
 from contracts.statuses import CancelReason, RequestStatus, SessionStatus
 from workflows.match_request import MatchRequestWorkflow
 from workflows.matchmaker import MatchmakerWorkflow
@@ -61,3 +65,31 @@ def test_activities_start_and_signal_workflows_by_the_names_they_declare(
     definition = _Definition.must_from_class(workflow)
     assert definition.name == name == workflow.__name__
     assert signal in definition.signals
+
+
+def test_a_matchmaker_input_and_a_pool_entry_written_by_release_0_2_0_still_read() -> None:
+    # A 0.2.0 matchmaker hands over (continue-as-new) to this code with its one-slot input, and
+    # its request workflows may still signal pool entries without a window.
+    converter = DataConverter.default.payload_converter
+    old_input = {
+        "slot_start": "2026-12-01T15:10:00+00:00",
+        "duration_minutes": 60,
+        "language_one_id": "english",
+        "language_two_id": "spanish",
+        "runs": 3,
+    }
+    (payload,) = converter.to_payloads([old_input])
+    (read,) = converter.from_payloads([payload], [MatchmakerInput])
+    assert read.day == datetime(2026, 12, 1, tzinfo=UTC) and read.slot_start is None
+    old_entry = {
+        "request_id": "r",
+        "user_id": "u",
+        "native_language_id": "english",
+        "learning_language_id": "spanish",
+        "proficiency_level": "beginner",
+        "priority": 0,
+        "waiting_since": "2026-12-01T12:00:00+00:00",
+    }
+    (payload,) = converter.to_payloads([old_entry])
+    (entry,) = converter.from_payloads([payload], [PoolEntry])
+    assert not entry.placed

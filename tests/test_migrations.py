@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy.exc import DBAPIError
 
 from db.migrate import alembic_config
@@ -36,7 +37,7 @@ def test_every_migration_goes_down_and_up_again(scratch_url: str) -> None:
     command.upgrade(config, "head")
     with psycopg.connect(scratch_url) as conn:
         (version,) = conn.execute("SELECT version_num FROM alembic_version").fetchone() or ("",)
-    assert version == "0006"
+    assert version == ScriptDirectory.from_config(config).get_current_head()
 
 
 def test_rearranged_sessions_keep_the_schema_from_going_back_below_them(scratch_url: str) -> None:
@@ -59,7 +60,24 @@ def test_rearranged_sessions_keep_the_schema_from_going_back_below_them(scratch_
         command.downgrade(config, "0002")
     with psycopg.connect(scratch_url) as conn:
         (version,) = conn.execute("SELECT version_num FROM alembic_version").fetchone() or ("",)
-    assert version == "0006"
+    assert version == ScriptDirectory.from_config(config).get_current_head()
+
+
+def test_requests_with_windows_keep_the_schema_from_going_back_below_them(
+    scratch_url: str,
+) -> None:
+    config = alembic_config(Settings(database_url=scratch_url).sqlalchemy_url)
+    command.upgrade(config, "head")
+    with psycopg.connect(scratch_url) as conn:
+        request = insert_request(conn, user(), "english", "spanish")
+        conn.execute(
+            "UPDATE match_requests SET availability_end = availability_start + interval '1 hour'"
+            " WHERE id = %s",
+            (request,),
+        )
+        conn.commit()
+    with pytest.raises(DBAPIError, match="windows"):
+        command.downgrade(config, "0004")
 
 
 def test_recorded_blocks_keep_the_schema_from_going_back_below_them(scratch_url: str) -> None:
@@ -72,7 +90,7 @@ def test_recorded_blocks_keep_the_schema_from_going_back_below_them(scratch_url:
         )
         conn.commit()
     with pytest.raises(DBAPIError, match="blocks are recorded"):
-        command.downgrade(config, "0004")
+        command.downgrade(config, "0005")
     with psycopg.connect(scratch_url) as conn:
         (version,) = conn.execute("SELECT version_num FROM alembic_version").fetchone() or ("",)
-    assert version == "0006"
+    assert version == ScriptDirectory.from_config(config).get_current_head() == "0006"

@@ -63,7 +63,11 @@ async def test_an_operator_finds_a_users_session_by_user_slot_and_status(
             matchmaker_workflow_id(slot, 60, ("english", "spanish"))
         )
         pool = await matchmaker.query(MatchmakerWorkflow.state)
-        assert pool.sessions_created == 1 and pool.waiting_request_ids == []
+        # The day's pool may hold other tests' requests (one Postgres); none of this test's.
+        assert pool.sessions_created == 1
+        assert not {r["id"] for r in (await a.get("/v1/match-requests")).json()} & set(
+            pool.waiting_request_ids
+        )
 
         assert (await b.post(f"/v1/sessions/{session_id}/cancel")).status_code == 200
         await listed(dev_client, f"{who} AND ParleyStatus = 'cancelled'", 1)

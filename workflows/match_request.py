@@ -1,4 +1,5 @@
-"""MatchRequestWorkflow: one request for one slot, from booking to matched, cancelled or expired."""
+"""MatchRequestWorkflow: one request for a slot or a window of slots, from booking to matched,
+cancelled or expired."""
 
 from __future__ import annotations
 
@@ -71,6 +72,7 @@ class MatchRequestWorkflow:
         workflow.set_current_details(
             f"{spec.user_id}: {spec.native_language_id} -> {spec.learning_language_id}, "
             f"{spec.proficiency_level}, slot {spec.slot_start:%Y-%m-%d %H:%M} UTC"
+            + (f" to {spec.last_start:%H:%M}" if spec.last_start != spec.slot_start else "")
         )
         # Whether a worker took the booking in time is decided by the booking activity, in the
         # transaction that would insert the row: a workflow task retried after a crash must not
@@ -110,7 +112,7 @@ class MatchRequestWorkflow:
 
     async def _wait_for_outcome(self, spec: RequestSpec) -> None:
         while self._progress.status == RequestStatus.WAITING:
-            remaining = (spec.slot_start - workflow.now()).total_seconds()
+            remaining = (spec.last_start - workflow.now()).total_seconds()
             try:
                 await workflow.wait_condition(
                     lambda: (
@@ -118,10 +120,15 @@ class MatchRequestWorkflow:
                         or self._cancel_asked_at is not None
                     ),
                     timeout=timedelta(seconds=max(remaining, 0)),
-                    timeout_summary="slot start: expire if still waiting",
+                    timeout_summary="last slot start: expire if still waiting",
                 )
             except TimeoutError:
-                await self._close(RequestActivities.expire_match_request, "slot started unmatched")
+                await self._close(
+                    RequestActivities.expire_match_request,
+                    "slot started unmatched"
+                    if spec.last_start == spec.slot_start
+                    else "the window's last slot started unmatched",
+                )
                 return
             if self._progress.status == RequestStatus.WAITING and self._cancel_asked_at is not None:
                 await self._close(RequestActivities.cancel_match_request, "cancelled by user")
@@ -186,6 +193,7 @@ class MatchRequestWorkflow:
             old,
             request_id=input.new_request_id,
             slot_start=input.new_slot_start,
+            availability_end=input.new_availability_end,
             idempotency_key=input.idempotency_key,
             replaces_request_id=old.request_id,
             origin_session_id=None,

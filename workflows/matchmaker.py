@@ -1,4 +1,5 @@
-"""MatchmakerWorkflow: one per shard (slot, duration, languages); pairs until the slot starts."""
+"""MatchmakerWorkflow: one per shard (UTC day, duration, languages); pairs until its last slot
+starts and sweeps each slot's no-shows."""
 
 from __future__ import annotations
 
@@ -44,36 +45,29 @@ class MatchmakerWorkflow:
             workflow.now(), input.sessions_created, input.sessions_rearranged
         )
         self._dirty = False
+        # A signal the pool cannot place arrived: load the pool from Postgres before pairing.
+        self._reload = False
         self._last_arrival = workflow.now()
         self._quiet_checked = False
         self._input = input
-        self._passes = ShardPasses(input, self._shard)
+        # The slots holding this shard's sessions whose no-show sweep is still ahead; a pass
+        # adds the slots of the sessions it makes.
+        self._sweeps_due: set[datetime] = set()
+        self._passes = ShardPasses(input, self._shard, self._sweeps_due)
 
     @workflow.run
     async def run(self, input: MatchmakerInput) -> MatchmakerResult:
-        """Load the slot's waiting requests, then pair on every change until the slot starts."""
+        """Load the day's waiting requests, pair on every change until its last slot starts, and
+        sweep each slot's no-shows at its deadline."""
         workflow.set_current_details(
             f"pairing {input.duration_minutes}-minute {input.language_one_id}/"
-            f"{input.language_two_id} requests for {input.slot_start:%Y-%m-%d %H:%M} UTC"
+            f"{input.language_two_id} requests for {input.day:%Y-%m-%d} (UTC)"
         )
-        if workflow.now() < input.slot_start:
-            loaded = await run_activity(
-                PoolActivities.load_waiting_requests,
-                LoadWaitingInput(
-                    input.slot_start,
-                    input.duration_minutes,
-                    input.languages,
-                    with_seated=self._passes.may_rearrange(),
-                ),
-                "load the shard's waiting requests and sessions",
-            )
-            self._shard.load(loaded.entries, loaded.seated)
-            self._dirty = bool(self._shard.waiting)
-        while workflow.now() < input.slot_start:
-            wake, why = input.slot_start, "slot start: stop matching"
-            due = self._next_rearrangement_due(input)
-            if due is not None and due < wake:
-                wake, why = due, "quiet: swap partners for whoever is left alone"
+        await self._load(input)
+        self._dirty = bool(self._shard.waiting)
+        no_shows = 0
+        while workflow.now() < input.last_slot or self._sweeps_due:
+            wake, why = self._next_wake(input)
             timed_out = False
             try:
                 # Repeated signals for known requests grow the history without a pass, so a
@@ -85,36 +79,19 @@ class MatchmakerWorkflow:
                 )
             except TimeoutError:
                 timed_out = True
-            if not timed_out:
-                # Under a new current build the next run pairs, with that build's code: it reloads
-                # the pool from Postgres, so nothing that arrived is lost.
-                if self._dirty and not _new_build_is_current():
-                    self._dirty = False
+            if timed_out:
+                no_shows += await self._on_timer(input)
+            # Under a new current build the next run pairs, with that build's code: it reloads
+            # the pool from Postgres, so nothing that arrived is lost.
+            elif self._dirty and not _new_build_is_current():
+                self._dirty = False
+                if self._reload:
+                    self._reload = False
+                    await self._load(input)
+                if workflow.now() < input.last_slot:
                     await self._passes.run()
-            elif workflow.now() >= input.slot_start:
-                break
-            elif not _new_build_is_current():
-                self._quiet_checked = True
-                await self._passes.rearrange()
             if self._should_continue_as_new(input.history_event_budget):
-                # The server refuses a continue-as-new whose task saw signals land meanwhile, and
-                # the task is then run again: a pass's local activities in it would write again,
-                # pairing differently. A timer ends this task first, so the hand-over's own task
-                # runs no activity.
-                await workflow.sleep(HAND_OVER_PAUSE, summary="hand over to a new run")
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                handover = self._shard.handover()
-                workflow.continue_as_new(
-                    replace(
-                        input,
-                        sessions_created=handover.sessions_created,
-                        sessions_rearranged=handover.sessions_rearranged,
-                        runs=input.runs + 1,
-                    ),
-                    # A run is pinned to its build; the next one starts on the current build.
-                    initial_versioning_behavior=workflow.ContinueAsNewVersioningBehavior.AUTO_UPGRADE,
-                )
-        no_shows = await self._sweep_no_shows(input)
+                await self._hand_over(input)
         workflow.upsert_search_attributes(naming.status_update("closed"))
         return MatchmakerResult(
             sessions_created=self._shard.sessions_created,
@@ -123,28 +100,102 @@ class MatchmakerWorkflow:
             no_shows_cancelled=no_shows,
         )
 
-    async def _sweep_no_shows(self, input: MatchmakerInput) -> int:
-        """Just after the slot's no-show deadline (by the receipt skew, so that a join that
-        reached Parley in time has committed), settle every due session of this shard in one
-        transaction, rematches included; the sessions' own timers follow."""
-        policy = input.policy
-        deadline = input.slot_start + timedelta(
-            seconds=policy.no_show_grace_seconds + policy.receipt_skew_seconds
+    async def _load(self, input: MatchmakerInput) -> None:
+        """Take in what Postgres shows of the shard: waiting requests, seats, due sweeps."""
+        loaded = await run_activity(
+            PoolActivities.load_waiting_requests,
+            LoadWaitingInput(
+                input.day, input.duration_minutes, input.languages, workflow.now(), input.policy
+            ),
+            "load the shard's waiting requests, open sessions and due sweeps",
         )
-        if self._shard.sessions_created == 0 or workflow.now() >= deadline:
-            return 0
-        workflow.upsert_search_attributes(naming.status_update(naming.AWAITING_NO_SHOWS))
-        workflow.set_current_details(f"no-show sweep at {deadline:%H:%M:%S} UTC")
-        await workflow.sleep(deadline - workflow.now(), summary="the slot's no-show deadline")
+        self._shard.load(loaded.entries, loaded.seated)
+        self._sweeps_due.update(loaded.sweeps_due)
+
+    def _deadline(self, slot: datetime) -> datetime:
+        policy = self._input.policy
+        return slot + timedelta(seconds=policy.no_show_grace_seconds + policy.receipt_skew_seconds)
+
+    def _next_wake(self, input: MatchmakerInput) -> tuple[datetime, str]:
+        """The earliest of: a slot's no-show sweep, a widening of levels, the moment pairs across
+        midnight become this shard's, a quiet spell to swap partners in, the day's last slot."""
+        now = workflow.now()
+        moments: list[tuple[datetime, str]] = [
+            (self._deadline(slot), "a slot's no-show deadline: sweep it")
+            for slot in self._sweeps_due
+        ]
+        if now < input.last_slot:
+            moments.append((input.last_slot, "the day's last slot starts: stop pairing"))
+            if self._shard.waiting:
+                widening = self._passes.next_widening()
+                if widening is not None:
+                    moments.append((widening, "levels widen for a waiting pair: pair again"))
+                handover = input.day - timedelta(minutes=input.policy.slot_minutes)
+                if now < handover and any(
+                    e.request().availability_start < input.day
+                    for e in self._shard.waiting.values()
+                ):
+                    moments.append((handover, "yesterday's last slot passes: pair across it"))
+            due = self._next_rearrangement_due(input)
+            if due is not None:
+                moments.append((due, "quiet: swap partners for whoever is left alone"))
+        return min(moments, key=lambda moment: moment[0])
+
+    async def _on_timer(self, input: MatchmakerInput) -> int:
+        """Do whatever came due: sweeps first (they are deadlines), then pairing again."""
+        now = workflow.now()
+        no_shows = 0
+        for slot in sorted(self._sweeps_due):
+            if self._deadline(slot) <= now:
+                self._sweeps_due.discard(slot)
+                no_shows += await self._sweep_no_shows(input, slot)
+        if now >= input.last_slot:
+            if self._sweeps_due:
+                workflow.upsert_search_attributes(naming.status_update(naming.AWAITING_NO_SHOWS))
+            return no_shows
+        if _new_build_is_current():
+            return no_shows  # the next run pairs, with the new build's code
+        due = self._next_rearrangement_due(input)
+        if due is not None and due <= now:
+            self._quiet_checked = True
+            await self._passes.rearrange()
+        elif self._shard.waiting:
+            await self._passes.run()
+        return no_shows
+
+    async def _hand_over(self, input: MatchmakerInput) -> None:
+        """Continue as new: the next run reloads the pool, the seats and the due sweeps."""
+        # The server refuses a continue-as-new whose task saw signals land meanwhile, and the task
+        # is then run again: a pass's local activities in it would write again, pairing
+        # differently. A timer ends this task first, so the hand-over's own task runs no activity.
+        await workflow.sleep(HAND_OVER_PAUSE, summary="hand over to a new run")
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        handover = self._shard.handover()
+        workflow.continue_as_new(
+            replace(
+                input,
+                sessions_created=handover.sessions_created,
+                sessions_rearranged=handover.sessions_rearranged,
+                runs=input.runs + 1,
+            ),
+            # A run is pinned to its build; the next one starts on the current build.
+            initial_versioning_behavior=workflow.ContinueAsNewVersioningBehavior.AUTO_UPGRADE,
+        )
+
+    async def _sweep_no_shows(self, input: MatchmakerInput, slot: datetime) -> int:
+        """Just after a slot's no-show deadline (by the receipt skew, so that a join that reached
+        Parley in time has committed), settle every due session of the slot in this shard in one
+        transaction, rematches included; the sessions' own timers follow."""
+        workflow.set_current_details(f"no-show sweep of {slot:%H:%M} UTC")
         swept = await run_activity(
             SettlementActivities.settle_shard,
             SettleShardInput(
-                input.slot_start, input.duration_minutes, input.languages, workflow.now(), policy
+                slot, input.duration_minutes, input.languages, workflow.now(), input.policy
             ),
-            "settle the shard's no-shows and recorded cancels; book the rematches",
+            "settle the slot's no-shows and recorded cancels; book the rematches",
         )
         workflow.set_current_details(
-            f"no-show sweep cancelled {len(swept.cancelled_session_ids)}, "
+            f"no-show sweep of {slot:%H:%M} UTC cancelled {len(swept.cancelled_session_ids)}, "
             f"rematched {len(swept.rematch_request_ids)}"
         )
         return len(swept.cancelled_session_ids)
@@ -152,6 +203,10 @@ class MatchmakerWorkflow:
     @workflow.signal(name=naming.ADD_REQUEST)
     def add_request(self, entry: PoolEntry) -> None:
         """A request joins the pool; repeats of a known request are ignored."""
+        if not entry.placed:
+            # From a 0.2.0 worker, without its window: Postgres has it, so read the pool again.
+            self._reload = self._dirty = True
+            return
         if not self._shard.add(entry):
             return
         self._dirty = True
@@ -169,7 +224,7 @@ class MatchmakerWorkflow:
     def state(self) -> MatchmakerState:
         """The pool as it stands."""
         return MatchmakerState(
-            slot_start=self._input.slot_start,
+            day=self._input.day,
             duration_minutes=self._input.duration_minutes,
             language_one_id=self._input.language_one_id,
             language_two_id=self._input.language_two_id,
@@ -185,10 +240,11 @@ class MatchmakerWorkflow:
         if self._quiet_checked:
             return None  # tried since the last arrival; the next arrival tries again later
         shard = self._shard
-        if not (self._passes.may_rearrange() and shard.seated and shard.waiting_on_both_sides()):
+        deadline = self._passes.rearrange_deadline()
+        if deadline is None or not shard.waiting_on_both_sides():
             return None
         due = self._last_arrival + timedelta(seconds=input.policy.rearrange_after_quiet_seconds)
-        return due if due < self._passes.join_opens() else None
+        return due if due < deadline else None
 
     def _should_continue_as_new(self, budget: int) -> bool:
         info = workflow.info()

@@ -19,9 +19,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from contracts.requests import PoolEntry
     from contracts.sessions import SessionInput, SessionSpec
-    from domain.matching import Pair, pair_pool
+    from domain.matching import MatchRules, Pair, next_widening, pair_pool
     from domain.rearranging import Seated, rearrange
-    from domain.requests import MatchRequest
     from domain.shard_pool import ShardPool
     from workflows.activity_calls import run_activity
     from workflows.pass_metrics import PassMetrics
@@ -30,23 +29,60 @@ with workflow.unsafe.imports_passed_through():
 SESSIONS_PER_BATCH = 200
 
 
-def _candidate(entry: PoolEntry, input: MatchmakerInput) -> MatchRequest:
-    return entry.request(input.slot_start, input.duration_minutes)
-
-
-def _seat(seat: SeatedEntry, input: MatchmakerInput) -> Seated:
+def _seat(seat: SeatedEntry) -> Seated:
     return Seated(
-        seat.session_id, Pair(_candidate(seat.first, input), _candidate(seat.second, input))
+        seat.session_id,
+        Pair(
+            seat.first.request(seat.slot_start),
+            seat.second.request(seat.slot_start),
+            seat.slot_start,
+        ),
     )
 
 
 class ShardPasses:
     """Pairing and rearranging passes over one run's shard pool."""
 
-    def __init__(self, input: MatchmakerInput, shard: ShardPool[PoolEntry, SeatedEntry]) -> None:
+    def __init__(
+        self,
+        input: MatchmakerInput,
+        shard: ShardPool[PoolEntry, SeatedEntry],
+        sweeps_due: set[datetime],
+    ) -> None:
         self._input = input
         self._shard = shard
+        self._sweeps_due = sweeps_due
         self._metrics = PassMetrics()
+        # Pairs of users the database refused to seat together, learnt from refused sessions.
+        self._blocked: set[frozenset[str]] = set()
+
+    def rules(self) -> MatchRules:
+        """The rules of a pass now: this shard's day, its policy, and who blocks whom."""
+        input, policy = self._input, self._input.policy
+        waiting = self._shard.waiting.values()
+        seated = [e for seat in self._shard.seated.values() for e in (seat.first, seat.second)]
+        everyone = [*waiting, *seated]
+        blocked = set(self._blocked)
+        for entry in everyone:
+            blocked.update(frozenset((entry.user_id, other)) for other in entry.blocked_user_ids)
+        unreliable = (
+            frozenset(e.user_id for e in everyone if e.unreliable)
+            if policy.rank_by_reliability
+            else frozenset()
+        )
+        return MatchRules(
+            now=workflow.now(),
+            slot_minutes=policy.slot_minutes,
+            widen_levels_minutes=policy.widen_levels_minutes,
+            blocked=frozenset(blocked),
+            unreliable=unreliable,
+            owned_from=input.day,
+            owned_to=input.day_end,
+        )
+
+    def next_widening(self) -> datetime | None:
+        """When a pair of the pool now too far apart in level may pair (one timer per shard)."""
+        return next_widening([e.request() for e in self._shard.waiting.values()], self.rules())
 
     async def run(self) -> None:
         """One pass: pair the pool, persist and start the sessions, count what it took."""
@@ -61,7 +97,8 @@ class ShardPasses:
         await self._drop_already_finished()
         # Requests that turn out dead (cancelled meanwhile) leave the pool and we pair again.
         while True:
-            pairs = pair_pool([_candidate(e, self._input) for e in self._shard.waiting.values()])
+            self._drop_past()
+            pairs = pair_pool([e.request() for e in self._shard.waiting.values()], self.rules())
             if not pairs:
                 break
             known = self._shard.known()
@@ -71,6 +108,12 @@ class ShardPasses:
                 all_persisted &= await self._persist(batch)
             if all_persisted or self._shard.known() == known:
                 break
+
+    def _drop_past(self) -> None:
+        """Requests whose last slot start has passed can pair no more: they expire."""
+        now = workflow.now()
+        shard = self._shard
+        shard.retire(*(r for r, e in shard.waiting.items() if e.last_start <= now))
 
     async def _drop_already_finished(self) -> None:
         """Before pairing, drop the requests a repeated signal brought back after an earlier
@@ -91,9 +134,11 @@ class ShardPasses:
         long as nobody may join yet; a session joined or cancelled meanwhile is left out."""
         shard = self._shard
         while self.may_rearrange() and shard.seated and shard.waiting_on_both_sides():
+            self._drop_past()
             result = rearrange(
-                [_candidate(entry, self._input) for entry in shard.waiting.values()],
-                [_seat(seat, self._input) for seat in shard.seated.values()],
+                [entry.request() for entry in shard.waiting.values()],
+                [_seat(seat) for seat in self._open_seats()],
+                self.rules(),
             )
             if not result.pairs:
                 return
@@ -102,8 +147,7 @@ class ShardPasses:
                 return
             if shard.known() == known:
                 return  # refused, and nothing learnt to try otherwise: wait for news
-        if not self.may_rearrange():
-            shard.seated.clear()
+        self._close_seats()
 
     async def _persist(self, pairs: list[Pair], dissolved: tuple[str, ...] = ()) -> bool:
         """Persist and start the pairs' sessions (in place of `dissolved`, all or nothing).
@@ -131,16 +175,20 @@ class ShardPasses:
             if session.spec.session_id not in created:
                 continue
             one, two = (entries[r.request_id] for r in (session.request_one, session.request_two))
-            if self.may_rearrange():
+            start = session.spec.scheduled_start
+            self._sweeps_due.add(start)
+            if self._may_change(start):
                 shard.seated[session.spec.session_id] = SeatedEntry(
-                    session.spec.session_id, one, two
+                    session.spec.session_id, one, two, start
                 )
             # Partners moved from dissolved sessions were finished when first seated.
             shard.retire(one.request_id, two.request_id)
         shard.sessions_created += len(created)
         shard.forget_seats(result.stale_session_ids, set(result.dead_request_ids))
         shard.retire(*result.dead_request_ids)
-        return not (result.dead_request_ids or result.stale_session_ids)
+        learnt = {frozenset(users) for users in result.blocked_user_pairs} - self._blocked
+        self._blocked |= learnt
+        return not (result.dead_request_ids or result.stale_session_ids or learnt)
 
     def _dissolution(self, session_id: str, sessions: list[SessionInput]) -> DissolvedSession:
         people = self._shard.people_of(session_id)
@@ -164,23 +212,37 @@ class ShardPasses:
                 match_request_two_id=pair.second.request_id,
                 language_one_id=pair.first.native_language_id,
                 language_two_id=pair.second.native_language_id,
-                scheduled_start=input.slot_start,
+                scheduled_start=pair.slot_start,
                 duration_minutes=input.duration_minutes,
             ),
-            request_one=entries[pair.first.request_id].spec(
-                input.slot_start, input.duration_minutes
-            ),
-            request_two=entries[pair.second.request_id].spec(
-                input.slot_start, input.duration_minutes
-            ),
+            request_one=entries[pair.first.request_id].spec(),
+            request_two=entries[pair.second.request_id].spec(),
             policy=input.policy,
         )
 
-    def may_rearrange(self) -> bool:
-        """Partners may change only before anyone may join."""
-        return workflow.now() < self.join_opens()
+    def _may_change(self, slot_start: datetime) -> bool:
+        """Partners of a session may change only before anyone may join it."""
+        opens = slot_start - timedelta(minutes=self._input.policy.join_opens_minutes)
+        return workflow.now() < opens
 
-    def join_opens(self) -> datetime:
-        """When the first participant may join: partners may change only before that."""
-        input = self._input
-        return input.slot_start - timedelta(minutes=input.policy.join_opens_minutes)
+    def _open_seats(self) -> list[SeatedEntry]:
+        return [s for s in self._shard.seated.values() if self._may_change(s.slot_start)]
+
+    def _close_seats(self) -> None:
+        """Forget the seats whose session may be joined by now: they are final."""
+        shard = self._shard
+        for session_id, seat in list(shard.seated.items()):
+            if not self._may_change(seat.slot_start):
+                del shard.seated[session_id]
+
+    def may_rearrange(self) -> bool:
+        """Whether some seated session may still change partners."""
+        return bool(self._open_seats())
+
+    def rearrange_deadline(self) -> datetime | None:
+        """When the last seated session that may still change stops being able to."""
+        opens = [
+            s.slot_start - timedelta(minutes=self._input.policy.join_opens_minutes)
+            for s in self._open_seats()
+        ]
+        return max(opens, default=None)

@@ -51,6 +51,7 @@ def _require_same_request(row: MatchRequestRow, body: MatchRequestCreate) -> Non
         and row.learning_language_id == body.learning_language_id
         and row.proficiency_level == body.proficiency_level
         and row.availability_start == body.availability_start
+        and row.availability_end == (body.availability_end or body.availability_start)
         and row.preferred_duration_minutes == body.preferred_duration_minutes
     )
     if not same:

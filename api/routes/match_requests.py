@@ -137,14 +137,21 @@ async def reschedule_match_request(
     if idempotency_key is not None:
         existing = await reads.request_by_idempotency_key(db, user, idempotency_key)
         if existing is not None:
-            if existing.replaces_request_id != request_id or (
-                existing.availability_start != body.availability_start
+            if (
+                existing.replaces_request_id != request_id
+                or existing.availability_start != body.availability_start
+                or existing.availability_end != (body.availability_end or body.availability_start)
             ):
                 raise StateConflict("this Idempotency-Key was used for a different request")
             return existing
     row = await reads.request_of(db, user, request_id)
     _require_waiting(row, "rescheduled")
-    validate_reschedule(body.availability_start, now=received, policy=booking_policy(settings))
+    validate_reschedule(
+        body.availability_start,
+        now=received,
+        policy=booking_policy(settings),
+        new_end=body.availability_end,
+    )
     await rate_limit.take(db, user, booking.BOOKINGS, received, settings.rate_limit_per_minute)
     new_request_id = booking.new_request_id(user, idempotency_key)
     await reads.release(db)
@@ -160,6 +167,7 @@ async def reschedule_match_request(
                         user_id=user,
                         new_request_id=str(new_request_id),
                         new_slot_start=body.availability_start,
+                        new_availability_end=body.availability_end,
                         answer_by=deadline,
                         idempotency_key=idempotency_key,
                     ),

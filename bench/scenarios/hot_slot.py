@@ -14,7 +14,7 @@ from bench.profiles import Profile
 from bench.progress import bar
 from bench.scenarios.histories import PAIRS_SEATED, matchmaker_runs
 from bench.stats import summary_ms
-from domain.matching import pair_pool
+from domain.matching import MatchRules, pair_pool
 from domain.requests import MatchRequest
 
 SLOT_DELAY = timedelta(hours=2)
@@ -49,7 +49,15 @@ def _candidate(request_id: str, booking: Booking) -> MatchRequest:
 
 def most_pairs_possible(accepted: list[Booked]) -> int:
     """The size of a maximum matching of all accepted requests, as if they came at once."""
-    return len(pair_pool([_candidate(str(b.request_id), b.booking) for b in accepted]))
+    return len(
+        pair_pool([_candidate(str(b.request_id), b.booking) for b in accepted], _rules(accepted))
+    )
+
+
+def _rules(accepted: list[Booked]) -> MatchRules:
+    """Today's rules (no widening), as if every slot were still bookable."""
+    first = min((b.booking.slot_start for b in accepted), default=datetime.now(UTC))
+    return MatchRules(now=first - timedelta(minutes=1), slot_minutes=1)
 
 
 async def pairable_left(ctx: BenchContext, slot: datetime) -> int:
@@ -64,7 +72,8 @@ async def pairable_left(ctx: BenchContext, slot: datetime) -> int:
             [
                 _candidate(row[0], Booking(row[1], row[2], row[3], row[4], slot, DURATION_MINUTES))
                 for row in rows
-            ]
+            ],
+            MatchRules(now=slot - timedelta(minutes=1), slot_minutes=1),
         )
     )
 

@@ -129,10 +129,30 @@ def test_a_slot_beyond_the_booking_horizon_is_refused():
     assert caught.value.field == "availability_start"
 
 
-def test_an_end_other_than_the_start_is_refused_because_v1_books_one_slot():
-    refused = violation(replace(SEED_REQUEST, availability_end=THREE_PM + timedelta(hours=1)))
+def test_a_window_up_to_six_hours_long_is_bookable():
+    for hours in (1, 6):
+        window = replace(SEED_REQUEST, availability_end=THREE_PM + timedelta(hours=hours))
+        validate_request(window, now=NOW, policy=POLICY, known_languages=LANGUAGES)
+
+
+def test_a_window_longer_than_the_maximum_is_refused():
+    refused = violation(
+        replace(SEED_REQUEST, availability_end=THREE_PM + timedelta(hours=6, minutes=10))
+    )
     assert refused.field == "availability_end"
-    assert refused.reason == "must equal availability_start: v1 books a single slot"
+    assert refused.reason == "must be at most 6 hours after availability_start"
+
+
+def test_a_window_that_ends_before_it_starts_is_refused():
+    refused = violation(replace(SEED_REQUEST, availability_end=THREE_PM - timedelta(minutes=10)))
+    assert refused.field == "availability_end"
+    assert refused.reason == "must not be before availability_start"
+
+
+def test_a_window_end_off_the_grid_is_refused():
+    refused = violation(replace(SEED_REQUEST, availability_end=THREE_PM + timedelta(minutes=15)))
+    assert refused.field == "availability_end"
+    assert refused.reason == "must lie on the 10-minute slot grid"
 
 
 def test_a_naive_end_is_refused():

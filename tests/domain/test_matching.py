@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from domain.levels import Level, level_distance
 from domain.matching import (
+    MatchRules,
     Pair,
     can_pair,
     language_pair,
@@ -21,6 +22,8 @@ from domain.requests import MatchRequest
 T = TypeVar("T")
 THREE_PM = datetime(2025, 7, 27, 15, 0, tzinfo=UTC)
 EARLY = datetime(2025, 7, 27, 9, 0, tzinfo=UTC)
+# Fixed-slot pools are paired as in the morning, long before their slots.
+RULES = MatchRules(now=EARLY)
 
 
 def request(
@@ -68,51 +71,51 @@ def served(pairs: list[Pair]) -> set[str]:
 def test_the_seeds_english_and_spanish_speakers_are_paired():
     a = request("req-a", user_id="user-a", waited_minutes=5)
     b = spanish_speaker("req-b", user_id="user-b")
-    assert can_pair(a, b) and can_pair(b, a)
-    assert pair_pool([b, a]) == [Pair(first=a, second=b)]
+    assert can_pair(a, b, RULES) and can_pair(b, a, RULES)
+    assert pair_pool([b, a], RULES) == [Pair(first=a, second=b, slot_start=THREE_PM)]
 
 
 def test_two_learners_of_the_same_language_are_not_paired():
-    assert pair_pool([request("a"), request("b")]) == []
+    assert pair_pool([request("a"), request("b")], RULES) == []
 
 
 def test_requests_that_are_not_reciprocal_are_not_paired():
     a = request("a", "english", "spanish")
     b = request("b", "spanish", "french")
-    assert not can_pair(a, b)
-    assert pair_pool([a, b]) == []
+    assert not can_pair(a, b, RULES)
+    assert pair_pool([a, b], RULES) == []
 
 
 def test_a_user_is_never_paired_with_themselves():
     a = request("a", user_id="same")
     b = spanish_speaker("b", user_id="same")
-    assert not can_pair(a, b)
-    assert pair_pool([a, b]) == []
+    assert not can_pair(a, b, RULES)
+    assert pair_pool([a, b], RULES) == []
 
 
 def test_levels_two_steps_apart_are_not_paired():
     a = request("a", level=Level.BEGINNER)
     b = spanish_speaker("b", level=Level.INTERMEDIATE)
-    assert not can_pair(a, b)
-    assert pair_pool([a, b]) == []
+    assert not can_pair(a, b, RULES)
+    assert pair_pool([a, b], RULES) == []
 
 
 def test_levels_one_step_apart_are_paired():
     a = request("a", level=Level.UPPER_INTERMEDIATE)
     b = spanish_speaker("b", level=Level.ADVANCED)
-    assert ids(pair_pool([a, b])) == [("a", "b")]
+    assert ids(pair_pool([a, b], RULES)) == [("a", "b")]
 
 
 def test_requests_for_different_slots_or_lengths_are_not_paired():
     a = request("a")
     later = spanish_speaker("b", availability_start=THREE_PM + timedelta(minutes=10))
     shorter = spanish_speaker("c", preferred_duration_minutes=30)
-    assert pair_pool([a, later, shorter]) == []
+    assert pair_pool([a, later, shorter], RULES) == []
 
 
 def test_the_same_slot_given_in_another_timezone_is_the_same_slot():
     cest = THREE_PM.astimezone(datetime.fromisoformat("2025-07-27T17:00+02:00").tzinfo)
-    assert ids(pair_pool([request("a"), spanish_speaker("b", availability_start=cest)])) == [
+    assert ids(pair_pool([request("a"), spanish_speaker("b", availability_start=cest)], RULES)) == [
         ("a", "b")
     ]
 
@@ -120,8 +123,8 @@ def test_the_same_slot_given_in_another_timezone_is_the_same_slot():
 def test_someone_learning_their_own_language_is_never_paired():
     a = request("a", "english", "english")
     b = request("b", "english", "english")
-    assert not can_pair(a, b)
-    assert pair_pool([a, b]) == []
+    assert not can_pair(a, b, RULES)
+    assert pair_pool([a, b], RULES) == []
 
 
 def test_more_pairs_beat_first_come_first_served():
@@ -131,25 +134,25 @@ def test_more_pairs_beat_first_come_first_served():
     b = spanish_speaker("b", level=Level.ELEMENTARY, waited_minutes=30)
     c = request("c", level=Level.BEGINNER, waited_minutes=20)
     d = spanish_speaker("d", level=Level.UPPER_INTERMEDIATE, waited_minutes=10)
-    assert ids(pair_pool([a, b, c, d])) == [("a", "d"), ("b", "c")]
+    assert ids(pair_pool([a, b, c, d], RULES)) == [("a", "d"), ("b", "c")]
 
 
 def test_a_priority_one_request_is_served_before_an_older_priority_zero_one():
     old = request("old", waited_minutes=60)
     let_down = request("let-down", priority=1)
     partner = spanish_speaker("partner", waited_minutes=120)
-    assert ids(pair_pool([old, let_down, partner])) == [("let-down", "partner")]
+    assert ids(pair_pool([old, let_down, partner], RULES)) == [("let-down", "partner")]
 
 
 def test_the_longest_waiting_request_is_served_first_when_only_one_can_be():
     newer = request("newer", waited_minutes=5)
     older = request("older", waited_minutes=50)
     partner = spanish_speaker("partner")
-    assert ids(pair_pool([newer, partner, older])) == [("older", "partner")]
+    assert ids(pair_pool([newer, partner, older], RULES)) == [("older", "partner")]
 
 
 def test_the_request_id_breaks_an_exact_tie():
-    assert ids(pair_pool([request("b"), request("a"), spanish_speaker("z")])) == [("a", "z")]
+    assert ids(pair_pool([request("b"), request("a"), spanish_speaker("z")], RULES)) == [("a", "z")]
 
 
 def test_priority_never_costs_a_pair():
@@ -159,7 +162,7 @@ def test_priority_never_costs_a_pair():
     q = request("q", level=Level.INTERMEDIATE, waited_minutes=90)
     p = spanish_speaker("p", level=Level.UPPER_INTERMEDIATE)
     s = spanish_speaker("s", level=Level.ELEMENTARY)
-    assert ids(pair_pool([q, p, s, let_down])) == [("let-down", "p"), ("q", "s")]
+    assert ids(pair_pool([q, p, s, let_down], RULES)) == [("let-down", "p"), ("q", "s")]
 
 
 def test_closer_levels_are_preferred_when_the_same_requests_are_served():
@@ -168,7 +171,7 @@ def test_closer_levels_are_preferred_when_the_same_requests_are_served():
     d = spanish_speaker("d", level=Level.UPPER_INTERMEDIATE, waited_minutes=30)
     b = request("b", level=Level.UPPER_INTERMEDIATE, waited_minutes=20)
     c = spanish_speaker("c", level=Level.INTERMEDIATE, waited_minutes=10)
-    assert ids(pair_pool([a, b, c, d])) == [("a", "c"), ("d", "b")]
+    assert ids(pair_pool([a, b, c, d], RULES)) == [("a", "c"), ("d", "b")]
 
 
 def test_separate_slots_and_language_pairs_are_paired_independently():
@@ -180,7 +183,7 @@ def test_separate_slots_and_language_pairs_are_paired_independently():
         request("late-en", availability_start=THREE_PM + timedelta(hours=1), priority=1),
         spanish_speaker("late-es", availability_start=THREE_PM + timedelta(hours=1)),
     ]
-    assert ids(pair_pool(pool)) == [
+    assert ids(pair_pool(pool, RULES)) == [
         ("late-en", "late-es"),
         ("en-es", "es-en"),
         ("en-fr", "fr-en"),
@@ -188,18 +191,18 @@ def test_separate_slots_and_language_pairs_are_paired_independently():
 
 
 def test_an_empty_pool_gives_no_pairs():
-    assert pair_pool([]) == []
+    assert pair_pool([], RULES) == []
 
 
 def test_a_request_id_twice_in_the_pool_is_refused():
     with pytest.raises(ValueError, match="appears twice"):
-        pair_pool([request("a"), spanish_speaker("a")])
+        pair_pool([request("a"), spanish_speaker("a")], RULES)
 
 
 def test_a_request_with_a_naive_time_is_refused_before_pairing():
     naive = request("a", availability_start=datetime(2025, 7, 27, 15, 0))
     with pytest.raises(ValueError, match="naive"):
-        pair_pool([naive])
+        pair_pool([naive], RULES)
 
 
 def test_a_requests_level_read_as_a_plain_string_becomes_a_level():
@@ -209,7 +212,7 @@ def test_a_requests_level_read_as_a_plain_string_becomes_a_level():
 
 def test_a_request_of_an_unknown_level_is_refused_before_pairing():
     with pytest.raises(ValueError, match="expert"):
-        pair_pool([replace(request("a"), proficiency_level="expert")])
+        pair_pool([replace(request("a"), proficiency_level="expert")], RULES)
 
 
 def test_a_hot_slot_of_ten_thousand_requests_is_paired_completely():
@@ -220,9 +223,9 @@ def test_a_hot_slot_of_ten_thousand_requests_is_paired_completely():
         )
         for i in range(10_000)
     ]
-    pairs = pair_pool(pool)
+    pairs = pair_pool(pool, RULES)
     assert len(pairs) == 5_000
-    assert all(can_pair(pair.first, pair.second) for pair in pairs)
+    assert all(can_pair(pair.first, pair.second, RULES) for pair in pairs)
 
 
 # Properties, against an exact oracle (networkx's blossom algorithm on the explicit graph)
@@ -290,7 +293,7 @@ def compatibility_graph(pool: list[MatchRequest]) -> nx.Graph:
         (i, j)
         for i in range(len(pool))
         for j in range(i + 1, len(pool))
-        if can_pair(pool[i], pool[j])
+        if can_pair(pool[i], pool[j], RULES)
     )
     return graph
 
@@ -324,8 +327,8 @@ def oracle_least_level_distance(pool: list[MatchRequest], covered: set[str]) -> 
 @oracle_settings
 @given(any_pool)
 def test_every_pair_is_allowed_and_no_request_is_used_twice(pool: list[MatchRequest]):
-    pairs = pair_pool(pool)
-    assert all(can_pair(pair.first, pair.second) for pair in pairs)
+    pairs = pair_pool(pool, RULES)
+    assert all(can_pair(pair.first, pair.second, RULES) for pair in pairs)
     assert len(served(pairs)) == 2 * len(pairs)
 
 
@@ -333,7 +336,7 @@ def test_every_pair_is_allowed_and_no_request_is_used_twice(pool: list[MatchRequ
 @given(any_pool)
 def test_the_number_of_pairs_is_the_maximum_possible(pool: list[MatchRequest]):
     maximum = nx.max_weight_matching(compatibility_graph(pool), maxcardinality=True)
-    assert len(pair_pool(pool)) == len(maximum)
+    assert len(pair_pool(pool, RULES)) == len(maximum)
 
 
 @oracle_settings
@@ -341,13 +344,13 @@ def test_the_number_of_pairs_is_the_maximum_possible(pool: list[MatchRequest]):
 def test_the_requests_served_are_the_best_ranked_that_any_matching_can_serve(
     pool: list[MatchRequest],
 ):
-    assert served(pair_pool(pool)) == oracle_best_served(pool)
+    assert served(pair_pool(pool, RULES)) == oracle_best_served(pool)
 
 
 @oracle_settings
 @given(any_pool)
 def test_the_total_level_distance_is_the_least_for_the_requests_served(pool: list[MatchRequest]):
-    pairs = pair_pool(pool)
+    pairs = pair_pool(pool, RULES)
     total = sum(level_distance(pair.first.level, pair.second.level) for pair in pairs)
     assert total == oracle_least_level_distance(pool, served(pairs))
 
@@ -361,7 +364,9 @@ def test_pairing_each_language_pair_apart_makes_as_many_pairs_as_pairing_the_who
     for candidate in pool:
         key = language_pair(candidate.native_language_id, candidate.learning_language_id)
         shards.setdefault(key, []).append(candidate)
-    assert sum(len(pair_pool(shard)) for shard in shards.values()) == len(pair_pool(pool))
+    assert sum(len(pair_pool(shard, RULES)) for shard in shards.values()) == len(
+        pair_pool(pool, RULES)
+    )
 
 
 def test_a_language_pair_is_the_same_from_either_side():
@@ -373,7 +378,7 @@ def test_a_language_pair_is_the_same_from_either_side():
 def test_the_pairs_do_not_depend_on_the_order_of_the_pool(pool: list[MatchRequest], rng):
     shuffled = list(pool)
     rng.shuffle(shuffled)
-    assert pair_pool(shuffled) == pair_pool(pool)
+    assert pair_pool(shuffled, RULES) == pair_pool(pool, RULES)
 
 
 @settings(deadline=None, max_examples=200)
@@ -381,7 +386,7 @@ def test_the_pairs_do_not_depend_on_the_order_of_the_pool(pool: list[MatchReques
 def test_pairs_come_best_ranked_first_and_each_led_by_its_better_ranked_request(
     pool: list[MatchRequest],
 ):
-    pairs = pair_pool(pool)
+    pairs = pair_pool(pool, RULES)
     firsts = [preference_key(pair.first) for pair in pairs]
     assert firsts == sorted(firsts)
     assert all(preference_key(p.first) < preference_key(p.second) for p in pairs)

@@ -7,14 +7,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.levels import Level, level_distance
-from domain.matching import Pair, can_pair, pair_pool
+from domain.matching import Pair, can_pair, earliest_common_slot, pair_pool
 from domain.rearranging import Rearrangement, Seated, rearrange
 from domain.requests import MatchRequest
-from tests.domain.test_matching import any_pool, compatibility_graph, request, spanish_speaker
+from tests.domain.test_matching import (
+    RULES,
+    THREE_PM,
+    any_pool,
+    compatibility_graph,
+    request,
+    spanish_speaker,
+)
 
 
 def seated(session_id: str, first: MatchRequest, second: MatchRequest) -> Seated:
-    return Seated(session_id, Pair(first=first, second=second))
+    slot = earliest_common_slot(first, second, RULES) or THREE_PM
+    return Seated(session_id, Pair(first=first, second=second, slot_start=slot))
 
 
 def after(rearrangement: Rearrangement, before: list[Seated]) -> list[Pair]:
@@ -36,9 +44,9 @@ def test_an_early_pair_is_split_so_that_two_later_requests_are_seated_too():
     spanish_a2 = spanish_speaker("es-a2", level=Level.ELEMENTARY)
     english_c1 = request("en-c1", level=Level.ADVANCED)
     early = seated("s-1", english_b1, spanish_b2)
-    assert pair_pool([spanish_a2, english_c1]) == []  # the two late ones cannot pair alone
+    assert pair_pool([spanish_a2, english_c1], RULES) == []  # the two late ones cannot pair alone
 
-    result = rearrange([spanish_a2, english_c1], [early])
+    result = rearrange([spanish_a2, english_c1], [early], RULES)
 
     assert result.dissolved == ("s-1",)
     assert {frozenset(request_ids([pair])) for pair in result.pairs} == {
@@ -49,11 +57,11 @@ def test_an_early_pair_is_split_so_that_two_later_requests_are_seated_too():
 
 def test_nothing_changes_when_nobody_more_can_be_seated():
     pair = seated("s-1", request("en"), spanish_speaker("es"))
-    assert rearrange([request("en-2", level=Level.BEGINNER)], [pair]) == Rearrangement()
+    assert rearrange([request("en-2", level=Level.BEGINNER)], [pair], RULES) == Rearrangement()
 
 
 def test_a_waiting_request_with_a_waiting_partner_is_simply_paired():
-    result = rearrange([request("en"), spanish_speaker("es")], [])
+    result = rearrange([request("en"), spanish_speaker("es")], [], RULES)
     assert result.dissolved == () and request_ids(list(result.pairs)) == ["en", "es"]
 
 
@@ -63,7 +71,7 @@ def test_the_better_ranked_waiting_request_is_seated_when_only_one_can_be():
     urgent = spanish_speaker("es-urgent", level=Level.ELEMENTARY, priority=1)
     older = spanish_speaker("es-older", level=Level.ELEMENTARY, waited_minutes=30)
     advanced = request("en-advanced", level=Level.ADVANCED)
-    result = rearrange([older, urgent, advanced], [seated("s-1", english, spanish)])
+    result = rearrange([older, urgent, advanced], [seated("s-1", english, spanish)], RULES)
     assert "es-urgent" in request_ids(list(result.pairs))
     assert "es-older" not in request_ids(list(result.pairs))
 
@@ -80,7 +88,7 @@ def greedy_seating(pool: list[MatchRequest]) -> tuple[list[Seated], list[MatchRe
     for one in early:
         if one.request_id in taken:
             continue
-        partners = [t for t in early if t.request_id not in taken and can_pair(one, t)]
+        partners = [t for t in early if t.request_id not in taken and can_pair(one, t, RULES)]
         if partners:
             two = max(partners, key=lambda t: level_distance(one.level, t.level))
             seats.append(seated(f"s-{len(seats)}", one, two))
@@ -122,7 +130,9 @@ def crowded_slots(draw: st.DrawFn) -> tuple[list[Seated], list[MatchRequest]]:
         )
     ]
     # What the matchmaker's pass leaves waiting: arrivals that could not pair among themselves.
-    paired = {c.request_id for pair in pair_pool(arrivals) for c in (pair.first, pair.second)}
+    paired = {
+        c.request_id for pair in pair_pool(arrivals, RULES) for c in (pair.first, pair.second)
+    }
     return seats, [c for c in arrivals if c.request_id not in paired]
 
 
@@ -136,12 +146,12 @@ def test_everyone_seated_stays_seated_and_the_result_is_a_maximum_matching(
 ):
     seats, waiting = slot
     pool = [c for s in seats for c in (s.pair.first, s.pair.second)] + waiting
-    result = rearrange(waiting, seats)
+    result = rearrange(waiting, seats, RULES)
     pairs = after(result, seats)
 
     everyone = request_ids(pairs)
     assert len(everyone) == len(set(everyone))
-    assert all(can_pair(pair.first, pair.second) for pair in pairs)
+    assert all(can_pair(pair.first, pair.second, RULES) for pair in pairs)
     assert set(request_ids([s.pair for s in seats])) <= set(everyone)
     maximum = nx.max_weight_matching(compatibility_graph(pool), maxcardinality=True)
     assert len(pairs) == len(maximum)
@@ -153,7 +163,7 @@ def test_only_the_sessions_whose_pair_changed_are_dissolved(
     slot: tuple[list[Seated], list[MatchRequest]],
 ):
     seats, waiting = slot
-    result = rearrange(waiting, seats)
+    result = rearrange(waiting, seats, RULES)
     before = {frozenset(request_ids([s.pair])): s.session_id for s in seats}
     now = {frozenset(request_ids([pair])) for pair in after(result, seats)}
     assert set(result.dissolved) == {sid for pair, sid in before.items() if pair not in now}
@@ -161,7 +171,7 @@ def test_only_the_sessions_whose_pair_changed_are_dissolved(
 
 
 def test_an_empty_slot_rearranges_nothing():
-    assert rearrange([], []) == Rearrangement()
+    assert rearrange([], [], RULES) == Rearrangement()
 
 
 @settings(deadline=None, max_examples=200)
@@ -173,22 +183,22 @@ def test_the_result_does_not_depend_on_the_order_it_is_given_things_in(
     shuffled_seats, shuffled_waiting = list(seats), list(waiting)
     rng.shuffle(shuffled_seats)
     rng.shuffle(shuffled_waiting)
-    assert rearrange(shuffled_waiting, shuffled_seats) == rearrange(waiting, seats)
+    assert rearrange(shuffled_waiting, shuffled_seats, RULES) == rearrange(waiting, seats, RULES)
 
 
 REPLAY = """
-from tests.domain.test_matching import request, spanish_speaker
+from tests.domain.test_matching import RULES, THREE_PM, request, spanish_speaker
 from domain.levels import Level
 from domain.matching import Pair
 from domain.rearranging import Seated, rearrange
 levels = list(Level)
 seats = [
     Seated(f"s{n}", Pair(request(f"en{n}", level=levels[n % 3 + 1]),
-                         spanish_speaker(f"es{n}", level=levels[n % 3 + 2])))
+                         spanish_speaker(f"es{n}", level=levels[n % 3 + 2]), THREE_PM))
     for n in range(8)
 ]
 waiting = [spanish_speaker("w-es", level=Level.BEGINNER), request("w-en", level=Level.ADVANCED)]
-print(rearrange(waiting, seats))
+print(rearrange(waiting, seats, RULES))
 """
 
 

@@ -13,14 +13,14 @@ The reliability record (sessions and no-shows over 90 days) is computed from `se
 the `sessions_participant_*` indexes of 0001; it needs no table and no counter.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-01
 """
 
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
@@ -81,7 +81,7 @@ CREATE TRIGGER sessions_refuse_blocked_pair BEFORE INSERT ON sessions
 REFUSE_DOWNGRADE = """
 DO $$ BEGIN
     IF EXISTS (SELECT 1 FROM user_blocks) THEN
-        RAISE EXCEPTION 'users'' blocks are recorded: revision 0004 cannot hold them';
+        RAISE EXCEPTION 'users'' blocks are recorded: revision 0005 cannot hold them';
     END IF;
 END $$;
 """
