@@ -108,8 +108,9 @@ class Bookable:
                 body["learning_language_id"] = self.language(
                     body["learning_language_id"], avoid=body.get("native_language_id")
                 )
-            if body.get("availability_end") is not None:
-                body["availability_end"] = body.get("availability_start")
+        # A reschedule takes a window too (0005): an end the fuzzer picked is made the start.
+        if body.get("availability_end") is not None:
+            body["availability_end"] = body.get("availability_start")
         case.body = body
         return case
 
