@@ -42,9 +42,7 @@ async def _refused_requests(
     if sqlstate(error) == SLOT_STARTED:
         return both  # they expire by their own timers
     if sqlstate(error) == BLOCKED_PAIR:
-        # Not a bug: a block the pool did not know of. Both sit out this pass; the next run
-        # reloads them (until the matchmaker learns to leave blocked pairs out of its graph).
-        return both
+        return []  # not a bug: a block made since the pool read its people (see the caller)
     dead = await not_waiting(db, spec)
     if dead:
         return dead
@@ -80,6 +78,11 @@ async def create_sessions(
                         .on_conflict_do_nothing(index_elements=["id"])
                     )
             except (IntegrityError, InternalError) as error:
+                if sqlstate(error) == BLOCKED_PAIR:
+                    # The matchmaker learns the block and pairs both again without it.
+                    result.blocked_user_pairs.append(
+                        sorted((spec.participant_one_id, spec.participant_two_id))
+                    )
                 result.dead_request_ids.extend(await _refused_requests(db, spec, error))
                 continue
             result.created_session_ids.append(spec.session_id)

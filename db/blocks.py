@@ -34,6 +34,25 @@ async def blocked_pairs_among(db: AsyncSession, user_ids: Collection[str]) -> se
     return {frozenset(pair) for pair in rows}
 
 
+async def blocks_involving(db: AsyncSession, user_ids: Collection[str]) -> dict[str, set[str]]:
+    """For each of these users, everyone they block or are blocked by (active blocks), in one
+    statement."""
+    if not user_ids:
+        return {}
+    ids = list(user_ids)
+    rows = await db.execute(
+        select(UserBlockRow.user_id, UserBlockRow.blocked_user_id).where(
+            ACTIVE, or_(UserBlockRow.user_id.in_(ids), UserBlockRow.blocked_user_id.in_(ids))
+        )
+    )
+    wanted, others = set(ids), dict[str, set[str]]()
+    for one, two in rows:
+        for me, other in ((one, two), (two, one)):
+            if me in wanted:
+                others.setdefault(me, set()).add(other)
+    return others
+
+
 async def active_block(db: AsyncSession, user_id: str, blocked_user_id: str) -> UserBlockRow | None:
     """The user's active block on someone, if there is one."""
     return await db.scalar(

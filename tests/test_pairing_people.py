@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.helpers import Person, Stack, eventually, is_matched, person, slot_ahead
+from tests.helpers import Person, Stack, eventually, is_matched, person, skip_to, slot_ahead
 from tests.test_api_me import past_session
 
 # Long enough for a matchmaker's pass to have run on what was booked (real time; the test
@@ -26,9 +26,11 @@ def conn(database_url: str) -> Iterator[psycopg.Connection[Any]]:
         yield connection
 
 
-async def book(who: Person, slot: datetime, native: str, learning: str) -> dict[str, Any]:
+async def book(
+    who: Person, slot: datetime, native: str, learning: str, **extra: Any
+) -> dict[str, Any]:
     """Book the slot; the request as the API shows it."""
-    answer = await who.book(slot, native, learning)
+    answer = await who.book(slot, native, learning, **extra)
     assert answer.status_code == 201, answer.text
     return dict(answer.json())
 
@@ -81,3 +83,21 @@ async def test_someone_with_two_recent_no_shows_is_paired_after_everyone_else(
     await book(partner, slot, "spanish", "english")
     await eventually(lambda: steady.get(f"/v1/match-requests/{second['id']}"), is_matched)
     assert await status_of(flaky, first) == "waiting"
+
+
+async def test_a_block_made_while_both_wait_holds_when_their_levels_widen(stack: Stack) -> None:
+    ana, ben, cai = person(stack, "ana"), person(stack, "ben"), person(stack, "cai")
+    slot = await slot_ahead(stack, 120)
+    mine = await book(ana, slot, "english", "spanish", level="beginner")
+    theirs = await book(ben, slot, "spanish", "english", level="intermediate")
+    # The pool read both before the block: the database refuses their session, and the
+    # matchmaker learns the block instead of trying again.
+    assert (await ana.post("/v1/blocks", {"user_id": ben.user_id})).status_code == 201
+    widen = timedelta(minutes=stack.settings.widen_levels_minutes)
+    await skip_to(stack, slot - widen + timedelta(minutes=1))
+    await asyncio.sleep(A_PASS)
+    assert await status_of(ana, mine) == "waiting"
+    assert await status_of(ben, theirs) == "waiting"
+    third = await book(cai, slot, "english", "spanish", level="elementary")
+    await eventually(lambda: ben.get(f"/v1/match-requests/{theirs['id']}"), is_matched)
+    assert await status_of(cai, third) == "matched"

@@ -59,7 +59,7 @@ async def test_an_id_an_earlier_attempt_gave_another_pair_is_reported_foreign_no
     assert result.dead_request_ids == [str(ra)]  # A sits in the earlier session; C stays free
 
 
-async def test_a_blocked_pair_sits_out_the_pass_and_is_not_logged_as_a_bug(
+async def test_a_blocked_pair_is_reported_to_the_matchmaker_and_not_logged_as_a_bug(
     conn: psycopg.Connection[Any],
     sessionmaker: async_sessionmaker[AsyncSession],
     caplog: pytest.LogCaptureFixture,
@@ -76,6 +76,6 @@ async def test_a_blocked_pair_sits_out_the_pass_and_is_not_logged_as_a_bug(
     result = await create_sessions(
         sessionmaker, CreateSessionsInput([spec], slot - timedelta(days=1))
     )
-    assert result.created_session_ids == []
-    assert result.dead_request_ids == [str(ra), str(rb)]
+    assert result.created_session_ids == [] and result.dead_request_ids == []
+    assert result.blocked_user_pairs == [sorted((a, b))]
     assert not [record for record in caplog.records if record.levelname == "ERROR"]
