@@ -15,7 +15,7 @@ from api.body_limit import BodySizeLimit
 from api.deps import Clock, system_clock
 from api.errors import install_error_handlers
 from api.openapi import docs_router, install_openapi
-from api.routes import health, languages, match_requests, sessions
+from api.routes import blocks, health, languages, match_requests, me, sessions
 from db.engine import make_engine, make_sessionmaker
 from observability.http import RequestContext, install_metrics
 from observability.logs import configure_logging
@@ -27,7 +27,15 @@ from observability.tracing import (
 )
 from settings import Settings, get_settings
 
-ROUTERS = (health.router, languages.router, match_requests.router, sessions.router, docs_router)
+ROUTERS = (
+    health.router,
+    languages.router,
+    match_requests.router,
+    sessions.router,
+    me.router,
+    blocks.router,
+    docs_router,
+)
 
 
 def create_app(

@@ -110,3 +110,15 @@ class AbandonedBookingRow(Base):
 
     request_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     answer_by: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class UserBlockRow(Base):
+    """One user's block on another; lifted by stamping `removed_at`, never deleted."""
+
+    __tablename__ = "user_blocks"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    user_id: Mapped[str] = mapped_column(Text)
+    blocked_user_id: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -11,6 +11,7 @@ from bench.context import BenchContext
 from bench.stats import percentile
 from contracts import naming
 from contracts.naming import match_request_workflow_id, session_workflow_id
+from domain.slots import day_start
 from workflows.matchmaker import MatchmakerWorkflow
 
 
@@ -21,10 +22,12 @@ async def history_length(ctx: BenchContext, workflow_id: str, run_id: str | None
 
 
 async def matchmaker_runs(ctx: BenchContext, slot: datetime) -> list[dict[str, Any]]:
-    """Every run of every matchmaker of `slot`: its events and, if running, its pool."""
+    """Every run of every matchmaker of `slot`'s UTC day (a shard is a day): its events and, if
+    running, its pool."""
+    day = day_start(slot)
     # A range, not `=`: the dev server's SQLite visibility compares the stored text form.
     since, until = (
-        moment.astimezone(UTC).isoformat() for moment in (slot, slot + timedelta(seconds=1))
+        moment.astimezone(UTC).isoformat() for moment in (day, day + timedelta(seconds=1))
     )
     query = (
         f"{naming.KIND.name} = '{naming.MATCHMAKER}' "
@@ -53,6 +56,12 @@ PAIRS_SEATED = (
     "SELECT count(*) FROM sessions WHERE scheduled_start = :slot"
     " AND cancel_reason IS DISTINCT FROM 'rearranged'"
 )
+# The pairs the day of a slot seated (a matchmaker's work spreads over its day).
+PAIRS_SEATED_IN_DAY = (
+    "SELECT count(*) FROM sessions WHERE scheduled_start >= :day"
+    " AND scheduled_start < CAST(:day AS timestamptz) + interval '1 day'"
+    " AND cancel_reason IS DISTINCT FROM 'rearranged'"
+)
 
 
 async def events_per_pair(ctx: BenchContext, session_ids: list[str]) -> dict[str, Any]:
@@ -65,15 +74,16 @@ async def events_per_pair(ctx: BenchContext, session_ids: list[str]) -> dict[str
             "FROM sessions WHERE id = CAST(:id AS uuid)",
             id=session_id,
         )
-        if slot not in matchmaker_share:
+        day = day_start(slot)
+        if day not in matchmaker_share:
             runs = await matchmaker_runs(ctx, slot)
-            [(sessions_in_slot,)] = await ctx.rows(PAIRS_SEATED, slot=slot)
-            matchmaker_share[slot] = sum(run["events"] for run in runs) / max(1, sessions_in_slot)
+            [(sessions_in_day,)] = await ctx.rows(PAIRS_SEATED_IN_DAY, day=day)
+            matchmaker_share[day] = sum(run["events"] for run in runs) / max(1, sessions_in_day)
         per_pair.append(
             await history_length(ctx, match_request_workflow_id(one))
             + await history_length(ctx, match_request_workflow_id(two))
             + await history_length(ctx, session_workflow_id(session_id))
-            + matchmaker_share[slot]
+            + matchmaker_share[day]
         )
     return {
         "pairs": len(per_pair),
