@@ -62,6 +62,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=20261123)
     parser.add_argument("--hot-requests", type=int, help="override the profile's hot-slot size")
     parser.add_argument(
+        "--market-learners", type=int, help="override the profile's learners in the market"
+    )
+    parser.add_argument(
         "--market-parallel",
         type=int,
         default=4,
@@ -136,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     profile = PROFILES[args.profile]
     if args.hot_requests:
         profile = replace(profile, hot_requests=args.hot_requests)
+    if args.market_learners:
+        profile = replace(profile, market_learners=args.market_learners)
     wanted = set(args.only or SCENARIOS)
     began = time.monotonic()
     if METRICS_OVERHEAD in wanted or MARKET in wanted:

@@ -11,6 +11,7 @@ import json
 import signal
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -125,12 +126,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=20261123)
     parser.add_argument("--json", type=Path, required=True)
     parser.add_argument("--data-dir", type=Path)
+    parser.add_argument("--learners", type=int, help="override the profile's learners")
     parser.add_argument("--dump", type=Path, help="write every request and session here")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     # A stop signal unwinds like Ctrl-C, so that the stack stops and its database goes.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     config = BY_KEY[args.config]
     profile = PROFILES[args.profile]
+    if args.learners:
+        profile = replace(profile, market_learners=args.learners)
     shape = Shape(environment=config.environment(profile.market_join_opens_slots))
     for attempt in range(1, START_ATTEMPTS + 1):
         began = time.monotonic()

@@ -39,6 +39,7 @@ def _one(
     command = [
         sys.executable, "-m", "bench.market.one", "--config", key, "--profile", profile.name,
         "--seed", str(seed), "--json", str(figures),
+        "--learners", str(profile.market_learners),
     ]  # fmt: skip
     if data_dir is not None:
         command += ["--data-dir", str(data_dir / f"market-{key}")]
