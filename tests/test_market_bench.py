@@ -40,7 +40,7 @@ def test_the_market_runs_every_configuration_on_tiny_numbers(tmp_path: Path) -> 
         assert each["learners_matched"] <= each["learners_who_booked"]
         assert 0 <= each["rebooked_matched"] <= each["rebooked"]
         assert each["calls"].get("book 201", 0) == each["original_requests"]
-        assert each["calls"].get("book 500", 0) == 0 and each["bookings_dropped_late"] == 0
+        assert each["calls"].get("book 500", 0) == 0
         if each["requests_matched"]:
             assert each["median_wait_seconds"] >= 0
         offline = each["offline"]
