@@ -26,7 +26,7 @@ from bench.market.configs import CONFIGS, scale_note, simulated_clock
 from bench.profiles import Profile
 
 REPO = Path(__file__).resolve().parents[2]
-STAGGER_SECONDS = 8.0
+STAGGER_SECONDS = 3.0
 
 
 def _one(
