@@ -25,6 +25,7 @@ from bench.market.configs import BY_KEY, SLOT_SECONDS, MarketConfig
 from bench.market.population import population
 from bench.market.simulation import SLOT, Evening, Simulation
 from bench.profiles import PROFILES, Profile
+from bench.stats import summary_ms
 from db.engine import make_engine
 from devstack.options import StackError
 
@@ -89,6 +90,7 @@ async def market(
         **figures.figures(seen, len(learners)),
         "offline": offline.summary(rows),
         "calls": dict(sorted(record.calls.items())),
+        "call_latency": {kind: summary_ms(took) for kind, took in sorted(record.seconds.items())},
         "bookings_dropped_late": record.bookings_late,
         "sessions_noticed": record.sessions_seen,
         "no_shows_planned": record.no_shows_planned,

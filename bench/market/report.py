@@ -57,6 +57,11 @@ def rows(market: dict[str, Any] | None) -> list[tuple[str, str]]:
                     if not call.endswith((" 200", " 201", " 202"))
                 )
                 + f"; bookings dropped as too late: {each['bookings_dropped_late']}"
+                + (
+                    f"; booking POST p50 / p99 {book['p50_ms']} / {book['p99_ms']} ms"
+                    if (book := each.get("call_latency", {}).get("book"))
+                    else ""
+                )
                 + ("" if each["settled"] else "; DID NOT SETTLE"),
             ),
         ]

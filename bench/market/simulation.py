@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -78,6 +79,7 @@ class Record:
     """What the learners did and what the API answered."""
 
     calls: Counter[str] = field(default_factory=Counter)
+    seconds: dict[str, list[float]] = field(default_factory=dict)  # how long each call took
     # (blocker, blocked, when the API accepted it)
     blocks: list[tuple[str, str, datetime]] = field(default_factory=list)
     bookings_late: int = 0
@@ -145,8 +147,10 @@ class Simulation:
         headers = self.api.headers(user)
         if key is not None:
             headers = {**headers, "Idempotency-Key": key}
+        sent = time.monotonic()
         try:
             response = await self.api.http.post(path, json=body, headers=headers)
+            self.record.seconds.setdefault(kind, []).append(time.monotonic() - sent)
         except httpx.HTTPError as error:
             self.record.calls[f"{kind} {type(error).__name__}"] += 1
             return None
