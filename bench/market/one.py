@@ -47,6 +47,7 @@ async def market(
 ) -> dict[str, Any]:
     """Run the evening on `target` and read what happened."""
     api = BenchApi(target.api_url, target.settings.signing_secret(), connections=48)
+    session_api = BenchApi(target.api_url, target.settings.signing_secret(), connections=32)
     engine = make_engine(target.settings.sqlalchemy_url)
     began = time.monotonic()
     try:
@@ -54,7 +55,10 @@ async def market(
             seed, profile.market_learners, profile.market_slots, set(await api.language_ids())
         )
         evening = Evening.starting_soon(profile.market_slots, profile.market_join_opens_slots)
-        simulation = Simulation(api, engine, learners, evening, config, seed)
+        simulation = Simulation(
+            api, session_api, engine, learners, evening, config, seed,
+            target.settings.no_show_grace_seconds,
+        )  # fmt: skip
         await simulation.run()
         watching = asyncio.ensure_future(simulation.watch_until_stopped())
         last_slot = evening.slot(profile.market_slots - 1)
@@ -70,6 +74,7 @@ async def market(
             await asyncio.to_thread(dump.write_text, rows_json + "\n")
     finally:
         await api.close()
+        await session_api.close()
         await engine.dispose()
     rows = offline.compare(
         seen, evening.join_opens_slots * SLOT, timedelta(seconds=config.widen_slots * SLOT_SECONDS)

@@ -93,19 +93,24 @@ class Simulation:
     def __init__(
         self,
         api: BenchApi,
+        session_api: BenchApi,
         engine: AsyncEngine,
         learners: list[Learner],
         evening: Evening,
         config: MarketConfig,
         seed: int,
+        api_grace_seconds: int,
     ) -> None:
         self.api = api
+        # Joins and ends on a pool of their own: a backlog of bookings never delays them.
+        self.session_api = session_api
         self.engine = engine
         self.learners = learners
         self.by_user = {learner.user_id: learner for learner in learners}
         self.evening = evening
         self.config = config
         self.seed = seed
+        self.grace_seconds = float(api_grace_seconds)
         self.record = Record()
         self._sessions_of: Counter[str] = Counter()
         self._turn: dict[str, int] = {}
@@ -144,12 +149,13 @@ class Simulation:
     ) -> httpx.Response | None:
         kind = path.rsplit("/", 1)[-1]
         kind = {"match-requests": "book", "blocks": "block"}.get(kind, kind)
-        headers = self.api.headers(user)
+        api = self.session_api if path.startswith("/v1/sessions/") else self.api
+        headers = api.headers(user)
         if key is not None:
             headers = {**headers, "Idempotency-Key": key}
         sent = time.monotonic()
         try:
-            response = await self.api.http.post(path, json=body, headers=headers)
+            response = await api.http.post(path, json=body, headers=headers)
             self.record.seconds.setdefault(kind, []).append(time.monotonic() - sent)
         except httpx.HTTPError as error:
             self.record.calls[f"{kind} {type(error).__name__}"] += 1
@@ -231,7 +237,8 @@ class Simulation:
             now = datetime.now(UTC)
             at = max(now, self.evening.join_at(rng, start))
             join = f"/v1/sessions/{session_id}/join"
-            self._later(at, partial(self._post, person.user_id, join))
+            deadline = start + timedelta(seconds=self.grace_seconds - 1)
+            self._later(at, partial(self._post, person.user_id, join, deadline))
         self.record.no_shows_planned += len(absent)
         if not absent:
             end = f"/v1/sessions/{session_id}/end"
@@ -242,8 +249,15 @@ class Simulation:
             at = start + timedelta(seconds=rng.uniform(15, 30))
             self._later(at, lambda: self._block(came.user_id, absent[0].user_id))
 
-    async def _post(self, user: str, path: str) -> None:
-        await self._call(user, path)
+    async def _post(self, user: str, path: str, until: datetime | None = None) -> None:
+        """A join or an end; one the stack could not answer is sent again until `until`."""
+        while True:
+            response = await self._call(user, path)
+            if response is not None and response.status_code != 503:
+                return
+            if until is None or datetime.now(UTC) + RETRY_AFTER >= until:
+                return
+            await asyncio.sleep(RETRY_AFTER.total_seconds())
 
     def _later(self, when: datetime, work: Callable[[], Awaitable[None]]) -> None:
         async def delayed() -> None:
