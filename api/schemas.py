@@ -247,3 +247,32 @@ class MeOut(BaseModel):
 
     user_id: str
     reliability: ReliabilityOut
+
+
+class EventOut(BaseModel):
+    """One change to one of your requests or sessions, with the resource as it then stood."""
+
+    id: int = Field(description="Increases with every event, in commit order; resume after it")
+    type: str = Field(
+        description="`request.waiting|matched|rescheduled|rebooked|cancelled|expired|no_show`, "
+        "`session.scheduled|rearranged|partner_joined|active|completed|cancelled`"
+    )
+    occurred_at: UtcDatetime
+    payload: MatchRequestOut | SessionOut = Field(
+        description="The request (`request.*`) or session (`session.*`) as `GET` shows it, as of "
+        "the transaction that made the change"
+    )
+
+
+class EventPage(BaseModel):
+    """Your events after `after`, oldest first."""
+
+    events: list[EventOut]
+    next_after: int = Field(description="Pass as `after` to read on (the last id, or `after`)")
+
+
+class EventTicketOut(BaseModel):
+    """A ticket that opens one event stream: `GET /v1/events?ticket=...`."""
+
+    ticket: str = Field(description="Single use; valid for 60 seconds; never a bearer token")
+    expires_at: UtcDatetime
