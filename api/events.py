@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
+import hmac
 import json
 import secrets
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.event_hub import EventHub, HubUnavailable
@@ -51,16 +54,32 @@ def _hash(ticket: str) -> str:
     return hashlib.sha256(ticket.encode()).hexdigest()
 
 
-async def issue_ticket(db: AsyncSession, user_id: str, now: datetime) -> tuple[str, datetime]:
-    """A new ticket for the user and when it expires; only its hash is stored."""
-    ticket = secrets.token_urlsafe(32)
-    expires_at = now + TICKET_TTL
-    db.add(
-        EventTicketRow(
-            ticket_hash=_hash(ticket), user_id=user_id, expires_at=expires_at, created_at=now
-        )
+def _ticket_for(secret: str, user_id: str, idempotency_key: str | None) -> str:
+    """A random ticket; with an Idempotency-Key, the same one for every retry of that key (an
+    HMAC under the server's secret, so nobody without it can derive one)."""
+    if idempotency_key is None:
+        return secrets.token_urlsafe(32)
+    message = f"parley.event-ticket\x1f{user_id}\x1f{idempotency_key}".encode()
+    digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+async def issue_ticket(
+    db: AsyncSession, user_id: str, now: datetime, secret: str, idempotency_key: str | None
+) -> tuple[str, datetime]:
+    """A ticket for the user and when it expires; only its hash is stored. A retry with the same
+    Idempotency-Key answers the first call's ticket, however it has been used since."""
+    ticket = _ticket_for(secret, user_id, idempotency_key)
+    await db.execute(
+        insert(EventTicketRow)
+        .values(ticket_hash=_hash(ticket), user_id=user_id, expires_at=now + TICKET_TTL)
+        .on_conflict_do_nothing(index_elements=["ticket_hash"])
+    )
+    expires_at = await db.scalar(
+        select(EventTicketRow.expires_at).where(EventTicketRow.ticket_hash == _hash(ticket))
     )
     await db.commit()
+    assert expires_at is not None
     return ticket, expires_at
 
 

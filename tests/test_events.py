@@ -149,3 +149,6 @@ async def test_pages_and_refusals(stack: Stack) -> None:
     # A ticket opens the stream only, never a JSON page.
     ticket = (await a.post("/v1/events/ticket")).json()["ticket"]
     assert (await stack.api.get("/v1/events", params={"ticket": ticket})).status_code == 401
+    # A retry with the same Idempotency-Key gets the same ticket; another key, another one.
+    keyed = [(await a.post("/v1/events/ticket", **{"Idempotency-Key": k})).json() for k in "xxy"]
+    assert keyed[0] == keyed[1] and keyed[0]["ticket"] != keyed[2]["ticket"] != ticket

@@ -15,7 +15,15 @@ from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
 from api import events
-from api.deps import ClockDep, CurrentUser, DbDep, SettingsDep, bearer, get_current_user
+from api.deps import (
+    ClockDep,
+    CurrentUser,
+    DbDep,
+    IdempotencyKey,
+    SettingsDep,
+    bearer,
+    get_current_user,
+)
 from api.event_hub import EventHub
 from api.schemas import EventPage, EventTicketOut
 from api.strict_route import StrictRoute
@@ -45,9 +53,17 @@ def wants_stream(request: Request) -> bool:
     status_code=status.HTTP_201_CREATED,
     summary="A single-use ticket for a browser's event stream",
 )
-async def create_ticket(user: CurrentUser, db: DbDep, clock: ClockDep) -> EventTicketOut:
+async def create_ticket(
+    user: CurrentUser,
+    db: DbDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    idempotency_key: IdempotencyKey = None,
+) -> EventTicketOut:
     """A ticket that opens `GET /v1/events?ticket=...` once, within 60 seconds."""
-    ticket, expires_at = await events.issue_ticket(db, user, await clock())
+    ticket, expires_at = await events.issue_ticket(
+        db, user, await clock(), settings.signing_secret(), idempotency_key
+    )
     return EventTicketOut(ticket=ticket, expires_at=expires_at)
 
 
