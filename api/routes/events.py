@@ -85,8 +85,10 @@ async def list_events(
             "`POST /v1/events/ticket`",
         ),
     ] = None,
+    # Typed `int`, not `int | None`: a header cannot carry null, so the document must not offer
+    # it (a fuzzer sends the text "null"); absent, it is None.
     last_event_id: Annotated[
-        int | None,
+        int,
         Header(
             alias="Last-Event-ID",
             ge=0,
@@ -94,7 +96,7 @@ async def list_events(
             description="Resume the stream after this event (sent by a reconnecting "
             "EventSource); wins over `after`",
         ),
-    ] = None,
+    ] = None,  # type: ignore[assignment]
 ) -> Any:
     """Your events oldest first: JSON pages after `after`, or a live stream."""
     stream = wants_stream(request)
