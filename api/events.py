@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.event_hub import EventHub, HubUnavailable
@@ -136,5 +137,6 @@ async def stream(
                     await asyncio.wait_for(wake.wait(), keepalive_seconds)
                 except TimeoutError:
                     yield ": keep-alive\n\n"
-    except HubUnavailable:
+    except (HubUnavailable, DBAPIError):
+        # End the stream cleanly: the client reconnects after `retry` and resumes by its id.
         yield ": events are unavailable; reconnect later\n\n"
