@@ -12,6 +12,7 @@ from tests.helpers import (
     book_pair,
     eventually,
     is_matched,
+    no_show,
     person,
     skip_to,
     slot_ahead,
@@ -89,6 +90,30 @@ async def test_scenario_1_events_per_user_in_order_with_payloads_as_the_api_show
     joined_b = [e for e in await events_of(a) if e["type"] == "session.partner_joined"][0]
     assert joined_b["payload"]["participant_one_joined_at"] is not None
     assert joined_b["payload"]["participant_two_joined_at"] is not None
+
+
+async def test_scenario_2_the_no_show_hears_it_and_who_came_is_rebooked(stack: Stack) -> None:
+    a, b = person(stack, "user-a"), person(stack, "user-b")
+    slot = await slot_ahead(stack)
+    _, req_b, session = await book_pair(stack, a, b, slot)
+    await no_show(stack, a, session, slot)
+
+    start = ["request.waiting", "session.scheduled", "request.matched"]
+    found_a, found_b = await events_of(a), await events_of(b)
+    assert types(found_a) == [*start, "session.cancelled", "request.rebooked"]
+    assert types(found_b) == [
+        *start,
+        "session.partner_joined",
+        "session.cancelled",
+        "request.no_show",
+    ]
+    assert last_payload(found_a, session["id"])["cancel_reason"] == "no_show"
+    assert (
+        last_payload(found_b, req_b["id"])
+        == (await b.get(f"/v1/match-requests/{req_b['id']}")).json()
+    )
+    rebooked = found_a[-1]["payload"]
+    assert rebooked == (await a.get(f"/v1/match-requests/{rebooked['id']}")).json()
 
 
 async def test_scenario_3_a_cancel_rebooks_the_partner_and_each_hears_only_their_part(
