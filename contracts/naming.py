@@ -1,9 +1,9 @@
 """How workflows are named and found: ids an operator reads in the Temporal UI, the workflow type
 and signal names that histories record, and the search attributes an operator filters on.
 
-Activities start and signal workflows by these names: `activities` may not import `workflows`
-(whose modules import activities for their local activity calls), and a test checks that each
-workflow class declares exactly these names.
+The workflow classes declare these names, and so do their typed references in
+`contracts/workflow_refs.py`, which activities start and signal them by (`activities` may not
+import `workflows`); a test checks that each reference agrees with its workflow.
 """
 
 from __future__ import annotations
