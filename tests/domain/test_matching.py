@@ -18,6 +18,7 @@ from domain.matching import (
     preference_key,
 )
 from domain.requests import MatchRequest
+from tests.domain import cross_checks
 
 T = TypeVar("T")
 THREE_PM = datetime(2025, 7, 27, 15, 0, tzinfo=UTC)
@@ -287,15 +288,7 @@ oracle_settings = settings(deadline=None, max_examples=300)
 
 
 def compatibility_graph(pool: list[MatchRequest]) -> nx.Graph:
-    graph = nx.Graph()
-    graph.add_nodes_from(range(len(pool)))
-    graph.add_edges_from(
-        (i, j)
-        for i in range(len(pool))
-        for j in range(i + 1, len(pool))
-        if can_pair(pool[i], pool[j], RULES)
-    )
-    return graph
+    return cross_checks.compatibility_graph(pool, RULES)
 
 
 def oracle_best_served(pool: list[MatchRequest]) -> set[str]:
