@@ -43,7 +43,7 @@ class RequestActivities:
 
     @activity.defn
     async def expire_match_request(self, input: CloseRequestInput) -> RequestRowResult:
-        """Expire the request if it is still waiting when its slot starts."""
+        """Expire the request if it is still waiting when its window's last slot starts."""
         return await self._close_waiting(input, RequestStatus.EXPIRED)
 
     @activity.defn

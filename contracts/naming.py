@@ -54,7 +54,8 @@ USER_IDS = SearchAttributeKey.for_keyword_list("ParleyUserIds")
 SLOT_START = SearchAttributeKey.for_datetime("ParleySlotStart")
 STATUS = SearchAttributeKey.for_keyword("ParleyStatus")
 KIND = SearchAttributeKey.for_keyword("ParleyKind")
-# The status of a matchmaker run past its slot's start, waiting only for the no-show sweep.
+# The status of a matchmaker run past its day's last slot start, waiting only for its no-show
+# sweeps.
 AWAITING_NO_SHOWS = "awaiting_no_shows"
 
 ALL = (USER_IDS, SLOT_START, STATUS, KIND)

@@ -68,7 +68,8 @@ class MatchRequestWorkflow:
 
     @workflow.run
     async def run(self, input: MatchRequestInput) -> MatchRequestResult:
-        """Create the row, enqueue it, then wait until matched, cancelled or the slot starts."""
+        """Create the row, enqueue it, then wait until matched, cancelled or the window's last
+        slot starts."""
         spec = input.spec
         workflow.set_current_details(describe(spec))
         # Whether a worker took the booking in time is decided by the booking activity, in the

@@ -186,7 +186,8 @@ class MatchmakerWorkflow:
         """Wake the run so that it sees a new current build and hands over to it."""
         # Nothing to do here: a handled signal makes the run check its wait condition again,
         # which looks for a new build. Without it an idle run stays on its build until its next
-        # timer, maybe the slot's start (an unknown signal is only buffered, and wakes nothing).
+        # timer, maybe its day's last slot start (an unknown signal is only buffered, and wakes
+        # nothing).
 
     @workflow.query
     def state(self) -> MatchmakerState:
