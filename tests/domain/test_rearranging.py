@@ -8,14 +8,8 @@ from domain.matching import Pair, can_pair, earliest_common_slot, pair_pool
 from domain.rearranging import Rearrangement, Seated, rearrange
 from domain.requests import MatchRequest
 from tests.domain.cross_checks import outputs_under_hash_seeds
-from tests.domain.test_matching import (
-    RULES,
-    THREE_PM,
-    any_pool,
-    compatibility_graph,
-    request,
-    spanish_speaker,
-)
+from tests.domain.test_matching import RULES, THREE_PM, request, spanish_speaker
+from tests.domain.test_matching_oracle import any_pool, compatibility_graph
 
 
 def seated(session_id: str, first: MatchRequest, second: MatchRequest) -> Seated:
