@@ -29,8 +29,10 @@ from devstack.temporal import (
 )
 from observability.business import BusinessMetrics
 from settings import Settings
-from tests.helpers import Stack, new_calendar_offset, served, settle, test_worker
+from tests.helpers import Stack, new_calendar_offset, settle
 from tests.scraping import Scrapes
+from tests.served_app import served
+from tests.workers import test_worker
 from worker import build_worker, prometheus_runtime
 
 REPO = Path(__file__).resolve().parent.parent

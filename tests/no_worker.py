@@ -22,7 +22,8 @@ from api.main import create_app
 from api.security import mint_token
 from db.models import MatchRequestRow
 from settings import Settings
-from tests.helpers import Person, Stack, eventually, new_calendar_offset, test_worker
+from tests.helpers import Person, Stack, eventually, new_calendar_offset
+from tests.workers import test_worker
 
 BOUND = 3.0  # seconds: PARLEY_WORKFLOW_CALL_TIMEOUT_SECONDS in these tests
 

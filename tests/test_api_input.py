@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 
 from api.main import app as production_app
 from db.models import MatchRequestRow
-from tests.helpers import Person, Stack, app_of, person, served, slot_ahead
+from tests.helpers import Person, Stack, person, slot_ahead
+from tests.served_app import app_of, served
 
 # Every operation that takes a body, from the document: a route added later is checked too.
 BODY_OPERATIONS = [

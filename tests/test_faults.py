@@ -18,17 +18,7 @@ from api.main import create_app
 from contracts.naming import match_request_workflow_id
 from domain.slots import next_slot_after
 from settings import Settings
-from tests.helpers import (
-    Person,
-    Stack,
-    book_pair,
-    dev_worker,
-    eventually,
-    person,
-    settle,
-    slot_ahead,
-    test_worker,
-)
+from tests.helpers import Person, Stack, book_pair, eventually, person, settle, slot_ahead
 from tests.no_worker import (
     BOUND,
     SLACK,
@@ -38,6 +28,7 @@ from tests.no_worker import (
     timed,
     without_a_worker,
 )
+from tests.workers import dev_worker, test_worker
 
 
 async def test_a_booking_no_worker_takes_in_time_answers_503_and_books_nothing_later(

@@ -10,8 +10,9 @@ from temporalio.client import Client
 
 from domain.slots import next_slot_after
 from settings import Settings
-from tests.helpers import Person, dev_worker, eventually
+from tests.helpers import Person, eventually
 from tests.no_worker import BOUND, SLACK, on_the_dev_server, pair, sleep_until, timed
+from tests.workers import dev_worker
 
 
 async def test_a_join_sent_in_time_while_no_worker_runs_is_never_a_no_show(

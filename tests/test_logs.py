@@ -20,7 +20,8 @@ from contracts.naming import match_request_workflow_id
 from observability.logs import configure_logging
 from observability.tracing import temporal_interceptors
 from settings import Settings
-from tests.helpers import Stack, new_calendar_offset, person, settle, slot_ahead, test_worker
+from tests.helpers import Stack, new_calendar_offset, person, settle, slot_ahead
+from tests.workers import test_worker
 
 
 @pytest.fixture

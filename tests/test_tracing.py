@@ -18,7 +18,8 @@ from api.main import create_app
 from db.engine import make_engine, make_sessionmaker
 from observability.tracing import instrument_engine, temporal_interceptors
 from settings import Settings
-from tests.helpers import Stack, new_calendar_offset, person, settle, slot_ahead, test_worker
+from tests.helpers import Stack, new_calendar_offset, person, settle, slot_ahead
+from tests.workers import test_worker
 
 
 @pytest.fixture
