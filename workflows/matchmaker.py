@@ -48,6 +48,7 @@ class MatchmakerWorkflow:
         self._reload = False
         self._last_arrival = workflow.now()
         self._quiet_checked = False
+        self._awaiting_no_shows = False
         self._input = input
         self._sweeps = NoShowSweeps(input)
         self._passes = ShardPasses(input, self._shard, self._sweeps.due)
@@ -136,7 +137,9 @@ class MatchmakerWorkflow:
         now = workflow.now()
         no_shows = await self._sweeps.run_due(now)
         if now >= input.last_slot:
-            if self._sweeps.due:
+            if self._sweeps.due and not self._awaiting_no_shows:
+                # Once: each upsert is a history event and a billed action.
+                self._awaiting_no_shows = True
                 workflow.upsert_search_attributes(naming.status_update(naming.AWAITING_NO_SHOWS))
             return no_shows
         if _new_build_is_current():
