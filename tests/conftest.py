@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from httpx import ASGITransport, AsyncClient
+from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
@@ -33,7 +33,7 @@ from settings import Settings
 from tests.helpers import Stack, new_calendar_offset, settle
 from tests.scraping import Scrapes
 from tests.served_app import served
-from tests.workers import test_worker
+from tests.workers import stack_on
 from worker import build_worker, prometheus_runtime
 
 REPO = Path(__file__).resolve().parent.parent
@@ -104,27 +104,8 @@ async def stack(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[Stack]:
     """A worker on a fresh task queue and the real FastAPI app in front of it."""
-    test_settings = settings.model_copy(update={"task_queue": f"parley-{uuid.uuid4()}"})
-    app = create_app(
-        test_settings, temporal=env.client, sessionmaker=sessionmaker, clock=env.get_current_time
-    )
-    worker = test_worker(env.client, sessionmaker, test_settings.task_queue)
-    async with (
-        worker,
-        AsyncClient(transport=ASGITransport(app=app), base_url="http://parley.test") as api,
-    ):
-        stack = Stack(
-            api=api,
-            env=env,
-            settings=test_settings,
-            sessionmaker=sessionmaker,
-            tag=uuid.uuid4().hex[:8],
-            calendar_offset=new_calendar_offset(),
-        )
-        try:
-            yield stack
-        finally:
-            await settle(stack)
+    async with stack_on(env, env.client, settings, sessionmaker) as stack:
+        yield stack
 
 
 @pytest.fixture

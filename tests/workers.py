@@ -11,6 +11,7 @@ from typing import Any
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
@@ -18,7 +19,7 @@ from api.main import create_app
 from api.security import mint_token
 from deploy.versions import deployment_config, make_current_when_polling
 from settings import Settings
-from tests.helpers import Person
+from tests.helpers import Person, Stack, new_calendar_offset, settle
 from tests.histories.recording import record_histories, workflows_on
 from worker import build_worker
 
@@ -79,3 +80,34 @@ async def on_dev_server(
 
         yield test_settings, people
         await record_histories(client, await workflows_on(client, test_settings.task_queue))
+
+
+@asynccontextmanager
+async def stack_on(
+    env: WorkflowEnvironment,
+    client: Client,
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    **app_options: Any,
+) -> AsyncIterator[Stack]:
+    """A sandboxed worker on a fresh task queue, through `client`, and the real FastAPI app in
+    front of it, on the environment's clock; settles what the test left running at the end."""
+    test_settings = settings.model_copy(update={"task_queue": f"parley-{uuid.uuid4()}"})
+    app = create_app(
+        test_settings,
+        temporal=client,
+        sessionmaker=sessionmaker,
+        clock=env.get_current_time,
+        **app_options,
+    )
+    async with (
+        test_worker(client, sessionmaker, test_settings.task_queue),
+        AsyncClient(transport=ASGITransport(app=app), base_url="http://parley.test") as api,
+    ):
+        stack = Stack(
+            api, env, test_settings, sessionmaker, uuid.uuid4().hex[:8], new_calendar_offset()
+        )
+        try:
+            yield stack
+        finally:
+            await settle(stack)
