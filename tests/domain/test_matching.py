@@ -31,6 +31,7 @@ def request(
     priority: int = 0,
     waited_minutes: int = 0,
     availability_start: datetime = THREE_PM,
+    availability_end: datetime | None = None,
     preferred_duration_minutes: int = 60,
 ) -> MatchRequest:
     return MatchRequest(
@@ -42,6 +43,7 @@ def request(
         priority=priority,
         created_at=EARLY - timedelta(minutes=waited_minutes),
         availability_start=availability_start,
+        availability_end=availability_end,
         preferred_duration_minutes=preferred_duration_minutes,
     )
 

@@ -12,6 +12,7 @@ from domain.matching import (
     pair_pool,
 )
 from domain.requests import MatchRequest
+from tests.domain.test_matching import request
 
 SIX_PM = datetime(2025, 7, 27, 18, 0, tzinfo=UTC)
 MORNING = datetime(2025, 7, 27, 9, 0, tzinfo=UTC)
@@ -42,17 +43,17 @@ def learner(
     priority: int = 0,
     waited_minutes: int = 0,
 ) -> MatchRequest:
-    return MatchRequest(
-        request_id=request_id,
-        user_id=user_id or f"user-{request_id}",
-        native_language_id=native,
-        learning_language_id=learning,
-        proficiency_level=level,
+    """A request of the window from `start` to `end`, created `waited_minutes` before MORNING."""
+    return request(
+        request_id,
+        native,
+        learning,
+        level,
+        user_id=user_id,
+        priority=priority,
+        waited_minutes=waited_minutes,
         availability_start=start,
         availability_end=end,
-        preferred_duration_minutes=60,
-        created_at=MORNING - timedelta(minutes=waited_minutes),
-        priority=priority,
     )
 
 
