@@ -13,7 +13,7 @@ from activities.booking import NOT_RESCHEDULED, existing_unless_abandoned, inser
 from activities.errors import refusal_from_database
 from activities.request_rows import row_result
 from contracts.errors import NOT_FOUND, STATE_CONFLICT, refusal
-from contracts.requests import (
+from contracts.request_activities import (
     CloseRequestInput,
     RequestRowResult,
     RescheduleMatchRequestInput,

@@ -29,12 +29,8 @@ from contracts.matchmaker import (
     MatchmakerInput,
 )
 from contracts.naming import match_request_workflow_id, matchmaker_workflow_id, session_workflow_id
-from contracts.requests import (
-    MatchedSignal,
-    MatchRequestInput,
-    StartMatchRequestInput,
-    StartMatchRequestResult,
-)
+from contracts.request_activities import StartMatchRequestInput, StartMatchRequestResult
+from contracts.requests import MatchedSignal, MatchRequestInput
 from contracts.sessions import (
     RearrangedSignal,
     SessionInput,

@@ -20,20 +20,22 @@ with workflow.unsafe.imports_passed_through():
     from activities.workflow_starts import WorkflowStartActivities
     from contracts import naming
     from contracts.errors import ABANDONED, STATE_CONFLICT, refusal
-    from contracts.requests import (
+    from contracts.request_activities import (
         BookInput,
-        CancelRequestedSignal,
         CloseRequestInput,
+        RequestRowResult,
+        RescheduleMatchRequestInput,
+        StartMatchRequestInput,
+    )
+    from contracts.requests import (
+        CancelRequestedSignal,
         CreatedInput,
         MatchedSignal,
         MatchRequestInput,
         MatchRequestResult,
         MatchRequestState,
-        RequestRowResult,
         RequestSpec,
-        RescheduleMatchRequestInput,
         RescheduleRequestInput,
-        StartMatchRequestInput,
     )
     from workflows.activity_calls import run_activity
     from workflows.request_progress import (

@@ -9,12 +9,8 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from contracts import naming
     from contracts.errors import NOT_FOUND, STATE_CONFLICT, refusal
-    from contracts.requests import (
-        MatchRequestResult,
-        MatchRequestState,
-        RequestRowResult,
-        RequestSpec,
-    )
+    from contracts.request_activities import RequestRowResult
+    from contracts.requests import MatchRequestResult, MatchRequestState, RequestSpec
     from contracts.statuses import RequestStatus
 
 CREATING = "creating"
