@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.event_hub import EventHub, HubUnavailable
-from api.schemas import EventOut, MatchRequestOut, SessionOut
+from api.schemas import EventPublic, MatchRequestPublic, SessionPublic
 from db.models import EventRow, EventTicketRow
 
 TICKET_TTL = timedelta(seconds=60)
@@ -26,11 +26,11 @@ STREAM_BATCH = 200
 RETRY_MS = 2000
 
 
-def event_out(row: EventRow) -> EventOut:
+def event_out(row: EventRow) -> EventPublic:
     """An event as the API shows it: the payload read through the resource's own schema, so it
     is exactly what `GET` of that resource answers."""
-    shape = MatchRequestOut if row.type.startswith("request.") else SessionOut
-    return EventOut(
+    shape = MatchRequestPublic if row.type.startswith("request.") else SessionPublic
+    return EventPublic(
         id=row.id,
         type=row.type,
         occurred_at=row.occurred_at,
@@ -101,7 +101,7 @@ async def redeem_ticket(db: AsyncSession, ticket: str, now: datetime) -> str | N
     return user_id
 
 
-def sse_message(event: EventOut) -> str:
+def sse_message(event: EventPublic) -> str:
     """One event in the text/event-stream format."""
     data = json.dumps(event.model_dump(mode="json"), separators=(",", ":"))
     return f"id: {event.id}\nevent: {event.type}\ndata: {data}\n\n"

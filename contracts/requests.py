@@ -1,4 +1,5 @@
-"""What crosses a match request's workflow and activities: inputs, results, signals, state."""
+"""What crosses a match request's workflow: its input, result, state, updates and signals, the
+request as it travels (`RequestSpec`) and as a pool holds it (`PoolEntry`)."""
 
 # No `from __future__ import annotations`: the workflow sandbox resolves string annotations
 # against its own module table, where a module imported only by another one is missing.
@@ -204,55 +205,3 @@ class PoolEntry:
         )
 
 
-@dataclass
-class RequestRowResult:
-    """A request's status as the database holds it after the activity."""
-
-    request_id: str
-    status: str
-    session_id: str | None = None
-
-
-@dataclass
-class CloseRequestInput:
-    """Move a waiting request to `cancelled` or `expired`."""
-
-    request_id: str
-    at: datetime
-    reason: str | None = None
-
-
-@dataclass
-class RescheduleMatchRequestInput:
-    """Cancel a waiting request and create its replacement in one transaction."""
-
-    old_request_id: str
-    new_spec: RequestSpec
-    at: datetime
-    answer_by: datetime | None = None
-
-
-@dataclass
-class BookInput:
-    """The request to persist and enqueue, and the timing rules its matchmaker runs by."""
-
-    spec: RequestSpec
-    created_at: datetime
-    policy: Policy
-    # When the last caller stops waiting: a booking not yet made by then is refused (Abandoned).
-    answer_by: datetime | None = None
-
-
-@dataclass
-class StartMatchRequestInput:
-    """A match request workflow to start (a rematch or a rescheduled request)."""
-
-    request: MatchRequestInput
-    summary: str
-
-
-@dataclass
-class StartMatchRequestResult:
-    """The id of the request workflow that now exists."""
-
-    workflow_id: str

@@ -16,7 +16,8 @@ from sqlalchemy import select
 from api.event_hub import EventHub
 from api.main import create_app
 from db.models import EventTicketRow
-from tests.helpers import Person, Stack, person, served, slot_ahead
+from tests.helpers import Person, Stack, person, slot_ahead
+from tests.served_app import served
 
 KEEPALIVE = 0.5
 STREAM = {"Accept": "text/event-stream"}

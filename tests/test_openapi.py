@@ -27,9 +27,9 @@ RATE_LIMITED = {
     ("POST", "/v1/match-requests/{request_id}/reschedule"),
 }
 ACCEPTED = {
-    ("POST", "/v1/match-requests/{request_id}/cancel"): "MatchRequestOut",
-    ("POST", "/v1/sessions/{session_id}/cancel"): "SessionOut",
-    ("POST", "/v1/sessions/{session_id}/end"): "SessionOut",
+    ("POST", "/v1/match-requests/{request_id}/cancel"): "MatchRequestPublic",
+    ("POST", "/v1/sessions/{session_id}/cancel"): "SessionPublic",
+    ("POST", "/v1/sessions/{session_id}/end"): "SessionPublic",
 }
 # A POST that no state can refuse: blocking someone you already block answers that block.
 # A ticket is issued whatever state the user is in.
@@ -109,7 +109,7 @@ def test_every_link_leads_to_an_operation_of_the_document() -> None:
 
 def test_the_examples_are_ahead_of_the_wall_clock_and_on_the_grid() -> None:
     schemas = production_app.openapi()["components"]["schemas"]
-    for name in ("MatchRequestCreate", "RescheduleBody"):
+    for name in ("MatchRequestCreate", "MatchRequestReschedule"):
         (example,) = schemas[name]["examples"]
         start = datetime.fromisoformat(example["availability_start"])
         assert start > datetime.now(UTC), name
@@ -161,6 +161,6 @@ async def test_the_served_examples_are_accepted_as_they_are(stack: Stack) -> Non
     waiting = await mover.book(await slot_ahead(stack), "german", "french")
     moved = await mover.post(
         f"/v1/match-requests/{waiting.json()['id']}/reschedule",
-        schemas["RescheduleBody"]["examples"][0],
+        schemas["MatchRequestReschedule"]["examples"][0],
     )
     assert moved.status_code == 201, moved.text

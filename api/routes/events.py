@@ -25,7 +25,7 @@ from api.deps import (
     get_current_user,
 )
 from api.event_hub import EventHub
-from api.schemas import EventPage, EventTicketOut
+from api.schemas import EventPage, EventTicketPublic
 from api.strict_route import StrictRoute
 
 router = APIRouter(prefix="/v1/events", tags=["events"], route_class=StrictRoute)
@@ -35,7 +35,7 @@ STREAM_DOC: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "JSON: a page of your events. With `Accept: text/event-stream`: a "
         "Server-Sent Events stream that never ends by itself, each message `id:` (the event "
-        "id), `event:` (its type) and `data:` (an `EventOut` as JSON), with a `: keep-alive` "
+        "id), `event:` (its type) and `data:` (an `EventPublic` as JSON), with a `: keep-alive` "
         "comment every `PARLEY_SSE_KEEPALIVE_SECONDS`",
         "content": {EVENT_STREAM: {"schema": {"type": "string"}}},
     }
@@ -49,7 +49,7 @@ def wants_stream(request: Request) -> bool:
 
 @router.post(
     "/ticket",
-    response_model=EventTicketOut,
+    response_model=EventTicketPublic,
     status_code=status.HTTP_201_CREATED,
     summary="A single-use ticket for a browser's event stream",
 )
@@ -59,12 +59,12 @@ async def create_ticket(
     clock: ClockDep,
     settings: SettingsDep,
     idempotency_key: IdempotencyKey = None,
-) -> EventTicketOut:
+) -> EventTicketPublic:
     """A ticket that opens `GET /v1/events?ticket=...` once, within 60 seconds."""
     ticket, expires_at = await events.issue_ticket(
         db, user, await clock(), settings.signing_secret(), idempotency_key
     )
-    return EventTicketOut(ticket=ticket, expires_at=expires_at)
+    return EventTicketPublic(ticket=ticket, expires_at=expires_at)
 
 
 @router.get("", response_model=EventPage, responses=STREAM_DOC, summary="Your events")

@@ -8,8 +8,9 @@ from domain.levels import Level, level_distance
 from domain.matching import MatchRules, Pair, can_pair, earliest_common_slot
 from domain.rearranging import Rearrangement, Seated, rearrange
 from domain.requests import MatchRequest
+from tests.domain.cross_checks import compatibility_graph
 from tests.domain.test_windows import at, english, rules, spanish
-from tests.domain.test_windows_oracle import compatibility_graph, window_pools
+from tests.domain.test_windows_oracle import window_pools
 
 
 def seat(session_id: str, first: MatchRequest, second: MatchRequest, r: MatchRules) -> Seated:

@@ -50,7 +50,7 @@ CREATE TRIGGER event_tickets_no_delete BEFORE DELETE ON event_tickets
     FOR EACH ROW EXECUTE FUNCTION parley_forbid_delete();
 """
 
-# The fields of the API's MatchRequestOut and SessionOut (tests/test_events.py compares them).
+# The fields of the API's MatchRequestPublic and SessionPublic (tests/test_events.py compares them).
 PAYLOADS = """
 CREATE FUNCTION parley_request_payload(r match_requests) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
