@@ -171,9 +171,8 @@ class PoolEntry:
         assert self.availability_end is not None, "an unplaced entry never joins a pool"
         return self.availability_end
 
-    def request(self, seated_at: datetime | None = None) -> MatchRequest:
-        """The request this entry stands for, as the rules see it; one seated in a session may
-        only be paired at that session's slot (`seated_at`)."""
+    def request(self) -> MatchRequest:
+        """The request this entry stands for, as the rules see it."""
         assert self.availability_start is not None and self.availability_end is not None
         assert self.duration_minutes is not None
         return MatchRequest(
@@ -182,8 +181,8 @@ class PoolEntry:
             native_language_id=self.native_language_id,
             learning_language_id=self.learning_language_id,
             proficiency_level=self.proficiency_level,
-            availability_start=seated_at or self.availability_start,
-            availability_end=seated_at or self.availability_end,
+            availability_start=self.availability_start,
+            availability_end=self.availability_end,
             preferred_duration_minutes=self.duration_minutes,
             created_at=self.waiting_since,
             priority=self.priority,

@@ -19,8 +19,8 @@ def seated(seat: SeatedEntry) -> Seated:
     return Seated(
         seat.session_id,
         Pair(
-            seat.first.request(seat.slot_start),
-            seat.second.request(seat.slot_start),
+            seat.first.request(),
+            seat.second.request(),
             seat.slot_start,
         ),
     )
