@@ -27,6 +27,8 @@ class Booking:
     level: str
     slot_start: datetime
     duration_minutes: int
+    # The window's last slot start; None books the one slot `slot_start`.
+    last_start: datetime | None = None
 
 
 @dataclass
@@ -80,6 +82,8 @@ class BenchApi:
             "availability_start": booking.slot_start.isoformat(),
             "preferred_duration_minutes": booking.duration_minutes,
         }
+        if booking.last_start is not None:
+            body["availability_end"] = booking.last_start.isoformat()
         sent = time.monotonic()
         try:
             response = await self.http.post(
@@ -117,6 +121,30 @@ class BenchApi:
         if response.status_code == 200:
             return None
         return f"{response.status_code} {response.text[:200]}"
+
+    async def end(self, user_id: str, session_id: str) -> str | None:
+        """POST /v1/sessions/{id}/end; None when it was recorded, else the status and reason."""
+        response = await self.http.post(
+            f"/v1/sessions/{session_id}/end", headers=self.headers(user_id)
+        )
+        if response.status_code in (200, 202):
+            return None
+        return f"{response.status_code} {response.text[:200]}"
+
+    async def wait_for_status(
+        self, user_id: str, session_id: str, status: str, timeout: float
+    ) -> bool:
+        """Poll GET /v1/sessions/{id} until the session has `status`; whether it did in time."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            response = await self.http.get(
+                f"/v1/sessions/{session_id}", headers=self.headers(user_id)
+            )
+            response.raise_for_status()
+            if response.json()["status"] == status:
+                return True
+            await asyncio.sleep(POLL_SECONDS * 4)
+        return False
 
     async def language_ids(self) -> list[str]:
         """Every language the service knows (a public endpoint)."""

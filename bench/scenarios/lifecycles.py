@@ -1,0 +1,81 @@
+"""Pairs taken through one life each, for the history scenario when the phases that usually
+supply them (steady, timers) are not run: matched only, and completed (both join, one ends it)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from bench.api_client import Booking
+from bench.context import LEVELS, BenchContext
+from bench.profiles import Profile
+from bench.progress import bar
+
+# Far enough ahead for every pair to be booked and matched before the slot starts.
+COMPLETED_MARGIN = timedelta(seconds=30)
+# Pairs booked at once.
+PARALLEL = 8
+
+
+def _pairs(
+    ctx: BenchContext, profile: Profile, scenario: str, slot: datetime
+) -> list[tuple[Booking, Booking]]:
+    language_pairs = ctx.language_pairs(2)
+    return [
+        ctx.reciprocal(scenario, ctx.rng.choice(language_pairs), slot, ctx.rng.choice(LEVELS))
+        for _ in range(profile.history_pairs)
+    ]
+
+
+async def _book_and_match(
+    ctx: BenchContext, profile: Profile, pair: tuple[Booking, Booking]
+) -> str | None:
+    first, second = await asyncio.gather(*(ctx.api.book(booking) for booking in pair))
+    if first.status_code != 201 or second.status_code != 201:
+        return None
+    seen = await ctx.api.wait_for_session(pair[0].user_id, profile.match_timeout_seconds)
+    return None if seen is None else seen[1]
+
+
+async def matched(ctx: BenchContext, profile: Profile) -> list[str]:
+    """`history_pairs` pairs booked into a slot two hours ahead and matched: their sessions."""
+    slot = ctx.slot_at_least(timedelta(hours=2))
+    gate = asyncio.Semaphore(PARALLEL)
+
+    async def one(pair: tuple[Booking, Booking]) -> str | None:
+        async with gate:
+            return await _book_and_match(ctx, profile, pair)
+
+    found = await asyncio.gather(*map(one, _pairs(ctx, profile, "matched", slot)))
+    return [session_id for session_id in found if session_id]
+
+
+async def completed(ctx: BenchContext, profile: Profile) -> list[str]:
+    """`history_pairs` pairs booked into the next slot at least 30 s ahead; both join before
+    it starts, and once the session is active one of them ends it: the completed sessions."""
+    slot = ctx.slot_at_least(COMPLETED_MARGIN)
+    timeout = profile.match_timeout_seconds + (slot - datetime.now(UTC)).total_seconds()
+    gate = asyncio.Semaphore(PARALLEL)
+    progress = bar(profile.history_pairs, "history: completed sessions")
+
+    async def one(pair: tuple[Booking, Booking]) -> str | None:
+        async with gate:
+            session_id = await _book_and_match(ctx, profile, pair)
+        if session_id is None:
+            return None
+        for booking in pair:
+            if await ctx.api.join(booking.user_id, session_id) is not None:
+                return None
+        user = pair[0].user_id
+        if not await ctx.api.wait_for_status(user, session_id, "active", timeout):
+            return None
+        if await ctx.api.end(user, session_id) is not None:
+            return None
+        done = await ctx.api.wait_for_status(user, session_id, "completed", timeout)
+        progress.update()
+        return session_id if done else None
+
+    found = await asyncio.gather(*map(one, _pairs(ctx, profile, "completed", slot)))
+    progress.close()
+    await asyncio.sleep(2)  # let the session workflows close, so their histories are whole
+    return [session_id for session_id in found if session_id]
