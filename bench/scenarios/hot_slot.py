@@ -18,6 +18,8 @@ from domain.matching import MatchRules, pair_pool
 from domain.requests import MatchRequest
 
 SLOT_DELAY = timedelta(hours=2)
+# A count that grew this recently (beyond the quiet spell before rearranging) is still moving.
+STILL_PAIRING_SECONDS = 10
 
 
 def random_learner(ctx: BenchContext, pairs: list[tuple[str, str]]) -> tuple[str, str, str]:
@@ -153,10 +155,12 @@ async def wait_for_pairs(
 async def watch_pairs(
     ctx: BenchContext, seated_sql: str, params: dict[str, Any], most: int, timeout: float
 ) -> tuple[int, float | None, float]:
-    """`wait_for_pairs`, and also when the count last grew (the last pair made so far)."""
-    deadline = time.monotonic() + timeout + ctx.target.settings.rearrange_after_quiet_seconds
+    """`wait_for_pairs`, and also when the count last grew (the last pair made so far). While
+    pairs keep coming (a busy machine), it waits past `timeout` until they stop for a while."""
+    quiet = ctx.target.settings.rearrange_after_quiet_seconds + STILL_PAIRING_SECONDS
+    deadline = time.monotonic() + timeout + quiet
     made, grew_at = -1, time.monotonic()
-    while time.monotonic() < deadline:
+    while time.monotonic() < max(deadline, grew_at + quiet):
         [(count,)] = await ctx.rows(seated_sql, **params)
         if count != made:
             made, grew_at = count, time.monotonic()
