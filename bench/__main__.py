@@ -132,11 +132,11 @@ async def _histories(
     results = {
         "history": await histories.events_per_pair(
             ctx, sample or await lifecycles.matched(ctx, profile)
-        ),
-        "history_completed": await histories.events_per_pair(
-            ctx, await lifecycles.completed(ctx, profile)
-        ),
+        )
     }
+    completed, failures = await lifecycles.completed(ctx, profile)
+    results["history_completed"] = await histories.events_per_pair(ctx, completed)
+    results["history_completed"]["failures"] = failures
     if no_show:
         few = replace(profile, timer_sessions=profile.history_pairs)
         session_ids = (await timers.run(ctx, few, 5.0))["session_ids"]

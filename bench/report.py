@@ -108,9 +108,12 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str]]:
             out.append(
                 (
                     f"history events per pair ({label})",
-                    f"mean {history['mean']}, max {history['max']}",
+                    f"mean {history['mean']}, max {history['max']} ({history['pairs']} pairs)",
                 )
             )
+            if history.get("failures"):
+                failed = "; ".join(sorted(set(history["failures"])))[:300]
+                out.append((f"pairs left out ({label})", f"{len(history['failures'])}: {failed}"))
             out += _action_rows(history.get("actions"), label)
     return out
 

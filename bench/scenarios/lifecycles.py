@@ -11,8 +11,10 @@ from bench.context import LEVELS, BenchContext
 from bench.profiles import Profile
 from bench.progress import bar
 
-# Far enough ahead for every pair to be booked and matched before the slot starts.
+# Far enough ahead for every pair to be booked, matched and joined before the slot starts,
+# on a busy machine too.
 COMPLETED_MARGIN = timedelta(seconds=30)
+COMPLETED_MARGIN_PER_PAIR = timedelta(seconds=3)
 # Pairs booked at once.
 PARALLEL = 8
 
@@ -50,10 +52,12 @@ async def matched(ctx: BenchContext, profile: Profile) -> list[str]:
     return [session_id for session_id in found if session_id]
 
 
-async def completed(ctx: BenchContext, profile: Profile) -> list[str]:
-    """`history_pairs` pairs booked into the next slot at least 30 s ahead; both join before
-    it starts, and once the session is active one of them ends it: the completed sessions."""
-    slot = ctx.slot_at_least(COMPLETED_MARGIN)
+async def completed(ctx: BenchContext, profile: Profile) -> tuple[list[str], list[str]]:
+    """`history_pairs` pairs booked into the next slot at least 30 s (and 3 s a pair) ahead;
+    both join before it starts, and once the session is active one of them ends it: the
+    completed sessions, and what went wrong for the others."""
+    slot = ctx.slot_at_least(COMPLETED_MARGIN + profile.history_pairs * COMPLETED_MARGIN_PER_PAIR)
+    failures: list[str] = []
     timeout = profile.match_timeout_seconds + (slot - datetime.now(UTC)).total_seconds()
     gate = asyncio.Semaphore(PARALLEL)
     progress = bar(profile.history_pairs, "history: completed sessions")
@@ -62,20 +66,28 @@ async def completed(ctx: BenchContext, profile: Profile) -> list[str]:
         async with gate:
             session_id = await _book_and_match(ctx, profile, pair)
         if session_id is None:
+            failures.append("not booked or not matched in time")
             return None
         for booking in pair:
-            if await ctx.api.join(booking.user_id, session_id) is not None:
+            refusal = await ctx.api.join(booking.user_id, session_id)
+            if refusal is not None:
+                failures.append(f"join refused: {refusal}")
                 return None
         user = pair[0].user_id
         if not await ctx.api.wait_for_status(user, session_id, "active", timeout):
+            failures.append("never active")
             return None
-        if await ctx.api.end(user, session_id) is not None:
+        refusal = await ctx.api.end(user, session_id)
+        if refusal is not None:
+            failures.append(f"end refused: {refusal}")
             return None
         done = await ctx.api.wait_for_status(user, session_id, "completed", timeout)
         progress.update()
+        if not done:
+            failures.append("never completed")
         return session_id if done else None
 
     found = await asyncio.gather(*map(one, _pairs(ctx, profile, "completed", slot)))
     progress.close()
     await asyncio.sleep(2)  # let the session workflows close, so their histories are whole
-    return [session_id for session_id in found if session_id]
+    return [session_id for session_id in found if session_id], failures
