@@ -17,6 +17,7 @@ from api.security import mint_token
 POLL_SECONDS = 0.025
 # Answers that say "not now" (an overloaded stack): a poll asks again.
 BUSY = (429, 503)
+BUSY_RETRY_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -99,8 +100,12 @@ class BenchApi:
         return Booked(booking, 201, response.json()["id"], sent, answered)
 
     async def sessions(self, user_id: str) -> list[dict[str, Any]]:
-        """GET /v1/sessions as `user_id`."""
+        """GET /v1/sessions as `user_id` (asked again while the stack answers it is busy)."""
+        deadline = time.monotonic() + BUSY_RETRY_SECONDS
         response = await self.http.get("/v1/sessions", headers=self.headers(user_id))
+        while response.status_code in BUSY and time.monotonic() < deadline:
+            await asyncio.sleep(POLL_SECONDS * 20)
+            response = await self.http.get("/v1/sessions", headers=self.headers(user_id))
         response.raise_for_status()
         result: list[dict[str, Any]] = response.json()
         return result

@@ -54,40 +54,53 @@ async def matched(ctx: BenchContext, profile: Profile) -> list[str]:
 
 async def completed(ctx: BenchContext, profile: Profile) -> tuple[list[str], list[str]]:
     """`history_pairs` pairs booked into the next slot at least 30 s (and 3 s a pair) ahead;
-    both join before it starts, and once the session is active one of them ends it: the
-    completed sessions, and what went wrong for the others."""
+    once they are matched (to whoever the matchmaker chose: one speaker of each side per
+    session) and the slot is quiet, both people of each session join before it starts, and once
+    it is active one of them ends it: the completed sessions, and what went wrong for others."""
     slot = ctx.slot_at_least(COMPLETED_MARGIN + profile.history_pairs * COMPLETED_MARGIN_PER_PAIR)
     failures: list[str] = []
     timeout = profile.match_timeout_seconds + (slot - datetime.now(UTC)).total_seconds()
     gate = asyncio.Semaphore(PARALLEL)
-    progress = bar(profile.history_pairs, "history: completed sessions")
+    pairs = _pairs(ctx, profile, "completed", slot)
 
-    async def one(pair: tuple[Booking, Booking]) -> str | None:
+    async def book(pair: tuple[Booking, Booking]) -> None:
         async with gate:
-            session_id = await _book_and_match(ctx, profile, pair)
-        if session_id is None:
-            failures.append("not booked or not matched in time")
-            return None
-        for booking in pair:
-            refusal = await ctx.api.join(booking.user_id, session_id)
+            if await _book_and_match(ctx, profile, pair) is None:
+                failures.append("not booked or not matched in time")
+
+    await asyncio.gather(*map(book, pairs))
+    # Partners may still be swapped once the slot goes quiet: read the sessions after that.
+    await asyncio.sleep(ctx.target.settings.rearrange_after_quiet_seconds + 2)
+    sessions = {}
+    for pair in pairs:  # every session seats one of the pairs' first users
+        for session in await ctx.api.sessions(pair[0].user_id):
+            if session["status"] == "scheduled":
+                sessions[session["id"]] = (
+                    session["participant_one_id"],
+                    session["participant_two_id"],
+                )
+    progress = bar(len(sessions), "history: completed sessions")
+
+    async def live(session_id: str, people: tuple[str, str]) -> str | None:
+        for user in people:
+            refusal = await ctx.api.join(user, session_id)
             if refusal is not None:
                 failures.append(f"join refused: {refusal}")
                 return None
-        user = pair[0].user_id
-        if not await ctx.api.wait_for_status(user, session_id, "active", timeout):
+        if not await ctx.api.wait_for_status(people[0], session_id, "active", timeout):
             failures.append("never active")
             return None
-        refusal = await ctx.api.end(user, session_id)
+        refusal = await ctx.api.end(people[0], session_id)
         if refusal is not None:
             failures.append(f"end refused: {refusal}")
             return None
-        done = await ctx.api.wait_for_status(user, session_id, "completed", timeout)
+        done = await ctx.api.wait_for_status(people[0], session_id, "completed", timeout)
         progress.update()
         if not done:
             failures.append("never completed")
         return session_id if done else None
 
-    found = await asyncio.gather(*map(one, _pairs(ctx, profile, "completed", slot)))
+    found = await asyncio.gather(*(live(*each) for each in sessions.items()))
     progress.close()
     await asyncio.sleep(2)  # let the session workflows close, so their histories are whole
     return [session_id for session_id in found if session_id], failures
