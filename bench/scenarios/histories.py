@@ -98,7 +98,8 @@ PAIRS_SEATED = (
 # The pairs a shard (UTC day, duration, language pair) seated.
 SHARD_PAIRS_SEATED = (
     "SELECT count(*) FROM sessions WHERE scheduled_start >= :day"
-    " AND scheduled_start < :day + interval '1 day' AND duration_minutes = :duration"
+    " AND scheduled_start < CAST(:day AS timestamptz) + interval '1 day'"
+    " AND duration_minutes = :duration"
     " AND least(language_one_id, language_two_id) = :one"
     " AND greatest(language_one_id, language_two_id) = :two"
     " AND cancel_reason IS DISTINCT FROM 'rearranged'"
