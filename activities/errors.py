@@ -21,6 +21,8 @@ CLAIM_FAILED = "23P91"
 ILLEGAL_TRANSITION = "23P92"
 SLOT_STARTED = "23P94"
 LIVE_LIMIT = "23P96"
+# One of the pair has blocked the other (0006). Not 23P95: the rearrangement check uses it.
+BLOCKED_PAIR = "23P97"
 
 
 def sqlstate(error: IntegrityError | InternalError) -> str | None:

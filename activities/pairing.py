@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from activities.base import StartingActivities
-from activities.errors import SLOT_STARTED, sqlstate
+from activities.errors import BLOCKED_PAIR, SLOT_STARTED, sqlstate
 from activities.rearranging import rearrange_sessions
 from activities.session_rows import (
     match_waits,
@@ -41,6 +41,8 @@ async def _refused_requests(
     both = [spec.match_request_one_id, spec.match_request_two_id]
     if sqlstate(error) == SLOT_STARTED:
         return both  # they expire by their own timers
+    if sqlstate(error) == BLOCKED_PAIR:
+        return []  # not a bug: a block made since the pool read its people (see the caller)
     dead = await not_waiting(db, spec)
     if dead:
         return dead
@@ -76,6 +78,11 @@ async def create_sessions(
                         .on_conflict_do_nothing(index_elements=["id"])
                     )
             except (IntegrityError, InternalError) as error:
+                if sqlstate(error) == BLOCKED_PAIR:
+                    # The matchmaker learns the block and pairs both again without it.
+                    result.blocked_user_pairs.append(
+                        sorted((spec.participant_one_id, spec.participant_two_id))
+                    )
                 result.dead_request_ids.extend(await _refused_requests(db, spec, error))
                 continue
             result.created_session_ids.append(spec.session_id)

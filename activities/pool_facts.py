@@ -9,6 +9,8 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.requests import PoolEntry
+from db.blocks import blocks_involving
+from db.reliability import unreliable_among
 
 
 async def with_user_facts(
@@ -18,8 +20,8 @@ async def with_user_facts(
     users = sorted({entry.user_id for entry in entries})
     if not users:
         return entries
-    unreliable: set[str] = set()
-    blocks: dict[str, list[str]] = {}
+    unreliable = await unreliable_among(db, users, now)
+    blocks = await blocks_involving(db, users)
     return [
         replace(
             entry,

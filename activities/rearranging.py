@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError, InternalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from activities.errors import BLOCKED_PAIR, sqlstate
 from activities.session_rows import (
     claimable,
     match_waits,
@@ -22,6 +23,7 @@ from contracts.sessions import (
     RearrangeSessionsInput,
 )
 from contracts.statuses import CancelReason, SessionStatus
+from db.blocks import blocked_pairs_among
 from db.models import MatchRequestRow, SessionRow
 from observability.business import NO_METRICS, BusinessMetrics
 
@@ -34,6 +36,16 @@ async def _requests_of(db: AsyncSession, session_ids: list[uuid.UUID]) -> frozen
         )
     )
     return frozenset(request_id for pair in rows for request_id in pair)
+
+
+async def _blocked(
+    sessionmaker: async_sessionmaker[AsyncSession], input: RearrangeSessionsInput
+) -> list[list[str]]:
+    """The new pairs whose people block each other (a block made since the pool was read)."""
+    pairs = [frozenset((s.participant_one_id, s.participant_two_id)) for s in input.sessions]
+    async with sessionmaker() as db:
+        blocked = await blocked_pairs_among(db, {user for pair in pairs for user in pair})
+    return [sorted(pair) for pair in pairs if pair in blocked]
 
 
 class _Abandoned(Exception):
@@ -126,6 +138,8 @@ async def rearrange_sessions(
     except _Abandoned as abandoned:
         return abandoned.result
     except (IntegrityError, InternalError) as error:
+        if sqlstate(error) == BLOCKED_PAIR:
+            return CreateSessionsResult(blocked_user_pairs=await _blocked(sessionmaker, input))
         async with sessionmaker() as db:
             gone = await _gone(db, input)
         if not gone:

@@ -191,3 +191,88 @@ class ValidationErrorOut(BaseModel):
     """422: each field that failed validation, named by its location (FastAPI's own shape)."""
 
     detail: list[ValidationIssue]
+
+
+# Not blank, no control characters: in the schema, so that clients (and the fuzzer) see it.
+USER_ID_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+UserId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=200,
+        pattern=USER_ID_PATTERN,
+        description="A user id, as in a token's `sub`: not blank, no control characters",
+    ),
+]
+
+
+class BlockCreate(BaseModel):
+    """Body of `POST /v1/blocks`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: UserId = Field(description="Whom to block: never paired with you again, either way")
+
+
+class BlockOut(BaseModel):
+    """One of your active blocks."""
+
+    user_id: str = Field(description="Whom you blocked")
+    blocked_at: UtcDatetime
+    scheduled_sessions_kept: list[uuid.UUID] = Field(
+        description="Your sessions with them that are still scheduled: blocking does not cancel "
+        "them"
+    )
+    note: str = Field(description="What the block does and does not do, in words")
+
+
+class ReliabilityOut(BaseModel):
+    """Your no-show record, computed from your sessions each time it is read."""
+
+    window_days: int = Field(description="How far back sessions count")
+    sessions: int = Field(description="Completed sessions and no-show sessions in the window")
+    no_shows: int = Field(description="Of those, the ones you did not join")
+    recent_sessions: int = Field(
+        description="How many of your latest counted sessions the rule reads"
+    )
+    recent_no_shows: int = Field(description="Your no-shows among them")
+    matched_after_others: bool = Field(
+        description="2 or more no-shows among your last 5 sessions: you are paired after "
+        "everyone else in the same pass (never refused)"
+    )
+
+
+class MeOut(BaseModel):
+    """Who you are to Parley."""
+
+    user_id: str
+    reliability: ReliabilityOut
+
+
+class EventOut(BaseModel):
+    """One change to one of your requests or sessions, with the resource as it then stood."""
+
+    id: int = Field(description="Increases with every event, in commit order; resume after it")
+    type: str = Field(
+        description="`request.waiting|matched|rescheduled|rebooked|cancelled|expired|no_show`, "
+        "`session.scheduled|rearranged|partner_joined|active|completed|cancelled`"
+    )
+    occurred_at: UtcDatetime
+    payload: MatchRequestOut | SessionOut = Field(
+        description="The request (`request.*`) or session (`session.*`) as `GET` shows it, as of "
+        "the transaction that made the change"
+    )
+
+
+class EventPage(BaseModel):
+    """Your events after `after`, oldest first."""
+
+    events: list[EventOut]
+    next_after: int = Field(description="Pass as `after` to read on (the last id, or `after`)")
+
+
+class EventTicketOut(BaseModel):
+    """A ticket that opens one event stream: `GET /v1/events?ticket=...`."""
+
+    ticket: str = Field(description="Single use; valid for 60 seconds; never a bearer token")
+    expires_at: UtcDatetime

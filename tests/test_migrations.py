@@ -78,3 +78,19 @@ def test_requests_with_windows_keep_the_schema_from_going_back_below_them(
         conn.commit()
     with pytest.raises(DBAPIError, match="windows"):
         command.downgrade(config, "0004")
+
+
+def test_recorded_blocks_keep_the_schema_from_going_back_below_them(scratch_url: str) -> None:
+    config = alembic_config(Settings(database_url=scratch_url).sqlalchemy_url)
+    command.upgrade(config, "head")
+    with psycopg.connect(scratch_url) as conn:
+        conn.execute(
+            "INSERT INTO user_blocks (id, user_id, blocked_user_id) VALUES (%s, %s, %s)",
+            (uuid.uuid4(), user(), user()),
+        )
+        conn.commit()
+    with pytest.raises(DBAPIError, match="blocks are recorded"):
+        command.downgrade(config, "0005")
+    with psycopg.connect(scratch_url) as conn:
+        (version,) = conn.execute("SELECT version_num FROM alembic_version").fetchone() or ("",)
+    assert version == ScriptDirectory.from_config(config).get_current_head() == "0007"

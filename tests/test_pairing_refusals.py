@@ -57,3 +57,25 @@ async def test_an_id_an_earlier_attempt_gave_another_pair_is_reported_foreign_no
     )
     assert result.created_session_ids == [] and result.foreign_session_ids == [str(earlier)]
     assert result.dead_request_ids == [str(ra)]  # A sits in the earlier session; C stays free
+
+
+async def test_a_blocked_pair_is_reported_to_the_matchmaker_and_not_logged_as_a_bug(
+    conn: psycopg.Connection[Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    slot = SLOT + timedelta(days=502)
+    a, b = user(), user()
+    ra = insert_request(conn, a, start=slot)
+    rb = insert_request(conn, b, "spanish", "english", start=slot)
+    conn.execute(
+        "INSERT INTO user_blocks (id, user_id, blocked_user_id) VALUES (%s, %s, %s)",
+        (uuid.uuid4(), b, a),
+    )
+    spec = SessionSpec(str(uuid.uuid4()), a, b, str(ra), str(rb), "english", "spanish", slot, 60)
+    result = await create_sessions(
+        sessionmaker, CreateSessionsInput([spec], slot - timedelta(days=1))
+    )
+    assert result.created_session_ids == [] and result.dead_request_ids == []
+    assert result.blocked_user_pairs == [sorted((a, b))]
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]

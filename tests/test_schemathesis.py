@@ -25,6 +25,7 @@ from tests.helpers import Stack, app_of, new_calendar_offset, person, served
 
 CREATE = ("POST", "/v1/match-requests")
 RESCHEDULE = ("POST", "/v1/match-requests/{request_id}/reschedule")
+BLOCK = ("POST", "/v1/blocks")
 # Calendar stretches (6 hours each, see tests/helpers) the fuzzer books in: room for many
 # requests that do not overlap, so that most positive bookings are accepted.
 STRETCHES = 3
@@ -68,10 +69,13 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Bookable:
-    """Turns a schema-valid booking into one the domain accepts too: real languages, a slot."""
+    """Turns a schema-valid booking into one the domain accepts too: real languages, a slot; and
+    a block of someone else."""
 
     slots: list[datetime]
     languages: list[str]
+    # The fuzzer's own id (it learns it from `GET /v1/me`): blocking yourself is a rule's 422.
+    own_user_id: str = ""
 
     def slot(self, seed: Any) -> str:
         """A slot of the fuzzer's stretch, picked by the generated value (so it still varies)."""
@@ -83,13 +87,18 @@ class Bookable:
         return choices[zlib.crc32(repr(seed).encode()) % len(choices)]
 
     def map_case(self, case: schemathesis.Case) -> schemathesis.Case:
-        """Positive bodies of create and reschedule, made bookable; everything else untouched."""
+        """Positive bodies of create, reschedule and block, made acceptable; all else untouched."""
         key = (case.operation.method.upper(), case.operation.path)
-        if key not in (CREATE, RESCHEDULE) or not isinstance(case.body, dict):
+        if key not in (CREATE, RESCHEDULE, BLOCK) or not isinstance(case.body, dict):
             return case
         if case.meta is not None and case.meta.is_negative_at(ParameterLocation.BODY):
             return case  # meant to be refused: leave it so
         body: dict[str, Any] = dict(case.body)
+        if key == BLOCK:
+            if body.get("user_id") == self.own_user_id:
+                body["user_id"] = f"not-{self.own_user_id}"
+            case.body = body
+            return case
         if "availability_start" in body:
             body["availability_start"] = self.slot(body["availability_start"])
         if key == CREATE:
@@ -99,8 +108,9 @@ class Bookable:
                 body["learning_language_id"] = self.language(
                     body["learning_language_id"], avoid=body.get("native_language_id")
                 )
-            if body.get("availability_end") is not None:
-                body["availability_end"] = body.get("availability_start")
+        # A reschedule takes a window too (0005): an end the fuzzer picked is made the start.
+        if body.get("availability_end") is not None:
+            body["availability_end"] = body.get("availability_start")
         case.body = body
         return case
 
@@ -171,6 +181,7 @@ async def test_schemathesis_finds_nothing_and_reaches_the_workflows(stack: Stack
     bookable = Bookable(
         slots=[first + timedelta(minutes=minutes * k) for k in range(count)],
         languages=languages,
+        own_user_id=fuzzer.user_id,
     )
     async with served(app_of(stack)) as base_url:
         outcome = await asyncio.to_thread(fuzz, base_url, fuzzer.token, bookable)

@@ -49,6 +49,7 @@ class MatchmakerWorkflow:
         self._reload = False
         self._last_arrival = workflow.now()
         self._quiet_checked = False
+        self._awaiting_no_shows = False
         self._input = input
         # The slots holding this shard's sessions whose no-show sweep is still ahead; a pass
         # adds the slots of the sessions it makes.
@@ -150,7 +151,9 @@ class MatchmakerWorkflow:
                 self._sweeps_due.discard(slot)
                 no_shows += await self._sweep_no_shows(input, slot)
         if now >= input.last_slot:
-            if self._sweeps_due:
+            if self._sweeps_due and not self._awaiting_no_shows:
+                # Once: each upsert is a history event and a billed action.
+                self._awaiting_no_shows = True
                 workflow.upsert_search_attributes(naming.status_update(naming.AWAITING_NO_SHOWS))
             return no_shows
         if _new_build_is_current():

@@ -80,6 +80,10 @@ class ShardPasses:
             owned_to=input.day_end,
         )
 
+    def _known(self) -> tuple[int, int, int]:
+        """What a refused persist can teach: requests gone, seats gone, blocks learnt."""
+        return (*self._shard.known(), len(self._blocked))
+
     def next_widening(self) -> datetime | None:
         """When a pair of the pool now too far apart in level may pair (one timer per shard)."""
         return next_widening([e.request() for e in self._shard.waiting.values()], self.rules())
@@ -101,12 +105,12 @@ class ShardPasses:
             pairs = pair_pool([e.request() for e in self._shard.waiting.values()], self.rules())
             if not pairs:
                 break
-            known = self._shard.known()
+            known = self._known()
             all_persisted = True
             for start in range(0, len(pairs), SESSIONS_PER_BATCH):
                 batch = pairs[start : start + SESSIONS_PER_BATCH]
                 all_persisted &= await self._persist(batch)
-            if all_persisted or self._shard.known() == known:
+            if all_persisted or self._known() == known:
                 break
 
     def _drop_past(self) -> None:
@@ -142,10 +146,10 @@ class ShardPasses:
             )
             if not result.pairs:
                 return
-            known = shard.known()
+            known = self._known()
             if await self._persist(list(result.pairs), result.dissolved):
                 return
-            if shard.known() == known:
+            if self._known() == known:
                 return  # refused, and nothing learnt to try otherwise: wait for news
         self._close_seats()
 
