@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     max_live_requests: int = Field(default=20, ge=1, le=10_000)
     # Creates and reschedules per user and minute, across every API process.
     rate_limit_per_minute: int = Field(default=30, ge=1, le=100_000)
+    # An event stream sends a comment this often, so that proxies and clients see it alive.
+    sse_keepalive_seconds: float = Field(default=15.0, gt=0, le=3600)
 
     # Unset outside development: the API refuses to start rather than trust a published secret.
     jwt_secret: str | None = Field(default=None, min_length=16)

@@ -22,7 +22,8 @@ from activities.request_rows import row_result, row_values
 from activities.workflow_starts import WorkflowStartActivities
 from contracts.errors import ABANDONED, refusal
 from contracts.matchmaker import EnqueueRequestInput
-from contracts.requests import BookInput, PoolEntry, RequestRowResult, RequestSpec
+from contracts.request_activities import BookInput, RequestRowResult
+from contracts.requests import PoolEntry, RequestSpec
 from contracts.statuses import RequestStatus
 from db.booking_lock import lock_booking
 from db.models import AbandonedBookingRow, MatchRequestRow

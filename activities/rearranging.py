@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError, InternalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from activities.errors import BLOCKED_PAIR, sqlstate
+from activities.errors import BLOCKED_PAIR, EXCLUSION_VIOLATION, sqlstate
 from activities.session_rows import (
     claimable,
     match_waits,
@@ -140,6 +140,11 @@ async def rearrange_sessions(
     except (IntegrityError, InternalError) as error:
         if sqlstate(error) == BLOCKED_PAIR:
             return CreateSessionsResult(blocked_user_pairs=await _blocked(sessionmaker, input))
+        if sqlstate(error) == EXCLUSION_VIOLATION:
+            # A swap moved someone to another slot of their window, which they have booked
+            # since their match freed it: no bug, and nothing changes.
+            activity.logger.info("rearrangement refused: it would double-book someone")
+            return CreateSessionsResult()
         async with sessionmaker() as db:
             gone = await _gone(db, input)
         if not gone:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from contracts.requests import PoolEntry, RequestRowResult, RequestSpec
+from contracts.request_activities import RequestRowResult
+from contracts.requests import PoolEntry, RequestSpec
 from contracts.statuses import RequestStatus
 from db.models import MatchRequestRow
 

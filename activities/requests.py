@@ -13,7 +13,7 @@ from activities.booking import NOT_RESCHEDULED, existing_unless_abandoned, inser
 from activities.errors import refusal_from_database
 from activities.request_rows import row_result
 from contracts.errors import NOT_FOUND, STATE_CONFLICT, refusal
-from contracts.requests import (
+from contracts.request_activities import (
     CloseRequestInput,
     RequestRowResult,
     RescheduleMatchRequestInput,
@@ -43,7 +43,7 @@ class RequestActivities:
 
     @activity.defn
     async def expire_match_request(self, input: CloseRequestInput) -> RequestRowResult:
-        """Expire the request if it is still waiting when its slot starts."""
+        """Expire the request if it is still waiting when its window's last slot starts."""
         return await self._close_waiting(input, RequestStatus.EXPIRED)
 
     @activity.defn

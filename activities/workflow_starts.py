@@ -1,4 +1,5 @@
-"""Activities that start or signal workflows where workflow code cannot, or should not.
+"""Activities that start or signal workflows where workflow code cannot, or should not, by
+the typed references of `contracts/workflow_refs.py` (activities may not import `workflows`).
 
 Starting sessions and rematches here (instead of as child workflows) keeps the matchmaker's
 history small and lets a started workflow outlive whoever asked for it without a parent link.
@@ -7,6 +8,8 @@ history small and lets a started workflow outlive whoever asked for it without a
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from temporalio import activity
 from temporalio.client import Client
@@ -26,12 +29,8 @@ from contracts.matchmaker import (
     MatchmakerInput,
 )
 from contracts.naming import match_request_workflow_id, matchmaker_workflow_id, session_workflow_id
-from contracts.requests import (
-    MatchedSignal,
-    MatchRequestInput,
-    StartMatchRequestInput,
-    StartMatchRequestResult,
-)
+from contracts.request_activities import StartMatchRequestInput, StartMatchRequestResult
+from contracts.requests import MatchedSignal, MatchRequestInput
 from contracts.sessions import (
     RearrangedSignal,
     SessionInput,
@@ -39,7 +38,11 @@ from contracts.sessions import (
     StartSessionsResult,
 )
 from contracts.statuses import RequestStatus, SessionStatus
+from contracts.workflow_refs import MatchmakerRef, MatchRequestRef, SessionRef, signal_name
 from domain.matching import language_pair
+
+ArgT = TypeVar("ArgT")
+SignalT = TypeVar("SignalT")
 
 # Bounded fan-out: a hot slot can create hundreds of sessions in one pass.
 PARALLEL_STARTS = 32
@@ -56,7 +59,7 @@ class WorkflowStartActivities:
         languages = language_pair(input.entry.native_language_id, input.entry.learning_language_id)
         workflow_id = matchmaker_workflow_id(input.day, input.duration_minutes, languages)
         await self._client.start_workflow(
-            naming.MATCHMAKER_WORKFLOW,
+            MatchmakerRef.run,
             MatchmakerInput(
                 day=input.day,
                 duration_minutes=input.duration_minutes,
@@ -66,7 +69,7 @@ class WorkflowStartActivities:
             ),
             id=workflow_id,
             task_queue=activity.info().task_queue,
-            start_signal=naming.ADD_REQUEST,
+            start_signal=signal_name(MatchmakerRef.add_request),
             start_signal_args=[input.entry],
             search_attributes=naming.initial(naming.MATCHMAKER, [], input.day, "matching"),
             static_summary=f"Matchmaker for {input.day:%Y-%m-%d} (UTC), "
@@ -86,7 +89,7 @@ class WorkflowStartActivities:
             spec = session.spec
             async with gate:
                 workflow_id = await self._start_once(
-                    naming.SESSION_WORKFLOW,
+                    SessionRef.run,
                     session,
                     workflow_id=session_workflow_id(spec.session_id),
                     attributes=naming.initial(
@@ -110,7 +113,7 @@ class WorkflowStartActivities:
         for session in dissolved:
             await self._signal_if_running(
                 session_workflow_id(session.session_id),
-                naming.REARRANGED,
+                SessionRef.rearranged,
                 RearrangedSignal(replacement_session_ids=session.replacement_session_ids),
             )
 
@@ -125,7 +128,7 @@ class WorkflowStartActivities:
         """Start a request's workflow unless it already exists (inside another activity)."""
         spec = request.spec
         return await self._start_once(
-            naming.MATCH_REQUEST_WORKFLOW,
+            MatchRequestRef.run,
             request,
             workflow_id=match_request_workflow_id(spec.request_id),
             attributes=naming.initial(
@@ -140,19 +143,23 @@ class WorkflowStartActivities:
     async def _tell_matched(self, request_id: str, signal: MatchedSignal) -> None:
         # A request that already ended needs no telling: it read its row when it closed, or
         # (re-seated by a rearrangement) it was told of its first session then.
-        await self._signal_if_running(match_request_workflow_id(request_id), naming.MATCHED, signal)
+        await self._signal_if_running(
+            match_request_workflow_id(request_id), MatchRequestRef.matched, signal
+        )
 
-    async def _signal_if_running(self, workflow_id: str, name: str, signal: object) -> None:
+    async def _signal_if_running(
+        self, workflow_id: str, signal: Callable[[Any, SignalT], None], arg: SignalT
+    ) -> None:
         try:
-            await self._client.get_workflow_handle(workflow_id).signal(name, signal)
+            await self._client.get_workflow_handle(workflow_id).signal(signal, arg)
         except RPCError as error:
             if error.status != RPCStatusCode.NOT_FOUND:
                 raise
 
     async def _start_once(
         self,
-        workflow: str,
-        arg: object,
+        workflow: Callable[[Any, ArgT], Awaitable[Any]],
+        arg: ArgT,
         *,
         workflow_id: str,
         attributes: TypedSearchAttributes,

@@ -14,8 +14,9 @@ from api.allowed_methods import AllowedMethods
 from api.body_limit import BodySizeLimit
 from api.deps import Clock, system_clock
 from api.errors import install_error_handlers
+from api.event_hub import EventHub
 from api.openapi import docs_router, install_openapi
-from api.routes import blocks, health, languages, match_requests, me, sessions
+from api.routes import blocks, events, health, languages, match_requests, me, sessions
 from db.engine import make_engine, make_sessionmaker
 from observability.http import RequestContext, install_metrics
 from observability.logs import configure_logging
@@ -34,6 +35,7 @@ ROUTERS = (
     sessions.router,
     me.router,
     blocks.router,
+    events.router,
     docs_router,
 )
 
@@ -72,6 +74,7 @@ def create_app(
         try:
             yield
         finally:
+            await app.state.event_hub.close()
             if engine is not None:
                 await engine.dispose()
             if traces is not None and own_logging:
@@ -91,6 +94,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.clock = clock
+    app.state.event_hub = EventHub(settings.libpq_url)  # listens only while a stream is open
     if sessionmaker is not None:
         app.state.sessionmaker = sessionmaker
     if temporal is not None:

@@ -214,7 +214,7 @@ def document(app: FastAPI, now: datetime) -> dict[str, Any]:
             "preferred_duration_minutes": 60,
         }
     ]
-    schemas["RescheduleBody"]["examples"] = [{"availability_start": stamp}]
+    schemas["MatchRequestReschedule"]["examples"] = [{"availability_start": stamp}]
     return result
 
 

@@ -27,7 +27,20 @@ UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
 _BOOKING = BookingPolicy()
 
 
-class MatchRequestCreate(BaseModel):
+class MatchRequestBase(BaseModel):
+    """What a request asks for, as the client sends it and reads it back (the seed's column
+    names). `MatchRequestCreate` narrows each field to what a booking must meet;
+    `MatchRequestPublic` reads them, with what Parley adds, from the row."""
+
+    native_language_id: str
+    learning_language_id: str
+    proficiency_level: str
+    availability_start: UtcDatetime
+    availability_end: UtcDatetime
+    preferred_duration_minutes: int
+
+
+class MatchRequestCreate(MatchRequestBase):
     """Body of `POST /v1/match-requests`."""
 
     # Its example is written when the OpenAPI document is served (api/openapi.py), so that the
@@ -50,7 +63,7 @@ class MatchRequestCreate(BaseModel):
         description="A slot start on the grid (every `PARLEY_SLOT_MINUTES`, 10 by default), "
         "in the future and within the booking horizon; no offset means UTC"
     )
-    availability_end: UtcDatetime | None = Field(
+    availability_end: UtcDatetime | None = Field(  # type: ignore[assignment]
         default=None,
         description="The window's last slot start: pair me once at any slot start from "
         "`availability_start` to this, on the grid, at most `PARLEY_MAX_WINDOW_HOURS` (6) later. "
@@ -79,7 +92,7 @@ class MatchRequestCreate(BaseModel):
         )
 
 
-class RescheduleBody(BaseModel):
+class MatchRequestReschedule(BaseModel):
     """Body of `POST /v1/match-requests/{id}/reschedule`."""
 
     model_config = ConfigDict(extra="forbid")
@@ -93,19 +106,13 @@ class RescheduleBody(BaseModel):
     )
 
 
-class MatchRequestOut(BaseModel):
+class MatchRequestPublic(MatchRequestBase):
     """A match request with every seed column and what Parley adds."""
 
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
     user_id: str
-    native_language_id: str
-    learning_language_id: str
-    proficiency_level: str
-    availability_start: UtcDatetime
-    availability_end: UtcDatetime
-    preferred_duration_minutes: int
     priority: int
     status: str
     matched_at: UtcDatetime | None
@@ -120,7 +127,7 @@ class MatchRequestOut(BaseModel):
     updated_at: UtcDatetime
 
 
-class SessionOut(BaseModel):
+class SessionPublic(BaseModel):
     """A session with every seed column and what Parley adds."""
 
     model_config = ConfigDict(from_attributes=True)
@@ -154,7 +161,7 @@ class SessionOut(BaseModel):
     updated_at: UtcDatetime
 
 
-class LanguageOut(BaseModel):
+class LanguagePublic(BaseModel):
     """A language people can speak or learn."""
 
     model_config = ConfigDict(from_attributes=True)
@@ -191,59 +198,30 @@ class ValidationErrorOut(BaseModel):
     """422: each field that failed validation, named by its location (FastAPI's own shape)."""
 
     detail: list[ValidationIssue]
+class EventPublic(BaseModel):
+    """One change to one of your requests or sessions, with the resource as it then stood."""
 
-
-# Not blank, no control characters: in the schema, so that clients (and the fuzzer) see it.
-USER_ID_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
-UserId = Annotated[
-    str,
-    Field(
-        min_length=1,
-        max_length=200,
-        pattern=USER_ID_PATTERN,
-        description="A user id, as in a token's `sub`: not blank, no control characters",
-    ),
-]
-
-
-class BlockCreate(BaseModel):
-    """Body of `POST /v1/blocks`."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    user_id: UserId = Field(description="Whom to block: never paired with you again, either way")
-
-
-class BlockOut(BaseModel):
-    """One of your active blocks."""
-
-    user_id: str = Field(description="Whom you blocked")
-    blocked_at: UtcDatetime
-    scheduled_sessions_kept: list[uuid.UUID] = Field(
-        description="Your sessions with them that are still scheduled: blocking does not cancel "
-        "them"
+    id: int = Field(description="Increases with every event, in commit order; resume after it")
+    type: str = Field(
+        description="`request.waiting|matched|rescheduled|rebooked|cancelled|expired|no_show`, "
+        "`session.scheduled|rearranged|partner_joined|active|completed|cancelled`"
     )
-    note: str = Field(description="What the block does and does not do, in words")
-
-
-class ReliabilityOut(BaseModel):
-    """Your no-show record, computed from your sessions each time it is read."""
-
-    window_days: int = Field(description="How far back sessions count")
-    sessions: int = Field(description="Completed sessions and no-show sessions in the window")
-    no_shows: int = Field(description="Of those, the ones you did not join")
-    recent_sessions: int = Field(
-        description="How many of your latest counted sessions the rule reads"
-    )
-    recent_no_shows: int = Field(description="Your no-shows among them")
-    matched_after_others: bool = Field(
-        description="2 or more no-shows among your last 5 sessions: you are paired after "
-        "everyone else in the same pass (never refused)"
+    occurred_at: UtcDatetime
+    payload: MatchRequestPublic | SessionPublic = Field(
+        description="The request (`request.*`) or session (`session.*`) as `GET` shows it, as of "
+        "the transaction that made the change"
     )
 
 
-class MeOut(BaseModel):
-    """Who you are to Parley."""
+class EventPage(BaseModel):
+    """Your events after `after`, oldest first."""
 
-    user_id: str
-    reliability: ReliabilityOut
+    events: list[EventPublic]
+    next_after: int = Field(description="Pass as `after` to read on (the last id, or `after`)")
+
+
+class EventTicketPublic(BaseModel):
+    """A ticket that opens one event stream: `GET /v1/events?ticket=...`."""
+
+    ticket: str = Field(description="Single use; valid for 60 seconds; never a bearer token")
+    expires_at: UtcDatetime

@@ -32,6 +32,8 @@ from bench.scenarios import (
     floor,
     histories,
     hot_slot,
+    hot_window,
+    lifecycles,
     market,
     metrics_overhead,
     steady,
@@ -39,7 +41,7 @@ from bench.scenarios import (
 )
 from db.engine import make_engine
 
-SCENARIOS = ("floor", "steady", "timers", "hot_slot", "history")
+SCENARIOS = ("floor", "steady", "timers", "hot_slot", "hot_window", "history")
 # Not run by default: it needs a stack of another shape and judges correctness, not speed.
 CHAOS = "chaos"
 # Not run by default either: it starts four stacks of its own (metrics on and off, twice).
@@ -61,6 +63,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=20261123)
     parser.add_argument("--hot-requests", type=int, help="override the profile's hot-slot size")
+    parser.add_argument(
+        "--window-requests", type=int, help="override the profile's hot-window size"
+    )
     parser.add_argument(
         "--market-learners", type=int, help="override the profile's learners in the market"
     )
@@ -122,11 +127,33 @@ async def run_scenarios(
                 )
         if "hot_slot" in wanted:
             results["hot_slot"] = await hot_slot.run(ctx, profile)
-        if "history" in wanted and sample:
-            results["history"] = await histories.events_per_pair(ctx, sample)
+        if "hot_window" in wanted:
+            results["hot_window"] = await hot_window.run(ctx, profile)
+        if "history" in wanted:
+            results.update(await _histories(ctx, profile, sample, no_show="timers" not in wanted))
     finally:
         await ctx.api.close()
         await ctx.engine.dispose()
+    return results
+
+
+async def _histories(
+    ctx: BenchContext, profile: Profile, sample: list[str], no_show: bool
+) -> dict[str, Any]:
+    """History events and actions per pair: until matched (the steady phases' pairs, or pairs of
+    its own), for a completed session, and (unless the timers scenario gave them) for no-shows."""
+    results = {
+        "history": await histories.events_per_pair(
+            ctx, sample or await lifecycles.matched(ctx, profile)
+        )
+    }
+    completed, failures = await lifecycles.completed(ctx, profile)
+    results["history_completed"] = await histories.events_per_pair(ctx, completed)
+    results["history_completed"]["failures"] = failures
+    if no_show:
+        few = replace(profile, timer_sessions=profile.history_pairs)
+        session_ids = (await timers.run(ctx, few, 5.0))["session_ids"]
+        results["history_no_show"] = await histories.events_per_pair(ctx, session_ids)
     return results
 
 
@@ -139,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     profile = PROFILES[args.profile]
     if args.hot_requests:
         profile = replace(profile, hot_requests=args.hot_requests)
+    if args.window_requests:
+        profile = replace(profile, window_requests=args.window_requests)
     if args.market_learners:
         profile = replace(profile, market_learners=args.market_learners)
     wanted = set(args.only or SCENARIOS)
@@ -171,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "profile": profile.name,
         "hot_requests": profile.hot_requests,
+        "window_requests": profile.window_requests,
         "seed": args.seed,
         "seconds": round(time.monotonic() - began, 1),
         "stack_started_seconds": target.started_seconds,
@@ -179,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
             "slot_minutes": target.settings.slot_minutes,
             "no_show_grace_seconds": target.settings.no_show_grace_seconds,
             "rearrange_after_quiet_seconds": target.settings.rearrange_after_quiet_seconds,
+            "widen_levels_minutes": target.settings.widen_levels_minutes,
         },
     }
     report.write_json(results, args.json)

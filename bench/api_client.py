@@ -15,6 +15,9 @@ from api.security import mint_token
 # How often a waiting user asks for their session: fine enough for latencies of ~100 ms,
 # coarse enough not to become the load being measured.
 POLL_SECONDS = 0.025
+# Answers that say "not now" (an overloaded stack): a poll asks again.
+BUSY = (429, 503)
+BUSY_RETRY_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,8 @@ class Booking:
     level: str
     slot_start: datetime
     duration_minutes: int
+    # The window's last slot start; None books the one slot `slot_start`.
+    last_start: datetime | None = None
 
 
 @dataclass
@@ -80,6 +85,8 @@ class BenchApi:
             "availability_start": booking.slot_start.isoformat(),
             "preferred_duration_minutes": booking.duration_minutes,
         }
+        if booking.last_start is not None:
+            body["availability_end"] = booking.last_start.isoformat()
         sent = time.monotonic()
         try:
             response = await self.http.post(
@@ -93,8 +100,12 @@ class BenchApi:
         return Booked(booking, 201, response.json()["id"], sent, answered)
 
     async def sessions(self, user_id: str) -> list[dict[str, Any]]:
-        """GET /v1/sessions as `user_id`."""
+        """GET /v1/sessions as `user_id` (asked again while the stack answers it is busy)."""
+        deadline = time.monotonic() + BUSY_RETRY_SECONDS
         response = await self.http.get("/v1/sessions", headers=self.headers(user_id))
+        while response.status_code in BUSY and time.monotonic() < deadline:
+            await asyncio.sleep(POLL_SECONDS * 20)
+            response = await self.http.get("/v1/sessions", headers=self.headers(user_id))
         response.raise_for_status()
         result: list[dict[str, Any]] = response.json()
         return result
@@ -103,9 +114,12 @@ class BenchApi:
         """Poll until `user_id` has a session; the monotonic time it was seen, and its id."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            found = await self.sessions(user_id)
-            if found:
-                return time.monotonic(), found[0]["id"]
+            response = await self.http.get("/v1/sessions", headers=self.headers(user_id))
+            if response.status_code not in BUSY:
+                response.raise_for_status()
+                found = response.json()
+                if found:
+                    return time.monotonic(), found[0]["id"]
             await asyncio.sleep(POLL_SECONDS)
         return None
 
@@ -117,6 +131,31 @@ class BenchApi:
         if response.status_code == 200:
             return None
         return f"{response.status_code} {response.text[:200]}"
+
+    async def end(self, user_id: str, session_id: str) -> str | None:
+        """POST /v1/sessions/{id}/end; None when it was recorded, else the status and reason."""
+        response = await self.http.post(
+            f"/v1/sessions/{session_id}/end", headers=self.headers(user_id)
+        )
+        if response.status_code in (200, 202):
+            return None
+        return f"{response.status_code} {response.text[:200]}"
+
+    async def wait_for_status(
+        self, user_id: str, session_id: str, status: str, timeout: float
+    ) -> bool:
+        """Poll GET /v1/sessions/{id} until the session has `status`; whether it did in time."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            response = await self.http.get(
+                f"/v1/sessions/{session_id}", headers=self.headers(user_id)
+            )
+            if response.status_code not in BUSY:
+                response.raise_for_status()
+                if response.json()["status"] == status:
+                    return True
+            await asyncio.sleep(POLL_SECONDS * 4)
+        return False
 
     async def language_ids(self) -> list[str]:
         """Every language the service knows (a public endpoint)."""

@@ -31,6 +31,9 @@ COMPRESSED_TIME = {
     "PARLEY_NO_SHOW_GRACE_SECONDS": "5",
     "PARLEY_REARRANGE_AFTER_QUIET_SECONDS": "5",
     "PARLEY_JOIN_OPENS_MINUTES": "5",
+    # Ten-minute slots become one-minute ones, so the windows shrink alike.
+    "PARLEY_REBOOK_WINDOW_MINUTES": "3",
+    "PARLEY_WIDEN_LEVELS_MINUTES": "3",
     "PARLEY_DEV_MODE": "true",
 }
 

@@ -20,6 +20,7 @@ class Profile:
     hot_requests: int
     hot_concurrency: int
     hot_language_pairs: int
+    window_requests: int
     timer_sessions: int
     history_pairs: int
     chaos_users: int
@@ -48,6 +49,7 @@ FULL = Profile(
     hot_requests=10_000,
     hot_concurrency=6,
     hot_language_pairs=10,
+    window_requests=10_000,
     timer_sessions=300,
     history_pairs=20,
     chaos_users=48,
@@ -67,6 +69,7 @@ TINY = Profile(
     hot_requests=60,
     hot_concurrency=4,
     hot_language_pairs=3,
+    window_requests=80,
     timer_sessions=3,
     history_pairs=3,
     chaos_users=14,

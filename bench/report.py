@@ -85,6 +85,7 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str]]:
             ("hot slot: largest history (events)", f"{hot['largest_history_events']}"),
             ("hot slot: requests lost", f"{hot['lost_requests']}"),
         ]
+    out += _window_rows(results.get("hot_window"))
     timers = results.get("timers")
     if timers:
         out += [
@@ -99,16 +100,78 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str]]:
             ),
         ]
     out += _chaos_rows(results.get("chaos"))
-    for key, label in (("history", "until matched"), ("history_no_show", "no-show, to the end")):
+    for key, label in (
+        ("history", "until matched"),
+        ("history_completed", "completed session, to the end"),
+        ("history_no_show", "no-show, to the end"),
+    ):
         history = results.get(key)
         if history:
             out.append(
                 (
                     f"history events per pair ({label})",
-                    f"mean {history['mean']}, max {history['max']}",
+                    f"mean {history['mean']}, max {history['max']} ({history['pairs']} pairs)",
                 )
             )
+            if history.get("failures"):
+                failed = "; ".join(sorted(set(history["failures"])))[:300]
+                out.append((f"pairs left out ({label})", f"{len(history['failures'])}: {failed}"))
+            out += _action_rows(history.get("actions"), label)
     return out
+
+
+def _window_rows(hot: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """The hot window's rows; every matchmaker run over the limit gets its own."""
+    if not hot:
+        return []
+    out = [
+        (
+            "hot window: requests accepted",
+            f"{hot['accepted']} of {hot['requests']} ({hot['fixed_slot_requests']} fixed slots)",
+        ),
+        (
+            "hot window: seconds after the last 201 until done",
+            f"{hot['seconds_after_last_201_until_done']}",
+        ),
+        (
+            "hot window: seconds after the last 201 until the last pair",
+            f"{hot['seconds_after_last_201_until_the_last_pair']}",
+        ),
+        ("hot window: pairs made / possible", f"{hot['pairs_made']} / {hot['pairs_possible']}"),
+        ("hot window: pairable pairs left waiting", f"{hot['pairable_pairs_left_waiting']}"),
+        ("hot window: POST latency", _ms(hot["post_latency"])),
+        (
+            "hot window: matchmaker runs / largest history",
+            f"{hot['matchmaker_runs']} runs of {hot['matchmakers']} matchmakers / "
+            f"{hot['largest_history_events']} events",
+        ),
+        ("hot window: runs over 4,096 events", f"{len(hot['runs_over_limit'])}"),
+        ("hot window: requests lost", f"{hot['lost_requests']}"),
+    ]
+    out += [
+        (f"hot window: short in {shard}", f"{counts['made']} made / {counts['possible']} possible")
+        for shard, counts in hot["short_shards"].items()
+    ]
+    out += [
+        (f"hot window: over the limit: {run['workflow_id']}", f"{run['events']} events")
+        for run in hot["runs_over_limit"]
+    ]
+    if hot["widening_could_fire"]:
+        out.append(("hot window: WARNING", "levels could widen during the run"))
+    return out
+
+
+def _action_rows(actions: dict[str, Any] | None, label: str) -> list[tuple[str, str]]:
+    """Temporal Cloud actions per pair: in total, by workflow and by kind."""
+    if not actions:
+        return []
+    parts = ", ".join(f"{part} {count}" for part, count in actions["by_workflow"].items())
+    kinds = ", ".join(f"{kind} {count}" for kind, count in actions["by_kind"].items())
+    return [
+        (f"actions per pair ({label})", f"mean {actions['mean']}, max {actions['max']}"),
+        (f"actions per pair by workflow ({label})", parts),
+        (f"actions per pair by kind ({label})", kinds),
+    ]
 
 
 def _chaos_rows(chaos: dict[str, Any] | None) -> list[tuple[str, str]]:

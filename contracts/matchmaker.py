@@ -70,7 +70,8 @@ class MatchmakerInput:
 
 @dataclass
 class MatchmakerResult:
-    """What a matchmaker achieved: sessions before its slot started, no-shows at the deadline."""
+    """What a matchmaker achieved: sessions before its day's last slot started, no-shows at the
+    slots' deadlines."""
 
     sessions_created: int
     left_unmatched: int

@@ -1,9 +1,9 @@
 """How workflows are named and found: ids an operator reads in the Temporal UI, the workflow type
 and signal names that histories record, and the search attributes an operator filters on.
 
-Activities start and signal workflows by these names: `activities` may not import `workflows`
-(whose modules import activities for their local activity calls), and a test checks that each
-workflow class declares exactly these names.
+The workflow classes declare these names, and so do their typed references in
+`contracts/workflow_refs.py`, which activities start and signal them by (`activities` may not
+import `workflows`); a test checks that each reference agrees with its workflow.
 """
 
 from __future__ import annotations
@@ -54,7 +54,8 @@ USER_IDS = SearchAttributeKey.for_keyword_list("ParleyUserIds")
 SLOT_START = SearchAttributeKey.for_datetime("ParleySlotStart")
 STATUS = SearchAttributeKey.for_keyword("ParleyStatus")
 KIND = SearchAttributeKey.for_keyword("ParleyKind")
-# The status of a matchmaker run past its slot's start, waiting only for the no-show sweep.
+# The status of a matchmaker run past its day's last slot start, waiting only for its no-show
+# sweeps.
 AWAITING_NO_SHOWS = "awaiting_no_shows"
 
 ALL = (USER_IDS, SLOT_START, STATUS, KIND)

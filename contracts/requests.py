@@ -1,4 +1,5 @@
-"""What crosses a match request's workflow and activities: inputs, results, signals, state."""
+"""What crosses a match request's workflow: its input, result, state, updates and signals, the
+request as it travels (`RequestSpec`) and as a pool holds it (`PoolEntry`)."""
 
 # No `from __future__ import annotations`: the workflow sandbox resolves string annotations
 # against its own module table, where a module imported only by another one is missing.
@@ -170,9 +171,8 @@ class PoolEntry:
         assert self.availability_end is not None, "an unplaced entry never joins a pool"
         return self.availability_end
 
-    def request(self, seated_at: datetime | None = None) -> MatchRequest:
-        """The request this entry stands for, as the rules see it; one seated in a session may
-        only be paired at that session's slot (`seated_at`)."""
+    def request(self) -> MatchRequest:
+        """The request this entry stands for, as the rules see it."""
         assert self.availability_start is not None and self.availability_end is not None
         assert self.duration_minutes is not None
         return MatchRequest(
@@ -181,8 +181,8 @@ class PoolEntry:
             native_language_id=self.native_language_id,
             learning_language_id=self.learning_language_id,
             proficiency_level=self.proficiency_level,
-            availability_start=seated_at or self.availability_start,
-            availability_end=seated_at or self.availability_end,
+            availability_start=self.availability_start,
+            availability_end=self.availability_end,
             preferred_duration_minutes=self.duration_minutes,
             created_at=self.waiting_since,
             priority=self.priority,
@@ -204,55 +204,3 @@ class PoolEntry:
         )
 
 
-@dataclass
-class RequestRowResult:
-    """A request's status as the database holds it after the activity."""
-
-    request_id: str
-    status: str
-    session_id: str | None = None
-
-
-@dataclass
-class CloseRequestInput:
-    """Move a waiting request to `cancelled` or `expired`."""
-
-    request_id: str
-    at: datetime
-    reason: str | None = None
-
-
-@dataclass
-class RescheduleMatchRequestInput:
-    """Cancel a waiting request and create its replacement in one transaction."""
-
-    old_request_id: str
-    new_spec: RequestSpec
-    at: datetime
-    answer_by: datetime | None = None
-
-
-@dataclass
-class BookInput:
-    """The request to persist and enqueue, and the timing rules its matchmaker runs by."""
-
-    spec: RequestSpec
-    created_at: datetime
-    policy: Policy
-    # When the last caller stops waiting: a booking not yet made by then is refused (Abandoned).
-    answer_by: datetime | None = None
-
-
-@dataclass
-class StartMatchRequestInput:
-    """A match request workflow to start (a rematch or a rescheduled request)."""
-
-    request: MatchRequestInput
-    summary: str
-
-
-@dataclass
-class StartMatchRequestResult:
-    """The id of the request workflow that now exists."""
-
-    workflow_id: str

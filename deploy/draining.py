@@ -1,8 +1,8 @@
 """Draining an old build: waking its matchmakers so that they hand over, and naming what is left.
 
 A matchmaker run is pinned to its build and moves to a new current build at its next workflow
-task; an idle one (its requests cancelled, its slot hours away) has no task coming, so the deploy
-wakes it with a signal.
+task; an idle one (its requests cancelled, its day's slots hours away) has no task coming, so
+the deploy wakes it with a signal.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ async def wake_matchmakers(
 
     A run sees the new build only in a workflow task that starts once the server has routed the
     deployment's change, which may come just after it; so a run still here is woken again after
-    WAKE_AGAIN_SECONDS. A run past its slot's start only waits for the no-show sweep: left alone.
+    WAKE_AGAIN_SECONDS. A run past its day's last slot start only waits for its no-show sweeps:
+    left alone.
     """
     query = (
         f"{versions.running_on(deployment_name, build_id)} "

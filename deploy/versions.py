@@ -20,6 +20,7 @@ from temporalio.api.deployment.v1 import WorkerDeploymentVersion as VersionRef
 from temporalio.api.enums.v1 import VersionDrainageStatus, WorkerDeploymentVersionStatus
 from temporalio.api.workflowservice.v1 import (
     DescribeWorkerDeploymentRequest,
+    DescribeWorkerDeploymentResponse,
     DescribeWorkerDeploymentVersionRequest,
     SetWorkerDeploymentCurrentVersionRequest,
 )
@@ -130,11 +131,12 @@ def running_on(deployment_name: str, build_id: str) -> str:
     )
 
 
-@patient
-async def current_build(client: Client, deployment_name: str) -> str | None:
-    """The build id of the current version, or None if there is none (or no deployment yet)."""
+async def _describe_deployment(
+    client: Client, deployment_name: str
+) -> DescribeWorkerDeploymentResponse | None:
+    """The deployment as the server describes it, or None if there is none yet."""
     try:
-        described = await client.workflow_service.describe_worker_deployment(
+        return await client.workflow_service.describe_worker_deployment(
             DescribeWorkerDeploymentRequest(
                 namespace=client.namespace, deployment_name=deployment_name
             )
@@ -143,6 +145,14 @@ async def current_build(client: Client, deployment_name: str) -> str | None:
         if error.status == RPCStatusCode.NOT_FOUND:
             return None
         raise
+
+
+@patient
+async def current_build(client: Client, deployment_name: str) -> str | None:
+    """The build id of the current version, or None if there is none (or no deployment yet)."""
+    described = await _describe_deployment(client, deployment_name)
+    if described is None:
+        return None
     current = described.worker_deployment_info.routing_config.current_deployment_version
     return current.build_id or None
 
@@ -150,16 +160,9 @@ async def current_build(client: Client, deployment_name: str) -> str | None:
 @patient
 async def versions(client: Client, deployment_name: str) -> list[VersionState]:
     """Every version the deployment has seen, newest first."""
-    try:
-        described = await client.workflow_service.describe_worker_deployment(
-            DescribeWorkerDeploymentRequest(
-                namespace=client.namespace, deployment_name=deployment_name
-            )
-        )
-    except RPCError as error:
-        if error.status == RPCStatusCode.NOT_FOUND:
-            return []
-        raise
+    described = await _describe_deployment(client, deployment_name)
+    if described is None:
+        return []
     summaries = sorted(
         described.worker_deployment_info.version_summaries,
         key=lambda summary: summary.create_time.ToDatetime(),

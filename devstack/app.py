@@ -67,6 +67,10 @@ def start_app(stack: Stack) -> None:
             "--port",
             str(port),
             "--no-access-log",  # Parley writes its own, with the call's ids
+            # Event streams never end by themselves; cut them on shutdown (clients resume
+            # after Last-Event-ID, losing nothing) instead of waiting for them forever.
+            "--timeout-graceful-shutdown",
+            "5",
         ]
         log = stack.logs_dir / f"{name}.log"
         stack.children.append(spawn(name, api, log, env=env, cwd=REPO_ROOT))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from domain.levels import level_rank
@@ -48,17 +48,17 @@ def rearrange(
 ) -> Rearrangement:
     """Seat as many of `waiting` as augmenting paths through `seated` allow.
 
-    A seated request keeps its session's slot: it may be paired anew only at
-    `pair.slot_start`, as if its window were that one slot. Waiting requests keep their
-    windows. Edges are `can_pair` under `rules` on those windows, so blocked users are never
-    put together. Exactly:
+    A seated request may be paired anew at any bookable slot of its window, as a waiting one
+    can (a pair left as it was keeps its session and slot): a swap may move a seated person to
+    another slot, which an offline maximum matching of the windows may need. Edges are
+    `can_pair` under `rules` on the windows, so blocked users are never put together. Exactly:
     1. every request of `seated` is seated afterwards, and no request is seated twice;
     2. the seated pairs kept plus `pairs` form a maximum matching of all the requests given;
     3. waiting requests are tried best first (`preference_key`), each along a shortest
        augmenting path, so that few sessions change;
     4. `dissolved` is exactly the seated sessions whose pair changed, and `pairs` the pairs
-       that are new, each at its `earliest_common_slot` (a seated request's session slot);
-       both are empty when no one more can be seated.
+       that are new, each at its `earliest_common_slot`; both are empty when no one more can
+       be seated.
 
     Runs in O(n) per waiting request for n requests in all (a search visits each at most once).
     """
@@ -70,12 +70,7 @@ def rearrange(
     for request in everyone:
         check_pairable(request)
     original = {request.request_id: request for request in everyone}
-    pinned = [
-        replace(c, availability_start=s.pair.slot_start, availability_end=s.pair.slot_start)
-        for s in seated
-        for c in (s.pair.first, s.pair.second)
-    ]
-    graph = _Graph([*pinned, *waiting], rules)
+    graph = _Graph(everyone, rules)
     key = _ranking(rules)
     for start in sorted(waiting, key=key):
         if start.request_id in mate:

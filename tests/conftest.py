@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
-from httpx import ASGITransport, AsyncClient
+from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
@@ -29,8 +30,10 @@ from devstack.temporal import (
 )
 from observability.business import BusinessMetrics
 from settings import Settings
-from tests.helpers import Stack, new_calendar_offset, served, settle, test_worker
+from tests.helpers import Stack, new_calendar_offset, settle
 from tests.scraping import Scrapes
+from tests.served_app import served
+from tests.workers import stack_on
 from worker import build_worker, prometheus_runtime
 
 REPO = Path(__file__).resolve().parent.parent
@@ -52,6 +55,14 @@ def database_url() -> Iterator[str]:
     yield url
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def conn(database_url: str) -> Iterator[psycopg.Connection[Any]]:
+    """An autocommit connection to the test database: every statement stands on its own, as
+    concurrent callers' would; for setting rows up and reading them back."""
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        yield connection
 
 
 @pytest.fixture(scope="session")
@@ -93,27 +104,8 @@ async def stack(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[Stack]:
     """A worker on a fresh task queue and the real FastAPI app in front of it."""
-    test_settings = settings.model_copy(update={"task_queue": f"parley-{uuid.uuid4()}"})
-    app = create_app(
-        test_settings, temporal=env.client, sessionmaker=sessionmaker, clock=env.get_current_time
-    )
-    worker = test_worker(env.client, sessionmaker, test_settings.task_queue)
-    async with (
-        worker,
-        AsyncClient(transport=ASGITransport(app=app), base_url="http://parley.test") as api,
-    ):
-        stack = Stack(
-            api=api,
-            env=env,
-            settings=test_settings,
-            sessionmaker=sessionmaker,
-            tag=uuid.uuid4().hex[:8],
-            calendar_offset=new_calendar_offset(),
-        )
-        try:
-            yield stack
-        finally:
-            await settle(stack)
+    async with stack_on(env, env.client, settings, sessionmaker) as stack:
+        yield stack
 
 
 @pytest.fixture

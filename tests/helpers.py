@@ -6,34 +6,25 @@ import asyncio
 import itertools
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import uvicorn
-from fastapi import FastAPI
-from httpx import ASGITransport, AsyncClient, Response
+from httpx import AsyncClient, Response
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
-from api.main import create_app
 from api.security import mint_token
 from contracts.naming import match_request_workflow_id, matchmaker_workflow_id, session_workflow_id
 from db.models import MatchRequestRow, SessionRow
-from deploy.versions import deployment_config, make_current_when_polling
-from devstack.processes import free_port
 from domain.matching import language_pair
 from domain.slots import day_start, days_touched, next_slot_after
 from settings import Settings
-from tests.histories.recording import record_histories, workflows_on
-from worker import build_worker
+from tests.histories.recording import record_histories
 
 REAL_SECONDS_TO_SETTLE = 30.0
 SETTLE_AFTER_LAST_SLOT = timedelta(hours=2, minutes=30)
@@ -89,40 +80,6 @@ class Person:
         return await self.post("/v1/match-requests", body)
 
 
-def test_worker(
-    client: Client,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    task_queue: str,
-    **options: Any,
-) -> Worker:
-    """Parley's worker, but with every workflow in Temporal's sandbox, which fails a test on any
-    non-deterministic call that production (unsandboxed, for speed) would let through."""
-    return build_worker(
-        client, sessionmaker, task_queue, workflow_runner=SandboxedWorkflowRunner(), **options
-    )
-
-
-test_worker.__test__ = False  # type: ignore[attr-defined]  # a factory, not a pytest test
-
-DEV_BUILD = "test-build"
-
-
-@asynccontextmanager
-async def dev_worker(
-    client: Client,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    task_queue: str,
-    build_id: str = DEV_BUILD,
-    **options: Any,
-) -> AsyncIterator[Worker]:
-    """Parley's worker on the real dev server: a version of the `parley` deployment (the server
-    runs PINNED workflows on versioned workers only), its build made current once it polls."""
-    deployment = deployment_config("parley", build_id)
-    async with test_worker(
-        client, sessionmaker, task_queue, deployment_config=deployment, **options
-    ) as worker:
-        await make_current_when_polling(client, "parley", build_id)
-        yield worker
 
 
 def person(stack: Stack, user_id: str) -> Person:
@@ -263,51 +220,3 @@ async def no_show(stack: Stack, joined: Person, session: dict, slot: datetime) -
     await eventually(lambda: joined.get("/v1/match-requests", status="waiting"), bool)
 
 
-@asynccontextmanager
-async def on_dev_server(
-    client: Client, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
-) -> AsyncIterator[tuple[Settings, Callable[[str], Person]]]:
-    """A worker and the API on the real dev server, on a fresh task queue; makes people."""
-    test_settings = settings.model_copy(update={"task_queue": f"parley-{uuid.uuid4()}"})
-    app = create_app(test_settings, temporal=client, sessionmaker=sessionmaker)
-    tag = uuid.uuid4().hex[:8]
-    async with (
-        dev_worker(client, sessionmaker, test_settings.task_queue),
-        AsyncClient(transport=ASGITransport(app=app), base_url="http://parley.test") as api,
-    ):
-
-        def people(name: str) -> Person:
-            user = f"{name}-{tag}"
-            return Person(user, api, mint_token(user, test_settings.signing_secret()))
-
-        yield test_settings, people
-        await record_histories(client, await workflows_on(client, test_settings.task_queue))
-
-
-def app_of(stack: Stack) -> FastAPI:
-    """Another instance of the stack's app: same Temporal, database, task queue and clock."""
-    return create_app(
-        stack.settings,
-        temporal=stack.env.client,
-        sessionmaker=stack.sessionmaker,
-        clock=stack.env.get_current_time,
-    )
-
-
-@asynccontextmanager
-async def served(app: FastAPI) -> AsyncIterator[str]:
-    """Serve the app with uvicorn on a free local port in this event loop; yields its base URL."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    serving = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            if serving.done():
-                serving.result()  # raises why it could not start
-            await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await serving

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
@@ -16,13 +15,6 @@ from tests.helpers import Stack, book_pair, person, slot_ahead
 from tests.rows import SLOT, insert_pair, insert_request, insert_session, status_of
 
 BLOCKED_PAIR = "23P97"
-
-
-@pytest.fixture
-def conn(database_url: str) -> Iterator[psycopg.Connection[Any]]:
-    """An autocommit connection, for sessions written as a matchmaker would write them."""
-    with psycopg.connect(database_url, autocommit=True) as connection:
-        yield connection
 
 
 def _pair_requests(

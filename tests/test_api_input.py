@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 
 from api.main import app as production_app
 from db.models import MatchRequestRow
-from tests.helpers import Person, Stack, app_of, person, served, slot_ahead
+from tests.helpers import Person, Stack, person, slot_ahead
+from tests.served_app import app_of, served
 
 # Every operation that takes a body, from the document: a route added later is checked too.
 BODY_OPERATIONS = [
@@ -25,10 +26,6 @@ BODY_OPERATIONS = [
 POST_OPERATIONS = [
     path for path, operations in production_app.openapi()["paths"].items() if "post" in operations
 ]
-DOCUMENTED_METHODS = {
-    path: {method.upper() for method in operations}
-    for path, operations in production_app.openapi()["paths"].items()
-}
 JSON_HEADERS = {"Content-Type": "application/json"}
 
 # (raw JSON value put in place of a field, the field, the error type)
@@ -228,32 +225,3 @@ async def test_a_streamed_booking_under_the_limit_is_accepted(stack: Stack) -> N
     assert answer.status_code == 201, answer.text
 
 
-@pytest.fixture
-async def bare_api() -> AsyncIterator[httpx.AsyncClient]:
-    """The app with no Temporal and no database behind it: for what is answered before both."""
-    transport = httpx.ASGITransport(app=production_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://parley.test") as client:
-        yield client
-
-
-@pytest.mark.parametrize("path", sorted(DOCUMENTED_METHODS))
-async def test_options_answers_204_with_every_method_the_path_serves(
-    bare_api: httpx.AsyncClient, path: str
-) -> None:
-    url = path.replace("{request_id}", str(uuid.uuid4())).replace("{session_id}", str(uuid.uuid4()))
-    answer = await bare_api.options(url)
-    assert answer.status_code == 204
-    assert set(answer.headers["Allow"].split(", ")) == DOCUMENTED_METHODS[path] | {"OPTIONS"}
-    assert "access-control-allow-origin" not in answer.headers  # no CORS: see api/allowed_methods
-
-
-async def test_a_method_a_path_does_not_serve_is_a_405_listing_every_one_it_does(
-    bare_api: httpx.AsyncClient,
-) -> None:
-    wrong = await bare_api.delete("/v1/match-requests")
-    assert wrong.status_code == 405
-    assert wrong.headers["Allow"] == "GET, OPTIONS, POST"
-    wrong = await bare_api.get(f"/v1/match-requests/{uuid.uuid4()}/cancel")
-    assert wrong.status_code == 405
-    assert wrong.headers["Allow"] == "OPTIONS, POST"
-    assert (await bare_api.options("/v1/nowhere")).status_code == 404

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
-import pytest
 
 from db.reliability import record_of, unreliable_among
 from domain.reliability import ReliabilityRecord
@@ -19,13 +17,6 @@ from tests.rows import SLOT, insert_request, insert_session, user
 # Each history row is booked in its own far-future slot (so that none overlaps another in its
 # owner's calendar), then moved to the time the test needs and settled as it ended.
 _slots = itertools.count()
-
-
-@pytest.fixture
-def conn(database_url: str) -> Iterator[psycopg.Connection[Any]]:
-    """An autocommit connection for writing history rows."""
-    with psycopg.connect(database_url, autocommit=True) as connection:
-        yield connection
 
 
 def past_session(

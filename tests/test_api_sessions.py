@@ -22,8 +22,8 @@ from tests.helpers import (
     settle,
     skip_to,
     slot_ahead,
-    test_worker,
 )
+from tests.workers import test_worker
 from workflows.session import SessionWorkflow
 
 

@@ -53,8 +53,43 @@ def test_the_benchmark_runs_every_scenario_on_tiny_numbers(tmp_path: Path) -> No
     assert timers["cancel_reasons"] == {"no_show": 3}
     assert timers["rematches_seen"] == 3  # the one who joined, every time
 
-    for key in ("history", "history_no_show"):
-        assert figures[key]["pairs"] == 3 and figures[key]["mean"] > 0
+    window = figures["hot_window"]
+    assert window["accepted"] == window["requests"] == 80
+    assert 0 < window["fixed_slot_requests"] < window["requests"]
+    assert window["lost_requests"] == 0
+    assert window["pairable_pairs_left_waiting"] == 0
+    assert not window["widening_could_fire"]
+    # Pairs short of the offline maximum are reported per language pair, each with a path.
+    assert 0 < window["pairs_made"] <= window["pairs_possible"]
+    short = window["short_shards"].values()
+    assert (
+        sum(s["possible"] - s["made"] for s in short)
+        == window["pairs_possible"] - window["pairs_made"]
+    )
+    # A path alternates a pair the rules allow and a seated one, ending on an allowed pair.
+    assert all(len(path) % 2 == 1 for s in short for path in s["augmenting_paths"])
+    assert (window["seconds_after_last_201_until_done"] is None) == bool(window["short_shards"])
+    assert window["matchmaker_runs"] >= window["matchmakers"] >= 1
+    assert window["matchmaker_runs"] == sum(len(r) for r in window["run_lengths"].values())
+    assert bool(window["runs_over_limit"]) == (window["largest_history_events"] > 4096)
+
+    for key in ("history", "history_completed", "history_no_show"):
+        history = figures[key]
+        assert history["pairs"] == 3 and history["mean"] > 0
+        actions = history["actions"]
+        parts = actions["by_workflow"]
+        assert list(parts) == ["request_one", "request_two", "session", "matchmaker_share"]
+        assert all(count > 0 for count in parts.values())
+        assert abs(sum(parts.values()) - actions["mean"]) < 0.05
+        assert abs(sum(actions["by_kind"].values()) - actions["mean"]) < 0.05
+        assert actions["max"] >= actions["mean"]
+        # Each pair's two requests and session start once each; the rest are signals, timers...
+        assert actions["by_kind"]["workflow_started"] >= 3
+    # A completed session's workflow does more than one that is only matched.
+    assert (
+        figures["history_completed"]["actions"]["by_workflow"]["session"]
+        > (figures["history"]["actions"]["by_workflow"]["session"])
+    )
 
 
 def test_the_metrics_overhead_scenario_compares_stacks_with_and_without_metrics(

@@ -1,5 +1,5 @@
 """The shared contracts agree with what they name: the schema's check constraints and the
-workflows' declared types and signals."""
+workflows' typed references (names, run types, signals)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,15 @@ from enum import StrEnum
 
 import psycopg
 import pytest
+from temporalio.common import _type_hints_from_func
 from temporalio.converter import DataConverter
 from temporalio.workflow import _Definition
 
-from contracts import naming
 from contracts.matchmaker import MatchmakerInput
 from contracts.requests import PoolEntry
 from contracts.statuses import CancelReason, RequestStatus, SessionStatus
+from contracts.workflow_refs import REFERENCES, MatchmakerRef, MatchRequestRef, SessionRef
+from worker import WORKFLOWS
 from workflows.match_request import MatchRequestWorkflow
 from workflows.matchmaker import MatchmakerWorkflow
 from workflows.session import SessionWorkflow
@@ -51,20 +53,37 @@ def test_each_enum_holds_exactly_what_the_schema_allows(
     assert {member.value for member in enum} == allowed_values(database_url, table, column)
 
 
+def _run_types(definition: _Definition) -> tuple[list[type], object]:
+    params, result = _type_hints_from_func(definition.run_fn)
+    return params or [], result
+
+
 @pytest.mark.parametrize(
-    ("workflow", "name", "signal"),
+    ("reference", "workflow"),
     [
-        (MatchRequestWorkflow, naming.MATCH_REQUEST_WORKFLOW, naming.MATCHED),
-        (MatchmakerWorkflow, naming.MATCHMAKER_WORKFLOW, naming.ADD_REQUEST),
-        (SessionWorkflow, naming.SESSION_WORKFLOW, naming.REARRANGED),
+        (MatchRequestRef, MatchRequestWorkflow),
+        (MatchmakerRef, MatchmakerWorkflow),
+        (SessionRef, SessionWorkflow),
     ],
 )
-def test_activities_start_and_signal_workflows_by_the_names_they_declare(
-    workflow: type, name: str, signal: str
-) -> None:
-    definition = _Definition.must_from_class(workflow)
-    assert definition.name == name == workflow.__name__
-    assert signal in definition.signals
+def test_each_workflow_reference_agrees_with_its_workflow(reference: type, workflow: type) -> None:
+    ref = _Definition.must_from_class(reference)
+    real = _Definition.must_from_class(workflow)
+    assert ref.name == real.name == workflow.__name__
+    assert _run_types(ref) == _run_types(real)
+    assert ref.signals, f"{reference.__name__} declares no signal"
+    for name, signal in ref.signals.items():
+        assert name in real.signals, f"{workflow.__name__} has no signal {name!r}"
+        assert signal.fn.__name__ == real.signals[name].fn.__name__
+        assert signal.arg_types == real.signals[name].arg_types
+    assert not ref.queries and not ref.updates
+
+
+def test_the_worker_registers_the_workflows_and_no_reference() -> None:
+    assert not set(REFERENCES) & set(WORKFLOWS)
+    assert {w.__name__ for w in WORKFLOWS} == {
+        _Definition.must_from_class(ref).name for ref in REFERENCES
+    }
 
 
 def test_a_matchmaker_input_and_a_pool_entry_written_by_release_0_2_0_still_read() -> None:

@@ -1,33 +1,31 @@
 """The Grafana dashboard and the Prometheus alerts read only what Parley exports: every metric,
 label and label value their PromQL names is found by scraping a running stack (time-skipping
 Temporal, a worker with a Prometheus runtime, the app) after a booking, a match, a no-show and a
-cancel. Where promtool is installed, it checks the rules, the config and the alerts' unit tests."""
+cancel. promtool's checks are in tests/test_promtool.py."""
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
-import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests import promql
 from tests.helpers import Stack, book_pair, no_show, person, slot_ahead
+from tests.observability_files import (
+    ALERTS,
+    alert_rules,
+    dashboard,
+    panel_queries,
+    panels,
+    queries,
+)
 from tests.prometheus_server import running_prometheus
 from tests.scraping import Scrapes
-
-REPO = Path(__file__).resolve().parents[1]
-DASHBOARD = REPO / "observability" / "grafana" / "parley.json"
-PROMETHEUS = REPO / "observability" / "prometheus"
-ALERTS = PROMETHEUS / "alerts.yml"
 
 # What the issue asks the dashboard to show, and the alerts it asks for.
 REQUIRED_PANELS = {
@@ -54,34 +52,6 @@ DURATION = re.compile(r"^\d+[smhd]$")
 THRESHOLD = re.compile(r">\s*([0-9.]+)\s*$")
 
 
-def dashboard() -> dict[str, Any]:
-    """The dashboard JSON."""
-    result: dict[str, Any] = json.loads(DASHBOARD.read_text())
-    return result
-
-
-def panels() -> list[dict[str, Any]]:
-    """The dashboard's panels (rows left out)."""
-    return [panel for panel in dashboard()["panels"] if panel["type"] != "row"]
-
-
-def alert_rules() -> list[dict[str, Any]]:
-    """Every alerting rule of alerts.yml."""
-    groups = yaml.safe_load(ALERTS.read_text())["groups"]
-    return [rule for group in groups for rule in group["rules"] if "alert" in rule]
-
-
-def queries() -> dict[str, str]:
-    """Every PromQL expression of the dashboard and the alerts, by where it is."""
-    found = {
-        f"panel {panel['title']!r} {target['refId']}": target["expr"]
-        for panel in panels()
-        for target in panel["targets"]
-    }
-    found.update({f"alert {rule['alert']}": rule["expr"] for rule in alert_rules()})
-    return found
-
-
 @dataclass
 class Exported:
     """One exported sample name: its family's type and every label value seen on it."""
@@ -100,20 +70,6 @@ def exported(pages: Iterable[str]) -> dict[str, Exported]:
                 for label, value in sample.labels.items():
                     entry.labels.setdefault(label, set()).add(value)
     return found
-
-
-def panel_queries() -> dict[str, str]:
-    """The dashboard's queries with its variables given values, as Grafana would send them:
-    `$__rate_interval` at least four scrapes, `$window` at its default."""
-    values = {"__rate_interval": "1m"}
-    for variable in dashboard()["templating"]["list"]:
-        values.setdefault(variable["name"], variable["current"]["value"])
-    variables = re.compile(r"\$\{?(\w+)\}?")
-    return {
-        where: variables.sub(lambda match: values[match[1]], expr)
-        for where, expr in queries().items()
-        if where.startswith("panel ")
-    }
 
 
 async def a_booking_a_match_a_no_show_and_a_cancel(stack: Stack) -> None:
@@ -260,54 +216,6 @@ async def test_every_metric_label_and_value_the_dashboard_and_alerts_read_is_exp
     # Every query read at least one metric: the reader did not skip a whole expression.
     for where, expr in all_queries.items():
         assert promql.read(expr).selectors, where
-
-
-def promtool() -> str:
-    """promtool (Debian's `prometheus` package; .ci/run provides it), or skip saying so."""
-    found = shutil.which("promtool")
-    if found is None:
-        pytest.skip("promtool not installed (apt-get install prometheus); the YAML checks ran")
-    return found
-
-
-def run_promtool(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    """promtool with these arguments, its output kept for the assertion message."""
-    return subprocess.run(
-        [promtool(), *map(str, args)], capture_output=True, text=True, timeout=60, check=False
-    )
-
-
-def test_promtool_accepts_the_config_and_its_rules() -> None:
-    checked = run_promtool("check", "config", PROMETHEUS / "prometheus.yml")
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "SUCCESS: 1 rule files found" in checked.stdout
-
-
-def test_each_alert_fires_above_its_threshold_and_not_below() -> None:
-    tested = run_promtool("test", "rules", PROMETHEUS / "alerts_test.yml")
-    assert tested.returncode == 0, tested.stdout + tested.stderr
-    cases = yaml.safe_load((PROMETHEUS / "alerts_test.yml").read_text())["tests"]
-    firing = {
-        case["alertname"]
-        for test in cases
-        for case in test["alert_rule_test"]
-        if case["exp_alerts"]
-    }
-    assert firing == {rule["alert"] for rule in alert_rules()}
-
-
-def test_every_dashboard_query_is_valid_promql(tmp_path: Path) -> None:
-    """Each panel query, its Grafana variables given values, checked as a recording rule (the
-    alerts are checked with the config)."""
-    rules = [
-        {"record": f"parley_dashboard_query_{number}", "expr": expr}
-        for number, expr in enumerate(panel_queries().values())
-    ]
-    path = tmp_path / "dashboard_queries.yml"
-    path.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
-    checked = run_promtool("check", "rules", path)
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert f"SUCCESS: {len(rules)} rules found" in checked.stdout
 
 
 async def test_a_real_prometheus_scraping_the_stack_fills_every_panel_and_evaluates_every_alert(

@@ -1,119 +1,34 @@
 """When no worker runs: every state change answers within the bound, nothing a user did is lost,
-nothing is done after a 503 said it was not, and a join sent in time is never a no-show."""
+and nothing is done after a 503 said it was not (joins: tests/test_join_without_a_worker.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from api.main import create_app
-from api.security import mint_token
 from contracts.naming import match_request_workflow_id
-from db.models import MatchRequestRow
 from domain.slots import next_slot_after
 from settings import Settings
-from tests.helpers import (
-    Person,
-    Stack,
-    book_pair,
-    dev_worker,
-    eventually,
-    new_calendar_offset,
-    person,
-    settle,
-    slot_ahead,
-    test_worker,
+from tests.helpers import Person, Stack, book_pair, eventually, person, settle, slot_ahead
+from tests.no_worker import (
+    BOUND,
+    SLACK,
+    on_the_dev_server,
+    pair,
+    requests_of,
+    timed,
+    without_a_worker,
 )
-
-BOUND = 3.0  # seconds: PARLEY_WORKFLOW_CALL_TIMEOUT_SECONDS in these tests
-# What "answers within the bound" allows on a loaded 2-core machine: a hang would be minutes.
-SLACK = 4.0
-
-
-@asynccontextmanager
-async def without_a_worker(
-    env: WorkflowEnvironment,
-    settings: Settings,
-    sessionmaker: async_sessionmaker[AsyncSession],
-) -> AsyncIterator[tuple[Stack, Callable[..., Worker]]]:
-    """The API on a task queue no worker polls yet; and a way to start one (`to_stop`: one that
-    will be stopped while workflows still need it)."""
-    test_settings = settings.model_copy(
-        update={
-            "task_queue": f"parley-{uuid.uuid4()}",
-            "workflow_call_timeout_seconds": BOUND,
-            "receipt_skew_seconds": 0.5,
-        }
-    )
-    app = create_app(
-        test_settings, temporal=env.client, sessionmaker=sessionmaker, clock=env.get_current_time
-    )
-    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://parley.test") as api:
-        stack = Stack(
-            api, env, test_settings, sessionmaker, uuid.uuid4().hex[:8], new_calendar_offset()
-        )
-
-        def worker(to_stop: bool = False) -> Worker:
-            # No sticky cache for a worker that will stop: the time-skipping server never hands
-            # a stopped worker's sticky tasks back to the shared queue, so the next worker
-            # replays from history, as after a crash.
-            cache = {"max_cached_workflows": 0} if to_stop else {}
-            return test_worker(env.client, sessionmaker, test_settings.task_queue, **cache)
-
-        yield stack, worker
-
-
-@asynccontextmanager
-async def on_the_dev_server(
-    client: Client,
-    settings: Settings,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    **overrides: Any,
-) -> AsyncIterator[tuple[Callable[[str], Person], str]]:
-    """The API (wall clock) on the dev server, on a fresh task queue no worker polls yet: a way
-    to make people, and the task queue."""
-    fast = settings.model_copy(
-        update={
-            "task_queue": f"parley-{uuid.uuid4()}",
-            "workflow_call_timeout_seconds": BOUND,
-            **overrides,
-        }
-    )
-    app = create_app(fast, temporal=client, sessionmaker=sessionmaker)
-    tag = uuid.uuid4().hex[:8]
-    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://parley.test") as api:
-
-        def someone(name: str) -> Person:
-            user = f"{name}-{tag}"
-            return Person(user, api, mint_token(user, fast.signing_secret()))
-
-        yield someone, fast.task_queue
-
-
-async def timed(call: Any) -> tuple[Any, float]:
-    """The answer to an awaited call, and how long it took in real seconds."""
-    started = time.monotonic()
-    answer = await call
-    return answer, time.monotonic() - started
-
-
-async def requests_of(stack: Stack, user_id: str) -> list[MatchRequestRow]:
-    """Every request row of a user, as Postgres holds them."""
-    async with stack.sessionmaker() as db:
-        rows = await db.scalars(select(MatchRequestRow).where(MatchRequestRow.user_id == user_id))
-        return list(rows)
+from tests.workers import dev_worker, test_worker
 
 
 async def test_a_booking_no_worker_takes_in_time_answers_503_and_books_nothing_later(
@@ -156,7 +71,7 @@ async def test_cancels_are_recorded_at_once_without_a_worker_and_carried_out_lat
         a, b, c = someone("user-a"), someone("user-b"), someone("user-c")
         slot = next_slot_after(datetime.now(UTC) + timedelta(hours=1), settings.slot_minutes)
         async with dev_worker(dev_client, sessionmaker, queue):
-            session = await _pair(a, b, slot)
+            session = await pair(a, b, slot)
             waiting = (await c.book(slot + timedelta(hours=2), "french", "german")).json()
             moving = (await c.book(slot + timedelta(hours=4), "french", "german")).json()
         # No worker from here on.
@@ -309,87 +224,10 @@ async def test_readiness_says_whether_any_worker_polls_the_task_queue(
             assert served["checks"]["workers"] == "1 polling"
 
 
-async def test_a_join_sent_in_time_while_no_worker_runs_is_never_a_no_show(
-    dev_client: Client, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
-) -> None:
-    """Real time, compressed: one-minute slots, a 10-second grace. The worker is down from before
-    the start until well after the no-show deadline; A joins 2 s after the start, B never comes;
-    C's partner D cancels before the start."""
-    async with on_the_dev_server(
-        dev_client,
-        settings,
-        sessionmaker,
-        slot_minutes=1,
-        join_opens_minutes=1,
-        no_show_grace_seconds=10,
-        receipt_skew_seconds=1.0,
-    ) as (someone, queue):
-        a, b, c, d = (someone(n) for n in ("user-a", "user-b", "user-c", "user-d"))
-        slot = next_slot_after(datetime.now(UTC) + timedelta(seconds=25), 1)
-        async with dev_worker(dev_client, sessionmaker, queue):
-            ab = await _pair(a, b, slot)
-            cd = await _pair(c, d, slot)
-        # The worker is down from here until after the deadline.
-        await _sleep_until(slot - timedelta(seconds=5))
-        withdrawn = await d.post(f"/v1/sessions/{cd['id']}/cancel")
-        assert withdrawn.status_code == 202, withdrawn.text
-        await _sleep_until(slot + timedelta(seconds=2))
-        joined, took = await timed(a.post(f"/v1/sessions/{ab['id']}/join"))
-        assert joined.status_code == 200 and took < BOUND + SLACK, joined.text
-        await _sleep_until(slot + timedelta(seconds=25))
-        late = await b.post(f"/v1/sessions/{ab['id']}/join")
-        assert late.status_code == 409, late.text
-        async with dev_worker(dev_client, sessionmaker, queue):
-            ab_done = await eventually(
-                lambda: a.get(f"/v1/sessions/{ab['id']}"), lambda s: s["status"] == "cancelled"
-            )
-            assert ab_done["cancel_reason"] == "no_show"
-            mine = {r["id"]: r for r in (await a.get("/v1/match-requests")).json()}
-            assert mine[_request_of(ab, a)]["status"] == "matched"  # came: not a no-show
-            theirs = (await b.get(f"/v1/match-requests/{_request_of(ab, b)}")).json()
-            assert theirs["status"] == "no_show"
-            rematch = [r for r in mine.values() if r["origin_session_id"] == ab["id"]]
-            assert len(rematch) == 1 and rematch[0]["priority"] == 1
-            cd_done = await eventually(
-                lambda: c.get(f"/v1/sessions/{cd['id']}"), lambda s: s["status"] == "cancelled"
-            )
-            assert (cd_done["cancel_reason"], cd_done["cancelled_by"]) == (
-                "cancelled_by_user",
-                d.user_id,
-            )
-            c_rematch = [
-                r
-                for r in (await c.get("/v1/match-requests")).json()
-                if r["origin_session_id"] == cd["id"]
-            ]
-            assert len(c_rematch) == 1
-
-
 def _derived_id(who: Person, key: str) -> uuid.UUID:
     from api.routes.booking import IDEMPOTENCY_NAMESPACE
 
     return uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{who.user_id}\n{key}")
-
-
-def _request_of(session: dict[str, Any], who: Person) -> str:
-    if session["participant_one_id"] == who.user_id:
-        return str(session["match_request_one_id"])
-    return str(session["match_request_two_id"])
-
-
-async def _pair(one: Person, two: Person, slot: datetime) -> dict[str, Any]:
-    first = await one.book(slot, "english", "spanish")
-    assert first.status_code == 201, first.text
-    assert (await two.book(slot, "spanish", "english")).status_code == 201
-    matched = await eventually(
-        lambda: one.get(f"/v1/match-requests/{first.json()['id']}"),
-        lambda r: r["status"] == "matched",
-    )
-    return dict((await one.get(f"/v1/sessions/{matched['session_id']}")).json())
-
-
-async def _sleep_until(instant: datetime) -> None:
-    await asyncio.sleep(max(0.0, (instant - datetime.now(UTC)).total_seconds()))
 
 
 async def _skip_to(stack: Stack, instant: datetime) -> None:

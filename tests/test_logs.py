@@ -6,21 +6,19 @@ from __future__ import annotations
 import io
 import json
 import logging
-import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from httpx import ASGITransport, AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from api.main import create_app
 from contracts.naming import match_request_workflow_id
 from observability.logs import configure_logging
 from observability.tracing import temporal_interceptors
 from settings import Settings
-from tests.helpers import Stack, new_calendar_offset, person, settle, slot_ahead, test_worker
+from tests.helpers import Stack, person, slot_ahead
+from tests.workers import stack_on
 
 
 @pytest.fixture
@@ -50,21 +48,8 @@ async def stack_with_context(
         namespace=env.client.namespace,
         interceptors=temporal_interceptors(None),
     )
-    test_settings = settings.model_copy(update={"task_queue": f"parley-{uuid.uuid4()}"})
-    app = create_app(
-        test_settings, temporal=client, sessionmaker=sessionmaker, clock=env.get_current_time
-    )
-    async with (
-        test_worker(client, sessionmaker, test_settings.task_queue),
-        AsyncClient(transport=ASGITransport(app=app), base_url="http://parley.test") as api,
-    ):
-        stack = Stack(
-            api, env, test_settings, sessionmaker, uuid.uuid4().hex[:8], new_calendar_offset()
-        )
-        try:
-            yield stack
-        finally:
-            await settle(stack)
+    async with stack_on(env, client, settings, sessionmaker) as stack:
+        yield stack
 
 
 @pytest.mark.parametrize("captured", ["json"], indirect=True)

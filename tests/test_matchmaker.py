@@ -23,8 +23,9 @@ from contracts.requests import PoolEntry
 from domain.slots import day_start, next_slot_after
 from settings import Settings
 from tests import rows
-from tests.helpers import Person, eventually, is_matched, on_dev_server
+from tests.helpers import Person, eventually, is_matched
 from tests.rows import insert_request
+from tests.workers import on_dev_server
 from workflows.matchmaker import MatchmakerWorkflow
 
 PAIRS = 8

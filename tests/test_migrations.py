@@ -93,4 +93,4 @@ def test_recorded_blocks_keep_the_schema_from_going_back_below_them(scratch_url:
         command.downgrade(config, "0005")
     with psycopg.connect(scratch_url) as conn:
         (version,) = conn.execute("SELECT version_num FROM alembic_version").fetchone() or ("",)
-    assert version == ScriptDirectory.from_config(config).get_current_head() == "0006"
+    assert version == ScriptDirectory.from_config(config).get_current_head() == "0007"

@@ -16,7 +16,8 @@ from temporalio.client import Client
 from contracts.naming import matchmaker_workflow_id, session_workflow_id
 from domain.slots import next_slot_after
 from settings import Settings
-from tests.helpers import eventually, is_matched, on_dev_server
+from tests.helpers import eventually, is_matched
+from tests.workers import on_dev_server
 from workflows.matchmaker import MatchmakerWorkflow
 from workflows.session import SessionWorkflow
 

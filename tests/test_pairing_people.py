@@ -4,12 +4,10 @@ the other, and people with a poor no-show record after everyone else."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
-import pytest
 
 from tests.helpers import Person, Stack, eventually, is_matched, person, skip_to, slot_ahead
 from tests.test_api_me import past_session
@@ -17,13 +15,6 @@ from tests.test_api_me import past_session
 # Long enough for a matchmaker's pass to have run on what was booked (real time; the test
 # server does not skip while nobody awaits a workflow).
 A_PASS = 1.5
-
-
-@pytest.fixture
-def conn(database_url: str) -> Iterator[psycopg.Connection[Any]]:
-    """An autocommit connection for writing history rows."""
-    with psycopg.connect(database_url, autocommit=True) as connection:
-        yield connection
 
 
 async def book(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -14,13 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from activities.pairing import create_sessions
 from contracts.sessions import CreateSessionsInput, SessionSpec
 from tests.rows import SLOT, insert_request, insert_session, user
-
-
-@pytest.fixture
-def conn(database_url: str) -> Iterator[psycopg.Connection[Any]]:
-    """An autocommit connection for setting rows up."""
-    with psycopg.connect(database_url, autocommit=True) as connection:
-        yield connection
 
 
 async def test_a_request_whose_owner_asked_to_cancel_is_dropped_and_its_partner_is_kept(

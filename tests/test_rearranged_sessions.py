@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -25,13 +24,6 @@ from db.models import SessionRow
 from tests.helpers import Person, Stack, eventually, is_matched, person, skip_to, slot_ahead
 from tests.rows import SLOT, insert_pair, insert_request, status_of, user
 from workflows.session import SessionWorkflow
-
-
-@pytest.fixture
-def conn(database_url: str) -> Iterator[psycopg.Connection[Any]]:
-    """An autocommit connection for setting rows up and reading them back."""
-    with psycopg.connect(database_url, autocommit=True) as connection:
-        yield connection
 
 
 def spec(one: tuple[str, uuid.UUID], two: tuple[str, uuid.UUID]) -> SessionSpec:

@@ -21,7 +21,8 @@ from schemathesis.core.parameters import ParameterLocation
 from schemathesis.engine import Status, events, from_schema
 
 from domain.slots import next_slot_after
-from tests.helpers import Stack, app_of, new_calendar_offset, person, served
+from tests.helpers import Stack, new_calendar_offset, person
+from tests.served_app import app_of, served
 
 CREATE = ("POST", "/v1/match-requests")
 RESCHEDULE = ("POST", "/v1/match-requests/{request_id}/reschedule")

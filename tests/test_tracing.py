@@ -3,22 +3,20 @@ activity and the activity's SQL, all under one trace id (an in-memory exporter, 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from httpx import ASGITransport, AsyncClient
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from api.main import create_app
 from db.engine import make_engine, make_sessionmaker
 from observability.tracing import instrument_engine, temporal_interceptors
 from settings import Settings
-from tests.helpers import Stack, new_calendar_offset, person, settle, slot_ahead, test_worker
+from tests.helpers import Stack, person, slot_ahead
+from tests.workers import stack_on
 
 
 @pytest.fixture
@@ -37,26 +35,11 @@ async def traced(
     engine = make_engine(settings.sqlalchemy_url)  # its own engine: instrumenting is for good
     instrument_engine(engine, provider)
     sessionmaker = make_sessionmaker(engine)
-    test_settings = settings.model_copy(update={"task_queue": f"parley-{uuid.uuid4()}"})
-    app = create_app(
-        test_settings,
-        temporal=client,
-        sessionmaker=sessionmaker,
-        clock=env.get_current_time,
-        traces=provider,
-    )
-    async with (
-        test_worker(client, sessionmaker, test_settings.task_queue),
-        AsyncClient(transport=ASGITransport(app=app), base_url="http://parley.test") as api,
-    ):
-        stack = Stack(
-            api, env, test_settings, sessionmaker, uuid.uuid4().hex[:8], new_calendar_offset()
-        )
-        try:
+    try:
+        async with stack_on(env, client, settings, sessionmaker, traces=provider) as stack:
             yield stack, spans
-        finally:
-            await settle(stack)
-            await engine.dispose()
+    finally:
+        await engine.dispose()
 
 
 async def test_a_booking_is_one_trace_from_the_http_call_to_the_activitys_sql(

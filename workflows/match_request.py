@@ -19,21 +19,23 @@ with workflow.unsafe.imports_passed_through():
     from activities.requests import RequestActivities
     from activities.workflow_starts import WorkflowStartActivities
     from contracts import naming
-    from contracts.errors import ABANDONED, NOT_FOUND, STATE_CONFLICT, refusal
-    from contracts.requests import (
+    from contracts.errors import ABANDONED, STATE_CONFLICT, refusal
+    from contracts.request_activities import (
         BookInput,
-        CancelRequestedSignal,
         CloseRequestInput,
+        RequestRowResult,
+        RescheduleMatchRequestInput,
+        StartMatchRequestInput,
+    )
+    from contracts.requests import (
+        CancelRequestedSignal,
         CreatedInput,
         MatchedSignal,
         MatchRequestInput,
         MatchRequestResult,
         MatchRequestState,
-        RequestRowResult,
         RequestSpec,
-        RescheduleMatchRequestInput,
         RescheduleRequestInput,
-        StartMatchRequestInput,
     )
     from workflows.activity_calls import run_activity
     from workflows.request_progress import (
@@ -41,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         CREATING,
         REFUSED,
         RequestProgress,
+        describe,
     )
 
 ArgT = TypeVar("ArgT")
@@ -67,13 +70,10 @@ class MatchRequestWorkflow:
 
     @workflow.run
     async def run(self, input: MatchRequestInput) -> MatchRequestResult:
-        """Create the row, enqueue it, then wait until matched, cancelled or the slot starts."""
+        """Create the row, enqueue it, then wait until matched, cancelled or the window's last
+        slot starts."""
         spec = input.spec
-        workflow.set_current_details(
-            f"{spec.user_id}: {spec.native_language_id} -> {spec.learning_language_id}, "
-            f"{spec.proficiency_level}, slot {spec.slot_start:%Y-%m-%d %H:%M} UTC"
-            + (f" to {spec.last_start:%H:%M}" if spec.last_start != spec.slot_start else "")
-        )
+        workflow.set_current_details(describe(spec))
         # Whether a worker took the booking in time is decided by the booking activity, in the
         # transaction that would insert the row: a workflow task retried after a crash must not
         # decide otherwise than the attempt whose local activity already wrote.
@@ -222,18 +222,9 @@ class MatchRequestWorkflow:
 
     @reschedule.validator
     def _validate_reschedule(self, input: RescheduleRequestInput) -> None:
-        self._validate_owner(input.user_id)
+        self._progress.require_owner(input.user_id)
         if self._cancel_asked_at is not None:
             raise ApplicationError("the request is being cancelled", type=STATE_CONFLICT)
-
-    def _validate_owner(self, user_id: str) -> None:
-        if self._spec.user_id != user_id:
-            raise ApplicationError("no such match request", type=NOT_FOUND)
-        if self._progress.status not in (CREATING, RequestStatus.WAITING):
-            raise ApplicationError(
-                f"only a waiting request can change; it is {self._progress.status}",
-                type=STATE_CONFLICT,
-            )
 
     async def _change_waiting(
         self,
@@ -246,14 +237,9 @@ class MatchRequestWorkflow:
         await workflow.wait_condition(
             lambda: self._progress.status != CREATING and not self._changing
         )
-        self._require_waiting(verb)
+        self._progress.require_waiting(verb)
         self._changing = True
         try:
             return await run_activity(method, make_arg(), summary)
         finally:
             self._changing = False
-
-    def _require_waiting(self, verb: str) -> None:
-        if self._progress.status != RequestStatus.WAITING:
-            status = self._progress.status
-            raise refusal(STATE_CONFLICT, f"only a waiting request can be {verb}; it is {status}")

@@ -11,7 +11,6 @@ from temporalio.common import VersioningBehavior
 
 with workflow.unsafe.imports_passed_through():
     from activities.pool import PoolActivities
-    from activities.settlement import SettlementActivities
     from contracts import naming
     from contracts.matchmaker import (
         LoadWaitingInput,
@@ -19,11 +18,11 @@ with workflow.unsafe.imports_passed_through():
         MatchmakerResult,
         MatchmakerState,
         SeatedEntry,
-        SettleShardInput,
     )
     from contracts.requests import PoolEntry
     from domain.shard_pool import ShardPool
     from workflows.activity_calls import run_activity
+    from workflows.no_show_sweeps import NoShowSweeps
     from workflows.shard_passes import ShardPasses
 
 # The timer that ends the task before a continue-as-new (see `run`).
@@ -51,10 +50,8 @@ class MatchmakerWorkflow:
         self._quiet_checked = False
         self._awaiting_no_shows = False
         self._input = input
-        # The slots holding this shard's sessions whose no-show sweep is still ahead; a pass
-        # adds the slots of the sessions it makes.
-        self._sweeps_due: set[datetime] = set()
-        self._passes = ShardPasses(input, self._shard, self._sweeps_due)
+        self._sweeps = NoShowSweeps(input)
+        self._passes = ShardPasses(input, self._shard, self._sweeps.due)
 
     @workflow.run
     async def run(self, input: MatchmakerInput) -> MatchmakerResult:
@@ -67,7 +64,7 @@ class MatchmakerWorkflow:
         await self._load(input)
         self._dirty = bool(self._shard.waiting)
         no_shows = 0
-        while workflow.now() < input.last_slot or self._sweeps_due:
+        while workflow.now() < input.last_slot or self._sweeps.due:
             wake, why = self._next_wake(input)
             timed_out = False
             try:
@@ -111,20 +108,13 @@ class MatchmakerWorkflow:
             "load the shard's waiting requests, open sessions and due sweeps",
         )
         self._shard.load(loaded.entries, loaded.seated)
-        self._sweeps_due.update(loaded.sweeps_due)
-
-    def _deadline(self, slot: datetime) -> datetime:
-        policy = self._input.policy
-        return slot + timedelta(seconds=policy.no_show_grace_seconds + policy.receipt_skew_seconds)
+        self._sweeps.due.update(loaded.sweeps_due)
 
     def _next_wake(self, input: MatchmakerInput) -> tuple[datetime, str]:
         """The earliest of: a slot's no-show sweep, a widening of levels, the moment pairs across
         midnight become this shard's, a quiet spell to swap partners in, the day's last slot."""
         now = workflow.now()
-        moments: list[tuple[datetime, str]] = [
-            (self._deadline(slot), "a slot's no-show deadline: sweep it")
-            for slot in self._sweeps_due
-        ]
+        moments = self._sweeps.moments()
         if now < input.last_slot:
             moments.append((input.last_slot, "the day's last slot starts: stop pairing"))
             if self._shard.waiting:
@@ -145,13 +135,9 @@ class MatchmakerWorkflow:
     async def _on_timer(self, input: MatchmakerInput) -> int:
         """Do whatever came due: sweeps first (they are deadlines), then pairing again."""
         now = workflow.now()
-        no_shows = 0
-        for slot in sorted(self._sweeps_due):
-            if self._deadline(slot) <= now:
-                self._sweeps_due.discard(slot)
-                no_shows += await self._sweep_no_shows(input, slot)
+        no_shows = await self._sweeps.run_due(now)
         if now >= input.last_slot:
-            if self._sweeps_due and not self._awaiting_no_shows:
+            if self._sweeps.due and not self._awaiting_no_shows:
                 # Once: each upsert is a history event and a billed action.
                 self._awaiting_no_shows = True
                 workflow.upsert_search_attributes(naming.status_update(naming.AWAITING_NO_SHOWS))
@@ -185,24 +171,6 @@ class MatchmakerWorkflow:
             initial_versioning_behavior=workflow.ContinueAsNewVersioningBehavior.AUTO_UPGRADE,
         )
 
-    async def _sweep_no_shows(self, input: MatchmakerInput, slot: datetime) -> int:
-        """Just after a slot's no-show deadline (by the receipt skew, so that a join that reached
-        Parley in time has committed), settle every due session of the slot in this shard in one
-        transaction, rematches included; the sessions' own timers follow."""
-        workflow.set_current_details(f"no-show sweep of {slot:%H:%M} UTC")
-        swept = await run_activity(
-            SettlementActivities.settle_shard,
-            SettleShardInput(
-                slot, input.duration_minutes, input.languages, workflow.now(), input.policy
-            ),
-            "settle the slot's no-shows and recorded cancels; book the rematches",
-        )
-        workflow.set_current_details(
-            f"no-show sweep of {slot:%H:%M} UTC cancelled {len(swept.cancelled_session_ids)}, "
-            f"rematched {len(swept.rematch_request_ids)}"
-        )
-        return len(swept.cancelled_session_ids)
-
     @workflow.signal(name=naming.ADD_REQUEST)
     def add_request(self, entry: PoolEntry) -> None:
         """A request joins the pool; repeats of a known request are ignored."""
@@ -221,7 +189,8 @@ class MatchmakerWorkflow:
         """Wake the run so that it sees a new current build and hands over to it."""
         # Nothing to do here: a handled signal makes the run check its wait condition again,
         # which looks for a new build. Without it an idle run stays on its build until its next
-        # timer, maybe the slot's start (an unknown signal is only buffered, and wakes nothing).
+        # timer, maybe its day's last slot start (an unknown signal is only buffered, and wakes
+        # nothing).
 
     @workflow.query
     def state(self) -> MatchmakerState:

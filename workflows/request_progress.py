@@ -4,21 +4,28 @@ search attribute and the details the Temporal UI shows."""
 from __future__ import annotations
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from contracts import naming
-    from contracts.requests import (
-        MatchRequestResult,
-        MatchRequestState,
-        RequestRowResult,
-        RequestSpec,
-    )
+    from contracts.errors import NOT_FOUND, STATE_CONFLICT, refusal
+    from contracts.request_activities import RequestRowResult
+    from contracts.requests import MatchRequestResult, MatchRequestState, RequestSpec
     from contracts.statuses import RequestStatus
 
 CREATING = "creating"
 REFUSED = "refused"
 # No worker took the booking before the API stopped waiting: nothing was booked.
 ABANDONED_STATUS = "abandoned"
+
+
+def describe(spec: RequestSpec) -> str:
+    """What the Temporal UI's details say of a request while it is being booked."""
+    return (
+        f"{spec.user_id}: {spec.native_language_id} -> {spec.learning_language_id}, "
+        f"{spec.proficiency_level}, slot {spec.slot_start:%Y-%m-%d %H:%M} UTC"
+        + (f" to {spec.last_start:%H:%M}" if spec.last_start != spec.slot_start else "")
+    )
 
 
 class RequestProgress:
@@ -75,3 +82,18 @@ class RequestProgress:
             session_id=self.session_id,
             reason=self.reason,
         )
+
+    def require_owner(self, user_id: str) -> None:
+        """Refuse a change asked by anyone but the owner, or of a request no longer waiting."""
+        if self._spec.user_id != user_id:
+            raise ApplicationError("no such match request", type=NOT_FOUND)
+        if self.status not in (CREATING, RequestStatus.WAITING):
+            raise ApplicationError(
+                f"only a waiting request can change; it is {self.status}", type=STATE_CONFLICT
+            )
+
+    def require_waiting(self, verb: str) -> None:
+        """Refuse a change to a request that is no longer waiting (it failed the update)."""
+        if self.status != RequestStatus.WAITING:
+            status = self.status
+            raise refusal(STATE_CONFLICT, f"only a waiting request can be {verb}; it is {status}")

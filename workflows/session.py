@@ -27,9 +27,9 @@ with workflow.unsafe.imports_passed_through():
     from domain.session_rules import Participant, SessionClock
     from workflows.activity_calls import run_activity
 
-# The slot's matchmaker settles its whole shard at the deadline in one transaction
-# (activities/settlement.py); each session's own timer comes this much later, to settle what
-# the sweep did not, without racing a few hundred timers against it.
+# The day's matchmaker settles the slot's sessions of its whole shard at the deadline in one
+# transaction (activities/settlement.py); each session's own timer comes this much later, to
+# settle what the sweep did not, without racing a few hundred timers against it.
 AFTER_THE_SWEEP = timedelta(seconds=1)
 
 

@@ -11,33 +11,21 @@ with workflow.unsafe.imports_passed_through():
     from activities.pairing import PairingActivities
     from activities.pool import PoolActivities
     from contracts.matchmaker import (
-        DissolvedSession,
         MatchmakerInput,
         PersistPairsInput,
         SeatedEntry,
         StillWaitingInput,
     )
     from contracts.requests import PoolEntry
-    from contracts.sessions import SessionInput, SessionSpec
     from domain.matching import MatchRules, Pair, next_widening, pair_pool
-    from domain.rearranging import Seated, rearrange
+    from domain.rearranging import rearrange
     from domain.shard_pool import ShardPool
     from workflows.activity_calls import run_activity
     from workflows.pass_metrics import PassMetrics
+    from workflows.pass_records import dissolution, seated, session_input
 
 # Pairs persisted per activity call: one transaction, bounded payload.
 SESSIONS_PER_BATCH = 200
-
-
-def _seat(seat: SeatedEntry) -> Seated:
-    return Seated(
-        seat.session_id,
-        Pair(
-            seat.first.request(seat.slot_start),
-            seat.second.request(seat.slot_start),
-            seat.slot_start,
-        ),
-    )
 
 
 class ShardPasses:
@@ -141,7 +129,7 @@ class ShardPasses:
             self._drop_past()
             result = rearrange(
                 [entry.request() for entry in shard.waiting.values()],
-                [_seat(seat) for seat in self._open_seats()],
+                [seated(seat) for seat in self._open_seats()],
                 self.rules(),
             )
             if not result.pairs:
@@ -159,7 +147,7 @@ class ShardPasses:
         again."""
         shard = self._shard
         entries = shard.with_people_of(dissolved)
-        sessions = [self._session(pair, entries) for pair in pairs]
+        sessions = [session_input(pair, entries, self._input) for pair in pairs]
         summary = f"persist and start {len(sessions)} session(s)"
         if dissolved:
             summary = f"rearrange {len(dissolved)} session(s) into {len(sessions)}"
@@ -168,7 +156,7 @@ class ShardPasses:
             PersistPairsInput(
                 sessions=sessions,
                 created_at=workflow.now(),
-                dissolved=[self._dissolution(sid, sessions) for sid in dissolved],
+                dissolved=[dissolution(sid, shard.people_of(sid), sessions) for sid in dissolved],
             ),
             summary,
         )
@@ -193,36 +181,6 @@ class ShardPasses:
         learnt = {frozenset(users) for users in result.blocked_user_pairs} - self._blocked
         self._blocked |= learnt
         return not (result.dead_request_ids or result.stale_session_ids or learnt)
-
-    def _dissolution(self, session_id: str, sessions: list[SessionInput]) -> DissolvedSession:
-        people = self._shard.people_of(session_id)
-        return DissolvedSession(
-            session_id,
-            [
-                s.spec.session_id
-                for s in sessions
-                if {s.spec.match_request_one_id, s.spec.match_request_two_id} & people
-            ],
-        )
-
-    def _session(self, pair: Pair, entries: dict[str, PoolEntry]) -> SessionInput:
-        input = self._input
-        return SessionInput(
-            spec=SessionSpec(
-                session_id=str(workflow.uuid4()),
-                participant_one_id=pair.first.user_id,
-                participant_two_id=pair.second.user_id,
-                match_request_one_id=pair.first.request_id,
-                match_request_two_id=pair.second.request_id,
-                language_one_id=pair.first.native_language_id,
-                language_two_id=pair.second.native_language_id,
-                scheduled_start=pair.slot_start,
-                duration_minutes=input.duration_minutes,
-            ),
-            request_one=entries[pair.first.request_id].spec(),
-            request_two=entries[pair.second.request_id].spec(),
-            policy=input.policy,
-        )
 
     def _may_change(self, slot_start: datetime) -> bool:
         """Partners of a session may change only before anyone may join it."""

@@ -11,8 +11,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 
 from api.deps import ClockDep, CurrentUser, DbDep
-from api.schemas import BlockCreate, BlockOut
 from api.strict_route import StrictRoute
+from api.user_schemas import BlockCreate, BlockPublic
 from db import blocks
 from db.models import UserBlockRow
 from domain.errors import RuleViolation
@@ -24,14 +24,14 @@ NOTE = (
     "already scheduled with them are not cancelled: cancel them yourself if you wish."
 )
 ALREADY: dict[int | str, dict[str, Any]] = {
-    200: {"model": BlockOut, "description": "You already block them: the same block"}
+    200: {"model": BlockPublic, "description": "You already block them: the same block"}
 }
 BlockedUser = Annotated[str, Path(min_length=1, max_length=200, description="Whom you block")]
 
 
-def block_out(block: UserBlockRow, kept: list[Any]) -> BlockOut:
+def block_out(block: UserBlockRow, kept: list[Any]) -> BlockPublic:
     """A block as the API shows it."""
-    return BlockOut(
+    return BlockPublic(
         user_id=block.blocked_user_id,
         blocked_at=block.created_at,
         scheduled_sessions_kept=kept,
@@ -41,14 +41,14 @@ def block_out(block: UserBlockRow, kept: list[Any]) -> BlockOut:
 
 @router.post(
     "",
-    response_model=BlockOut,
+    response_model=BlockPublic,
     status_code=status.HTTP_201_CREATED,
     responses=ALREADY,
     summary="Block someone",
 )
 async def create_block(
     body: BlockCreate, user: CurrentUser, db: DbDep, clock: ClockDep, response: Response
-) -> BlockOut:
+) -> BlockPublic:
     """Never be paired with them again; blocking someone you already block changes nothing."""
     if body.user_id == user:
         raise RuleViolation("user_id", "you cannot block yourself")
@@ -62,13 +62,13 @@ async def create_block(
     return block_out(block, kept.get(body.user_id, []))
 
 
-@router.get("", response_model=list[BlockOut], summary="Your blocks")
+@router.get("", response_model=list[BlockPublic], summary="Your blocks")
 async def list_blocks(
     user: CurrentUser,
     db: DbDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> list[BlockOut]:
+) -> list[BlockPublic]:
     """The people you block now, newest first."""
     rows = await blocks.blocks_of(db, user, limit, offset)
     kept = await blocks.scheduled_with(db, user, [row.blocked_user_id for row in rows])

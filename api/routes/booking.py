@@ -14,7 +14,7 @@ from api.deps import ClockDep, CurrentUser, DbDep, IdempotencyKey, SettingsDep, 
 from api.errors import workflow_call
 from api.openapi import RATE_LIMITED
 from api.policy import booking_policy, workflow_policy
-from api.schemas import MatchRequestCreate, MatchRequestOut
+from api.schemas import MatchRequestCreate, MatchRequestPublic
 from api.strict_route import StrictRoute
 from contracts import naming
 from contracts.naming import match_request_workflow_id
@@ -60,7 +60,7 @@ def _require_same_request(row: MatchRequestRow, body: MatchRequestCreate) -> Non
 
 @router.post(
     "",
-    response_model=MatchRequestOut,
+    response_model=MatchRequestPublic,
     status_code=status.HTTP_201_CREATED,
     summary="Book a slot",
     responses={

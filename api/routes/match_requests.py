@@ -15,7 +15,7 @@ from api.errors import workflow_call
 from api.openapi import RATE_LIMITED, accepted
 from api.policy import booking_policy
 from api.routes import booking
-from api.schemas import MatchRequestOut, RescheduleBody
+from api.schemas import MatchRequestPublic, MatchRequestReschedule
 from api.tell import Receipt, answer_receipt
 from contracts.naming import match_request_workflow_id
 from contracts.requests import (
@@ -44,7 +44,7 @@ Limit = Annotated[int, Query(ge=1, le=200)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 
 
-@router.get("", response_model=list[MatchRequestOut], summary="Your requests")
+@router.get("", response_model=list[MatchRequestPublic], summary="Your requests")
 async def list_match_requests(
     user: CurrentUser,
     db: DbDep,
@@ -56,7 +56,7 @@ async def list_match_requests(
     return list(await reads.requests_of(db, user, status_filter, limit, offset))
 
 
-@router.get("/{request_id}", response_model=MatchRequestOut, summary="One of your requests")
+@router.get("/{request_id}", response_model=MatchRequestPublic, summary="One of your requests")
 async def get_match_request(request_id: uuid.UUID, user: CurrentUser, db: DbDep) -> MatchRequestRow:
     """One of your requests; someone else's is a 404."""
     return await reads.request_of(db, user, request_id)
@@ -64,11 +64,11 @@ async def get_match_request(request_id: uuid.UUID, user: CurrentUser, db: DbDep)
 
 @router.post(
     "/{request_id}/cancel",
-    response_model=MatchRequestOut,
+    response_model=MatchRequestPublic,
     summary="Cancel a waiting request",
     responses={
         409: {"description": "The request is no longer waiting"},
-        **accepted(MatchRequestOut, "The cancellation (no session can claim the request now)"),
+        **accepted(MatchRequestPublic, "The cancellation (no session can claim the request now)"),
     },
 )
 async def cancel_match_request(
@@ -110,7 +110,7 @@ async def cancel_match_request(
 
 @router.post(
     "/{request_id}/reschedule",
-    response_model=MatchRequestOut,
+    response_model=MatchRequestPublic,
     status_code=status.HTTP_201_CREATED,
     summary="Move a waiting request to another slot",
     responses={
@@ -120,7 +120,7 @@ async def cancel_match_request(
 )
 async def reschedule_match_request(
     request_id: uuid.UUID,
-    body: RescheduleBody,
+    body: MatchRequestReschedule,
     user: CurrentUser,
     db: DbDep,
     temporal: TemporalDep,

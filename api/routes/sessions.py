@@ -22,7 +22,7 @@ from api.deps import (
     TemporalDep,
 )
 from api.openapi import accepted
-from api.schemas import SessionOut
+from api.schemas import SessionPublic
 from api.session_asks import CANCEL, END, ask, clock_of, conflict
 from api.strict_route import StrictRoute
 from api.tell import tell
@@ -44,11 +44,11 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
 }
 RECORDED: dict[int | str, dict[str, Any]] = {
     **CONFLICT,
-    **accepted(SessionOut, "The ask (it reached Parley and is on the session's row)"),
+    **accepted(SessionPublic, "The ask (it reached Parley and is on the session's row)"),
 }
 
 
-@router.get("", response_model=list[SessionOut], summary="Your sessions")
+@router.get("", response_model=list[SessionPublic], summary="Your sessions")
 async def list_sessions(
     user: CurrentUser,
     db: DbDep,
@@ -60,13 +60,13 @@ async def list_sessions(
     return list(await reads.sessions_of(db, user, status_filter, limit, offset))
 
 
-@router.get("/{session_id}", response_model=SessionOut, summary="One of your sessions")
+@router.get("/{session_id}", response_model=SessionPublic, summary="One of your sessions")
 async def get_session(session_id: uuid.UUID, user: CurrentUser, db: DbDep) -> SessionRow:
     """One of your sessions; someone else's is a 404."""
     return await reads.session_of(db, user, session_id)
 
 
-@router.post("/{session_id}/join", response_model=SessionOut, responses=CONFLICT)
+@router.post("/{session_id}/join", response_model=SessionPublic, responses=CONFLICT)
 async def join_session(
     session_id: uuid.UUID,
     user: CurrentUser,
@@ -115,7 +115,7 @@ async def join_session(
     return row
 
 
-@router.post("/{session_id}/cancel", response_model=SessionOut, responses=RECORDED)
+@router.post("/{session_id}/cancel", response_model=SessionPublic, responses=RECORDED)
 async def cancel_session(
     session_id: uuid.UUID,
     user: CurrentUser,
@@ -132,7 +132,7 @@ async def cancel_session(
     return await ask(CANCEL, session_id, user, db, temporal, settings, await clock(), response)
 
 
-@router.post("/{session_id}/end", response_model=SessionOut, responses=RECORDED)
+@router.post("/{session_id}/end", response_model=SessionPublic, responses=RECORDED)
 async def end_session(
     session_id: uuid.UUID,
     user: CurrentUser,

@@ -145,15 +145,15 @@ def _not_seated_elsewhere(
 
 
 def nothing_waits_after_its_start(facts: Facts) -> Check:
-    """c. No request is still waiting once its slot has started."""
-    check = Check("c", "nothing is still waiting after its slot started")
+    """c. No request is still waiting once its window's last slot has started."""
+    check = Check("c", "nothing is still waiting after its last slot started")
     lateness = []
     for request in facts.requests.values():
         check.checked += 1
-        if request.status == "waiting" and request.availability_start <= facts.now:
+        if request.status == "waiting" and request.availability_end <= facts.now:
             check.fail(f"request {request.id} of {request.user_id} still waits")
         if request.status == "expired":
-            lateness.append((request.updated_at - request.availability_start).total_seconds())
+            lateness.append((request.updated_at - request.availability_end).total_seconds())
     check.figures["expired"] = len(lateness)
     check.figures["expiry_lateness_max_seconds"] = round(max(lateness, default=0.0), 2)
     return check

@@ -24,6 +24,7 @@ class RequestFacts:
     priority: int
     released_at: datetime | None
     availability_start: datetime
+    availability_end: datetime
     updated_at: datetime
 
 
@@ -71,7 +72,8 @@ async def load(engine: AsyncEngine) -> Facts:
         requests = await connection.execute(
             text(
                 "SELECT id::text, user_id, status, session_id::text, origin_session_id::text,"
-                " priority, released_at, availability_start, updated_at FROM match_requests"
+                " priority, released_at, availability_start, availability_end, updated_at"
+                " FROM match_requests"
             )
         )
         sessions = await connection.execute(

@@ -16,6 +16,7 @@ from temporalio.service import RPCError
 
 from bench.chaos.checks import Check
 from bench.chaos.facts import Facts
+from contracts import naming
 from contracts.requests import MatchRequestResult
 from contracts.sessions import SessionResult
 from workflows.match_request import MatchRequestWorkflow
@@ -33,9 +34,11 @@ T = TypeVar("T")
 
 
 async def running(client: Client) -> int | None:
-    """How many workflows are running; None while Temporal does not answer."""
+    """How many request and session workflows are running (a day's matchmaker runs until its
+    day's last slot, idle once its slots have passed); None while Temporal does not answer."""
     try:
-        return (await client.count_workflows("ExecutionStatus = 'Running'")).count
+        query = f"ExecutionStatus = 'Running' AND WorkflowType != '{naming.MATCHMAKER_WORKFLOW}'"
+        return (await client.count_workflows(query)).count
     except RPCError:
         return None
 
@@ -49,7 +52,13 @@ async def no_workflow_stuck_or_failed(client: Client) -> Check:
     for execution in executions:
         status = execution.status.name if execution.status else "UNKNOWN"
         statuses[f"{execution.workflow_type} {status}"] += 1
-        if execution.status in BROKEN or execution.status == WorkflowExecutionStatus.RUNNING:
+        waits_for_its_day = (
+            execution.workflow_type == naming.MATCHMAKER_WORKFLOW
+            and execution.status == WorkflowExecutionStatus.RUNNING
+        )
+        if execution.status in BROKEN or (
+            execution.status == WorkflowExecutionStatus.RUNNING and not waits_for_its_day
+        ):
             check.fail(f"{execution.id} ({execution.workflow_type}) is {status}")
     check.checked = len(executions)
     gate = asyncio.Semaphore(HISTORIES_AT_ONCE)

@@ -18,22 +18,29 @@ from domain.matching import MatchRules, pair_pool
 from domain.requests import MatchRequest
 
 SLOT_DELAY = timedelta(hours=2)
+# A count that grew this recently (beyond the quiet spell before rearranging) is still moving.
+STILL_PAIRING_SECONDS = 10
+
+
+def random_learner(ctx: BenchContext, pairs: list[tuple[str, str]]) -> tuple[str, str, str]:
+    """A native language, a language learnt (one of `pairs`, either way round) and a level."""
+    a, b = ctx.rng.choice(pairs)
+    if ctx.rng.random() < 0.5:
+        a, b = b, a
+    return a, b, ctx.rng.choice(LEVELS)
 
 
 def bookings(ctx: BenchContext, profile: Profile, slot: datetime) -> list[Booking]:
     """Requests in random directions over a few language pairs, at random levels."""
     pairs = ctx.language_pairs(profile.hot_language_pairs)
-    result = []
-    for _ in range(profile.hot_requests):
-        a, b = ctx.rng.choice(pairs)
-        if ctx.rng.random() < 0.5:
-            a, b = b, a
-        level = ctx.rng.choice(LEVELS)
-        result.append(Booking(ctx.user("hot"), a, b, level, slot, DURATION_MINUTES))
-    return result
+    return [
+        Booking(ctx.user("hot"), *random_learner(ctx, pairs), slot, DURATION_MINUTES)
+        for _ in range(profile.hot_requests)
+    ]
 
 
-def _candidate(request_id: str, booking: Booking) -> MatchRequest:
+def candidate(request_id: str, booking: Booking) -> MatchRequest:
+    """The request a booking made, as the domain's pairing sees it."""
     return MatchRequest(
         request_id=request_id,
         user_id=booking.user_id,
@@ -43,6 +50,7 @@ def _candidate(request_id: str, booking: Booking) -> MatchRequest:
         priority=0,
         created_at=datetime.now(UTC),
         availability_start=booking.slot_start,
+        availability_end=booking.last_start,
         preferred_duration_minutes=booking.duration_minutes,
     )
 
@@ -50,7 +58,7 @@ def _candidate(request_id: str, booking: Booking) -> MatchRequest:
 def most_pairs_possible(accepted: list[Booked]) -> int:
     """The size of a maximum matching of all accepted requests, as if they came at once."""
     return len(
-        pair_pool([_candidate(str(b.request_id), b.booking) for b in accepted], _rules(accepted))
+        pair_pool([candidate(str(b.request_id), b.booking) for b in accepted], _rules(accepted))
     )
 
 
@@ -70,7 +78,7 @@ async def pairable_left(ctx: BenchContext, slot: datetime) -> int:
     return len(
         pair_pool(
             [
-                _candidate(row[0], Booking(row[1], row[2], row[3], row[4], slot, DURATION_MINUTES))
+                candidate(row[0], Booking(row[1], row[2], row[3], row[4], slot, DURATION_MINUTES))
                 for row in rows
             ],
             MatchRules(now=slot - timedelta(minutes=1), slot_minutes=1),
@@ -81,22 +89,14 @@ async def pairable_left(ctx: BenchContext, slot: datetime) -> int:
 async def run(ctx: BenchContext, profile: Profile) -> dict[str, Any]:
     """Book them all with `hot_concurrency` users at once; wait until the pairs are made."""
     slot = ctx.slot_at_least(SLOT_DELAY)
-    queue = list(reversed(bookings(ctx, profile, slot)))
-    posts: list[Booked] = []
-    progress = bar(len(queue), "hot slot: requests")
     began = time.monotonic()
-
-    async def user() -> None:
-        while queue:
-            posts.append(await ctx.api.book(queue.pop()))
-            progress.update()
-
-    await asyncio.gather(*(user() for _ in range(profile.hot_concurrency)))
-    progress.close()
+    posts = await book_all(ctx, bookings(ctx, profile, slot), profile.hot_concurrency, "hot slot")
     booked_seconds = time.monotonic() - began
     accepted = [post for post in posts if post.status_code == 201]
     most = most_pairs_possible(accepted)
-    made, all_made_at = await _wait_for_pairs(ctx, slot, most, profile.match_timeout_seconds)
+    made, all_made_at = await wait_for_pairs(
+        ctx, PAIRS_SEATED, {"slot": slot}, most, profile.match_timeout_seconds
+    )
     left = await pairable_left(ctx, slot)
     [(rearranged,)] = await ctx.rows(
         "SELECT count(*) FROM sessions WHERE scheduled_start = :slot"
@@ -104,7 +104,7 @@ async def run(ctx: BenchContext, profile: Profile) -> dict[str, Any]:
         slot=slot,
     )
     runs = await matchmaker_runs(ctx, slot)
-    lost = await _lost_requests(ctx, slot, runs)
+    lost = await lost_requests(ctx, [str(post.request_id) for post in accepted], runs)
     return {
         "requests": len(posts),
         "accepted": len(accepted),
@@ -124,25 +124,60 @@ async def run(ctx: BenchContext, profile: Profile) -> dict[str, Any]:
     }
 
 
-async def _wait_for_pairs(
-    ctx: BenchContext, slot: datetime, most: int, timeout: float
+async def book_all(
+    ctx: BenchContext, bookings: list[Booking], concurrency: int, label: str
+) -> list[Booked]:
+    """POST every booking, in order, from `concurrency` users at once."""
+    queue = list(reversed(bookings))
+    posts: list[Booked] = []
+    progress = bar(len(queue), f"{label}: requests")
+
+    async def user() -> None:
+        while queue:
+            posts.append(await ctx.api.book(queue.pop()))
+            progress.update()
+
+    await asyncio.gather(*(user() for _ in range(concurrency)))
+    progress.close()
+    return posts
+
+
+async def wait_for_pairs(
+    ctx: BenchContext, seated_sql: str, params: dict[str, Any], most: int, timeout: float
 ) -> tuple[int, float | None]:
-    """Poll the slot's seated pairs until there are `most`; the last ones may wait for the
-    matchmaker to swap partners for someone left alone, once the slot goes quiet."""
-    deadline = time.monotonic() + timeout + ctx.target.settings.rearrange_after_quiet_seconds
-    made = -1
-    while time.monotonic() < deadline:
-        [(made,)] = await ctx.rows(PAIRS_SEATED, slot=slot)
+    """Poll the pairs seated (`seated_sql`, one count) until there are `most`; the last ones may
+    wait for the matchmaker to swap partners for someone left alone, once the shard goes quiet.
+    The count, and when it reached `most` (None if it never did)."""
+    made, reached, _ = await watch_pairs(ctx, seated_sql, params, most, timeout)
+    return made, reached
+
+
+async def watch_pairs(
+    ctx: BenchContext, seated_sql: str, params: dict[str, Any], most: int, timeout: float
+) -> tuple[int, float | None, float]:
+    """`wait_for_pairs`, and also when the count last grew (the last pair made so far). While
+    pairs keep coming (a busy machine), it waits past `timeout` until they stop for a while."""
+    quiet = ctx.target.settings.rearrange_after_quiet_seconds + STILL_PAIRING_SECONDS
+    deadline = time.monotonic() + timeout + quiet
+    made, grew_at = -1, time.monotonic()
+    while time.monotonic() < max(deadline, grew_at + quiet):
+        [(count,)] = await ctx.rows(seated_sql, **params)
+        if count != made:
+            made, grew_at = count, time.monotonic()
         if made >= most:
-            return made, time.monotonic()
+            return made, grew_at, grew_at
         await asyncio.sleep(0.1)
-    return made, None
+    return made, None, grew_at
 
 
-async def _lost_requests(ctx: BenchContext, slot: datetime, runs: list[dict[str, Any]]) -> int:
-    """Waiting requests no running matchmaker holds, plus requests in neither state."""
+async def lost_requests(
+    ctx: BenchContext, request_ids: list[str], runs: list[dict[str, Any]]
+) -> int:
+    """Of these requests: those waiting that no running matchmaker holds, plus those in
+    neither state."""
     rows = await ctx.rows(
-        "SELECT id::text, status FROM match_requests WHERE availability_start = :slot", slot=slot
+        "SELECT id::text, status FROM match_requests WHERE id = ANY(CAST(:ids AS uuid[]))",
+        ids=request_ids,
     )
     waiting = {request_id for request_id, status in rows if status == "waiting"}
     stray = sum(1 for _, status in rows if status not in ("waiting", "matched"))

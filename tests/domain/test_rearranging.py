@@ -1,6 +1,3 @@
-import os
-import subprocess
-import sys
 
 import networkx as nx
 from hypothesis import given, settings
@@ -10,14 +7,9 @@ from domain.levels import Level, level_distance
 from domain.matching import Pair, can_pair, earliest_common_slot, pair_pool
 from domain.rearranging import Rearrangement, Seated, rearrange
 from domain.requests import MatchRequest
-from tests.domain.test_matching import (
-    RULES,
-    THREE_PM,
-    any_pool,
-    compatibility_graph,
-    request,
-    spanish_speaker,
-)
+from tests.domain.cross_checks import outputs_under_hash_seeds
+from tests.domain.test_matching import RULES, THREE_PM, request, spanish_speaker
+from tests.domain.test_matching_oracle import any_pool, compatibility_graph
 
 
 def seated(session_id: str, first: MatchRequest, second: MatchRequest) -> Seated:
@@ -204,12 +196,5 @@ print(rearrange(waiting, seats, RULES))
 
 def test_a_replay_in_another_process_finds_the_same_swaps_whatever_its_hash_seed():
     # A matchmaker may replay on another worker: string hashing differs there, the swaps may not.
-    answers = {
-        subprocess.run(
-            [sys.executable, "-c", REPLAY],
-            env={**os.environ, "PYTHONHASHSEED": str(seed)},
-            capture_output=True, text=True, check=True,
-        ).stdout
-        for seed in range(6)
-    }  # fmt: skip
+    answers = outputs_under_hash_seeds(REPLAY)
     assert len(answers) == 1 and "dissolved=('s" in answers.pop()

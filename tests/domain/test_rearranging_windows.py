@@ -1,4 +1,3 @@
-from dataclasses import replace
 
 import networkx as nx
 from hypothesis import given, settings
@@ -8,8 +7,9 @@ from domain.levels import Level, level_distance
 from domain.matching import MatchRules, Pair, can_pair, earliest_common_slot
 from domain.rearranging import Rearrangement, Seated, rearrange
 from domain.requests import MatchRequest
+from tests.domain.cross_checks import compatibility_graph
 from tests.domain.test_windows import at, english, rules, spanish
-from tests.domain.test_windows_oracle import compatibility_graph, window_pools
+from tests.domain.test_windows_oracle import window_pools
 
 
 def seat(session_id: str, first: MatchRequest, second: MatchRequest, r: MatchRules) -> Seated:
@@ -18,13 +18,9 @@ def seat(session_id: str, first: MatchRequest, second: MatchRequest, r: MatchRul
     return Seated(session_id, Pair(first=first, second=second, slot_start=slot))
 
 
-def pinned(seats: list[Seated]) -> list[MatchRequest]:
-    """The seated requests as the rearranging sees them: their window is their session's slot."""
-    return [
-        replace(c, availability_start=s.pair.slot_start, availability_end=s.pair.slot_start)
-        for s in seats
-        for c in (s.pair.first, s.pair.second)
-    ]
+def seated_requests(seats: list[Seated]) -> list[MatchRequest]:
+    """The seated requests, windows and all: a swap may move them to another slot of theirs."""
+    return [c for s in seats for c in (s.pair.first, s.pair.second)]
 
 
 def after(rearrangement: Rearrangement, before: list[Seated]) -> list[Pair]:
@@ -39,16 +35,21 @@ def request_ids(pairs: list[Pair]) -> list[str]:
 # Examples
 
 
-def test_a_seated_request_is_paired_anew_only_at_its_sessions_slot():
-    # Were en-b1's window open, en-b1 with es-a2 at 18:30 and es-b2 with en-c1 at 18:00 would
-    # seat all four; but en-b1 is seated at 18:00, so nothing changes.
+def test_a_swap_may_move_a_seated_request_to_another_slot_of_its_window():
+    # en-b1 is seated with es-b2 at 18:00; en-b1 with es-a2 at 18:30 and es-b2 with en-c1 at
+    # 18:00 seat all four, so en-b1 moves to 18:30, still inside its window.
     english_b1 = english("en-b1", Level.INTERMEDIATE, start=at(0), end=at(60))
     spanish_b2 = spanish("es-b2", Level.UPPER_INTERMEDIATE, start=at(0), end=at(60))
     spanish_a2 = spanish("es-a2", Level.ELEMENTARY, start=at(30))
     english_c1 = english("en-c1", Level.ADVANCED, start=at(0))
     early = seat("s-1", english_b1, spanish_b2, rules())
     assert early.pair.slot_start == at(0)
-    assert rearrange([spanish_a2, english_c1], [early], rules()) == Rearrangement()
+    result = rearrange([spanish_a2, english_c1], [early], rules())
+    assert result.dissolved == ("s-1",)
+    assert {(frozenset(request_ids([p])), p.slot_start) for p in result.pairs} == {
+        (frozenset({"en-b1", "es-a2"}), at(30)),
+        (frozenset({"es-b2", "en-c1"}), at(0)),
+    }
 
 
 def test_a_swap_within_the_sessions_slot_keeps_the_slot_and_new_pairs_take_theirs():
@@ -136,15 +137,15 @@ def test_after_rearranging_windows_everyone_seated_stays_and_the_matching_is_max
     everyone = request_ids(pairs)
     assert len(everyone) == len(set(everyone))
     assert set(request_ids([s.pair for s in seats])) <= set(everyone)
-    as_seen = {c.request_id: c for c in pinned(seats) + waiting}
+    as_seen = {c.request_id: c for c in seated_requests(seats) + waiting}
     for p in result.pairs:
         one, two = as_seen[p.first.request_id], as_seen[p.second.request_id]
         assert can_pair(one, two, match_rules)
         assert p.slot_start == earliest_common_slot(one, two, match_rules)
         assert not match_rules.are_blocked(one.user_id, two.user_id)
-    graph = compatibility_graph(pinned(seats) + waiting, match_rules)
+    graph = compatibility_graph(seated_requests(seats) + waiting, match_rules)
     # The seated pairs were allowed when seated: count them as edges too.
-    index = {c.request_id: n for n, c in enumerate(pinned(seats) + waiting)}
+    index = {c.request_id: n for n, c in enumerate(seated_requests(seats) + waiting)}
     graph.add_edges_from(
         (index[s.pair.first.request_id], index[s.pair.second.request_id]) for s in seats
     )

@@ -10,9 +10,9 @@ from domain.matching import (
     earliest_common_slot,
     next_widening,
     pair_pool,
-    preference_key,
 )
 from domain.requests import MatchRequest
+from tests.domain.test_matching import request
 
 SIX_PM = datetime(2025, 7, 27, 18, 0, tzinfo=UTC)
 MORNING = datetime(2025, 7, 27, 9, 0, tzinfo=UTC)
@@ -43,17 +43,17 @@ def learner(
     priority: int = 0,
     waited_minutes: int = 0,
 ) -> MatchRequest:
-    return MatchRequest(
-        request_id=request_id,
-        user_id=user_id or f"user-{request_id}",
-        native_language_id=native,
-        learning_language_id=learning,
-        proficiency_level=level,
+    """A request of the window from `start` to `end`, created `waited_minutes` before MORNING."""
+    return request(
+        request_id,
+        native,
+        learning,
+        level,
+        user_id=user_id,
+        priority=priority,
+        waited_minutes=waited_minutes,
         availability_start=start,
         availability_end=end,
-        preferred_duration_minutes=60,
-        created_at=MORNING - timedelta(minutes=waited_minutes),
-        priority=priority,
     )
 
 
@@ -205,71 +205,6 @@ def test_a_blocked_pair_two_apart_never_widens():
         now=at(-60), widen_levels_minutes=30, blocked=frozenset({frozenset({"ann", "bob"})})
     )
     assert next_widening([a, b], blocked) is None
-
-
-# Blocks
-
-
-def test_a_blocked_pair_is_never_paired_even_when_it_is_the_only_possible_pair():
-    a = english("a", user_id="ann")
-    b = spanish("b", user_id="bob")
-    for block in (frozenset({"ann", "bob"}), frozenset({"bob", "ann"})):
-        blocked = rules(blocked=frozenset({block}))
-        assert not can_pair(a, b, blocked) and not can_pair(b, a, blocked)
-        assert pair_pool([a, b], blocked) == []
-        assert pair_pool([b, a], blocked) == []
-
-
-def test_a_block_only_keeps_those_two_apart():
-    a = english("a", user_id="ann", waited_minutes=5)
-    b = spanish("b", user_id="bob", waited_minutes=5)
-    c = english("c", user_id="cat")
-    d = spanish("d", user_id="dan")
-    blocked = rules(blocked=frozenset({frozenset({"ann", "bob"})}))
-    assert sorted(ids(pair_pool([a, b, c, d], blocked))) == [("a", "d"), ("b", "c")]
-
-
-# Unreliable users
-
-
-def test_an_unreliable_user_ranks_after_every_reliable_one_whatever_the_priority():
-    unreliable = frozenset({"user-late"})
-    late = english("late", priority=1, waited_minutes=60)
-    reliable = english("reliable", priority=0)
-    assert preference_key(late, unreliable) > preference_key(reliable, unreliable)
-    assert preference_key(late) < preference_key(reliable)
-
-
-def test_an_unreliable_user_is_served_after_a_reliable_one_when_only_one_can_be():
-    late = english("late", waited_minutes=60)
-    reliable = english("reliable")
-    partner = spanish("partner", waited_minutes=30)
-    pool = [late, reliable, partner]
-    assert ids(pair_pool(pool, rules())) == [("late", "partner")]
-    assert ids(pair_pool(pool, rules(unreliable=frozenset({"user-late"})))) == [
-        ("partner", "reliable")
-    ]
-
-
-def test_an_unreliable_user_never_costs_a_pair():
-    # Only the unreliable request fits the second partner: it is paired, not refused.
-    late = english("late", Level.ADVANCED)
-    reliable = english("reliable", Level.INTERMEDIATE)
-    wide = spanish("wide", Level.UPPER_INTERMEDIATE)
-    narrow = spanish("narrow", Level.ELEMENTARY)
-    pairs = pair_pool([late, reliable, wide, narrow], rules(unreliable=frozenset({"user-late"})))
-    assert {frozenset(pair) for pair in ids(pairs)} == {
-        frozenset({"reliable", "narrow"}),
-        frozenset({"wide", "late"}),
-    }
-
-
-def test_a_priority_one_request_of_a_reliable_user_is_served_before_an_unreliable_one():
-    late = english("late", priority=1, waited_minutes=60)
-    let_down = english("let-down", priority=1)
-    partner = spanish("partner")
-    pairs = pair_pool([late, let_down, partner], rules(unreliable=frozenset({"user-late"})))
-    assert ids(pairs) == [("let-down", "partner")]
 
 
 # A hot evening

@@ -1,6 +1,3 @@
-import os
-import subprocess
-import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
@@ -21,6 +18,7 @@ from domain.matching import (
     preference_key,
 )
 from domain.requests import MatchRequest
+from tests.domain.cross_checks import compatibility_graph, outputs_under_hash_seeds
 from tests.domain.test_windows import MORNING, SIX_PM, at
 
 # Properties, against networkx on random pools with windows, blocks, widening and reliability
@@ -68,18 +66,6 @@ def window_pools(draw: st.DrawFn) -> tuple[list[MatchRequest], MatchRules]:
         owned_to=owned[1],
     )
     return pool, match_rules
-
-
-def compatibility_graph(pool: list[MatchRequest], match_rules: MatchRules) -> nx.Graph:
-    graph = nx.Graph()
-    graph.add_nodes_from(range(len(pool)))
-    graph.add_edges_from(
-        (i, j)
-        for i in range(len(pool))
-        for j in range(i + 1, len(pool))
-        if can_pair(pool[i], pool[j], match_rules)
-    )
-    return graph
 
 
 def served(pairs: Sequence[Pair]) -> set[str]:
@@ -234,12 +220,5 @@ print(pair_pool(pool, rules))
 
 def test_a_replay_in_another_process_pairs_the_same_whatever_its_hash_seed():
     # A matchmaker may replay on another worker: string hashing differs there, pairs may not.
-    answers = {
-        subprocess.run(
-            [sys.executable, "-c", REPLAY],
-            env={**os.environ, "PYTHONHASHSEED": str(seed)},
-            capture_output=True, text=True, check=True,
-        ).stdout
-        for seed in range(6)
-    }  # fmt: skip
+    answers = outputs_under_hash_seeds(REPLAY)
     assert len(answers) == 1 and "slot_start=" in answers.pop()

@@ -116,5 +116,5 @@ def _matchmaker_path(run: RunFacts, result: dict[str, Any]) -> str | None:
     if run.ran("settle_shard"):
         return "matched-and-swept"
     if result.get("sessions_created", 0) == run.input.get("sessions_created", 0):
-        return "unmatched"  # the shard paired nobody: it closes at the slot's start
+        return "unmatched"  # the shard paired nobody: it closes at its last slot start
     return None

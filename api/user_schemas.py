@@ -1,0 +1,65 @@
+"""Pydantic shapes of what the API says about a user: blocks and the no-show record."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.schemas import UtcDatetime
+
+# Not blank, no control characters: in the schema, so that clients (and the fuzzer) see it.
+USER_ID_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+UserId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=200,
+        pattern=USER_ID_PATTERN,
+        description="A user id, as in a token's `sub`: not blank, no control characters",
+    ),
+]
+
+
+class BlockCreate(BaseModel):
+    """Body of `POST /v1/blocks`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: UserId = Field(description="Whom to block: never paired with you again, either way")
+
+
+class BlockPublic(BaseModel):
+    """One of your active blocks."""
+
+    user_id: str = Field(description="Whom you blocked")
+    blocked_at: UtcDatetime
+    scheduled_sessions_kept: list[uuid.UUID] = Field(
+        description="Your sessions with them that are still scheduled: blocking does not cancel "
+        "them"
+    )
+    note: str = Field(description="What the block does and does not do, in words")
+
+
+class ReliabilityPublic(BaseModel):
+    """Your no-show record, computed from your sessions each time it is read."""
+
+    window_days: int = Field(description="How far back sessions count")
+    sessions: int = Field(description="Completed sessions and no-show sessions in the window")
+    no_shows: int = Field(description="Of those, the ones you did not join")
+    recent_sessions: int = Field(
+        description="How many of your latest counted sessions the rule reads"
+    )
+    recent_no_shows: int = Field(description="Your no-shows among them")
+    matched_after_others: bool = Field(
+        description="2 or more no-shows among your last 5 sessions: you are paired after "
+        "everyone else in the same pass (never refused)"
+    )
+
+
+class MePublic(BaseModel):
+    """Who you are to Parley."""
+
+    user_id: str
+    reliability: ReliabilityPublic
