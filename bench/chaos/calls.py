@@ -95,7 +95,11 @@ class RecordingApi:
             httpx.AsyncClient(
                 base_url=url,
                 timeout=httpx.Timeout(TIMEOUT_SECONDS),
-                limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
+                # Idle connections are dropped before uvicorn's 5 s keep-alive closes them:
+                # a call on a connection the server is closing gets no answer at all.
+                limits=httpx.Limits(
+                    max_connections=64, max_keepalive_connections=64, keepalive_expiry=2.0
+                ),
             )
             for url in base_urls
         ]

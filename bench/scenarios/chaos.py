@@ -111,14 +111,18 @@ async def run(ctx: BenchContext, profile: Profile, seed: int, calls_path: Path) 
 
 
 async def _settle(ctx: BenchContext, timeline: Timeline) -> bool:
-    """Wait until the last slot (the spare one) is past its deadline and no workflow has run
+    """Wait until the last slot (the spare one) is past its deadline, every request's last slot
+    start has passed, and no request or session workflow has run
     for two looks in a row (workflows make every change, so nothing will change after that);
     False if that did not happen in time."""
     quiet_after = timeline.deadline(timeline.spare_slot) + SETTLE_MARGIN
-    give_up = quiet_after + SETTLE_BOUND
     idle_looks = 0
-    while datetime.now(UTC) < give_up:
+    while datetime.now(UTC) < quiet_after + SETTLE_BOUND:
         await asyncio.sleep(2)
+        # A rematch waits through its window (PARLEY_REBOOK_WINDOW_MINUTES past its first slot).
+        [(last_start,)] = await ctx.rows("SELECT max(availability_end) FROM match_requests")
+        if last_start is not None:
+            quiet_after = max(quiet_after, last_start + SETTLE_MARGIN)
         idle = await workflows.running(ctx.temporal) == 0
         idle_looks = idle_looks + 1 if idle else 0
         if idle_looks >= 2 and datetime.now(UTC) >= quiet_after:
