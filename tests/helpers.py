@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from httpx import AsyncClient, Response
-from sqlalchemy import Row, select
+from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError
@@ -113,6 +113,21 @@ async def _requests_of_test(
     return (await db.execute(query)).all()
 
 
+async def withdraw_waiting(sessionmaker: async_sessionmaker[AsyncSession], tag: str) -> None:
+    """Mark this test's people's requests still waiting as cancelled (never deleted): their
+    workflows end with the test's server, and a row left waiting would sit in a later test's
+    pool (one Postgres for every test), paired ahead of that test's own people."""
+    async with sessionmaker.begin() as db:
+        await db.execute(
+            update(MatchRequestRow)
+            .where(
+                MatchRequestRow.user_id.like(f"%-{tag}"),
+                MatchRequestRow.status == "waiting",
+            )
+            .values(status="cancelled", status_reason="the test that booked it ended")
+        )
+
+
 async def settle(stack: Stack) -> None:
     """Let every workflow this test started run to its natural end, then end any straggler.
 
@@ -153,6 +168,7 @@ async def settle(stack: Stack) -> None:
             continue  # never started
         if description.status == WorkflowExecutionStatus.RUNNING:
             running.append(workflow_id)
+    await withdraw_waiting(stack.sessionmaker, stack.tag)
     assert not running, f"workflows still running after their slots passed: {running}"
     await record_histories(stack.env.client, ids, user_suffix=f"-{stack.tag}")
 

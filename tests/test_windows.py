@@ -66,11 +66,11 @@ async def test_windows_that_share_no_slot_do_not_pair(stack: Stack) -> None:
 async def test_a_waiting_window_holds_all_of_it_and_a_match_frees_the_rest(stack: Stack) -> None:
     ana, ben = person(stack, "ana"), person(stack, "ben")
     slot = await slot_ahead(stack, 120)
-    mine = await book_window(ana, slot, slot + HOUR, "english", "spanish")
+    mine = await book_window(ana, slot, slot + HOUR, "dutch", "korean")
     # Inside the waiting window (which ends at its last start plus the hour): refused.
     inside = await ana.book(slot + 90 * MINUTES, "french", "english")
     assert inside.status_code == 409, inside.text
-    await book_window(ben, slot, slot, "spanish", "english")
+    await book_window(ben, slot, slot, "korean", "dutch")
     session = await session_of(ana, mine)
     assert at(session["scheduled_start"]) == slot
     # Matched at the window's first slot, the request holds only the session's hour.

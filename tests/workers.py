@@ -19,7 +19,7 @@ from api.main import create_app
 from api.security import mint_token
 from deploy.versions import deployment_config, make_current_when_polling
 from settings import Settings
-from tests.helpers import Person, Stack, new_calendar_offset, settle
+from tests.helpers import Person, Stack, new_calendar_offset, settle, withdraw_waiting
 from tests.histories.recording import record_histories, workflows_on
 from worker import build_worker
 
@@ -78,8 +78,11 @@ async def on_dev_server(
             user = f"{name}-{tag}"
             return Person(user, api, mint_token(user, test_settings.signing_secret()))
 
-        yield test_settings, people
-        await record_histories(client, await workflows_on(client, test_settings.task_queue))
+        try:
+            yield test_settings, people
+            await record_histories(client, await workflows_on(client, test_settings.task_queue))
+        finally:
+            await withdraw_waiting(sessionmaker, tag)
 
 
 @asynccontextmanager
