@@ -22,7 +22,7 @@ from api.main import create_app
 from api.security import mint_token
 from db.models import MatchRequestRow
 from settings import Settings
-from tests.helpers import Person, Stack, eventually, new_calendar_offset
+from tests.helpers import Person, Stack, eventually, new_calendar_offset, withdraw_waiting
 from tests.workers import test_worker
 
 BOUND = 3.0  # seconds: PARLEY_WORKFLOW_CALL_TIMEOUT_SECONDS in these tests
@@ -89,7 +89,10 @@ async def on_the_dev_server(
             user = f"{name}-{tag}"
             return Person(user, api, mint_token(user, fast.signing_secret()))
 
-        yield someone, fast.task_queue
+        try:
+            yield someone, fast.task_queue
+        finally:
+            await withdraw_waiting(sessionmaker, tag)
 
 
 async def timed(call: Any) -> tuple[Any, float]:
