@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from api.security import mint_token
+from bench.api_client import pool_limits
 
 UUID_SEGMENT = re.compile(r"/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # Answers that ask for the same call again later: no worker could act in time (503), or the
@@ -95,11 +96,7 @@ class RecordingApi:
             httpx.AsyncClient(
                 base_url=url,
                 timeout=httpx.Timeout(TIMEOUT_SECONDS),
-                # Idle connections are dropped before uvicorn's 5 s keep-alive closes them:
-                # a call on a connection the server is closing gets no answer at all.
-                limits=httpx.Limits(
-                    max_connections=64, max_keepalive_connections=64, keepalive_expiry=2.0
-                ),
+                limits=pool_limits(64),
             )
             for url in base_urls
         ]
