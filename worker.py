@@ -21,6 +21,7 @@ from activities.requests import RequestActivities
 from activities.sessions import SessionActivities
 from activities.settlement import SettlementActivities
 from activities.workflow_starts import WorkflowStartActivities
+from contracts.wire import DATA_CONVERTER
 from db.engine import make_engine, make_sessionmaker
 from deploy.versions import default_build_id, deployment_config
 from observability.business import HISTOGRAM_BUCKETS, BusinessMetrics
@@ -124,6 +125,7 @@ async def main() -> None:
         namespace=settings.temporal_namespace,
         runtime=runtime,
         interceptors=temporal_interceptors(traces),
+        data_converter=DATA_CONVERTER,
     )
     engine = make_engine(settings.sqlalchemy_url)
     instrument_engine(engine, traces)

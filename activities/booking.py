@@ -96,7 +96,7 @@ class BookingActivities(StartingActivities):
             "request %s of %s for %s is %s",
             row.request_id,
             input.spec.user_id,
-            input.spec.slot_start.isoformat(),
+            input.spec.availability_start.isoformat(),
             row.status,
         )
         if row.status == RequestStatus.WAITING:
@@ -104,17 +104,17 @@ class BookingActivities(StartingActivities):
                 entry = (
                     await with_user_facts(
                         db,
-                        [PoolEntry.of(input.spec, waiting_since=input.created_at)],
+                        [PoolEntry.of(input.spec, created_at=input.created_at)],
                         input.created_at,
                     )
                 )[0]
             # Told to every day's matchmaker its window touches (at most two): each pairs at
             # its own day's slots, so no pair across midnight is lost.
-            for day in days_touched(input.spec.slot_start, input.spec.last_start):
+            for day in days_touched(input.spec.availability_start, input.spec.last_start):
                 await self._starts.enqueue_request(
                     EnqueueRequestInput(
                         day=day,
-                        duration_minutes=input.spec.duration_minutes,
+                        duration_minutes=input.spec.preferred_duration_minutes,
                         policy=input.policy,
                         entry=entry,
                     )

@@ -51,7 +51,7 @@ async def book_rematch(
         spec = replace(
             request_spec(original),
             request_id=rematch_request_id(str(row.id), who.user_id),
-            slot_start=slot,
+            availability_start=slot,
             availability_end=end,
             priority=1,
             replaces_request_id=str(original.id),

@@ -27,9 +27,9 @@ def row_values(spec: RequestSpec, created_at: datetime) -> dict[str, object]:
         "native_language_id": spec.native_language_id,
         "learning_language_id": spec.learning_language_id,
         "proficiency_level": spec.proficiency_level,
-        "availability_start": spec.slot_start,
+        "availability_start": spec.availability_start,
         "availability_end": spec.last_start,
-        "preferred_duration_minutes": spec.duration_minutes,
+        "preferred_duration_minutes": spec.preferred_duration_minutes,
         "priority": spec.priority,
         "status": RequestStatus.WAITING,
         "idempotency_key": spec.idempotency_key,
@@ -55,8 +55,8 @@ def request_spec(row: MatchRequestRow) -> RequestSpec:
         native_language_id=row.native_language_id,
         learning_language_id=row.learning_language_id,
         proficiency_level=row.proficiency_level,
-        slot_start=row.availability_start,
-        duration_minutes=row.preferred_duration_minutes,
+        availability_start=row.availability_start,
+        preferred_duration_minutes=row.preferred_duration_minutes,
         priority=row.priority,
         replaces_request_id=_str_or_none(row.replaces_request_id),
         origin_session_id=_str_or_none(row.origin_session_id),
@@ -66,4 +66,4 @@ def request_spec(row: MatchRequestRow) -> RequestSpec:
 
 def pool_entry(row: MatchRequestRow) -> PoolEntry:
     """A waiting request's row as its matchmaker pools it."""
-    return PoolEntry.of(request_spec(row), waiting_since=row.created_at)
+    return PoolEntry.of(request_spec(row), created_at=row.created_at)

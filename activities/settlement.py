@@ -184,7 +184,7 @@ class SettlementActivities(StartingActivities):
         """Every due session of the shard settled in one transaction; rematches started."""
         one, two = input.languages
         shard = (
-            (SessionRow.scheduled_start == input.slot_start)
+            (SessionRow.scheduled_start == input.scheduled_start)
             & (SessionRow.duration_minutes == input.duration_minutes)
             & SessionRow.language_one_id.in_((one, two))
             & SessionRow.language_two_id.in_((one, two))

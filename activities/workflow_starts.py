@@ -134,7 +134,7 @@ class WorkflowStartActivities:
             attributes=naming.initial(
                 naming.MATCH_REQUEST,
                 [spec.user_id],
-                spec.slot_start,
+                spec.availability_start,
                 RequestStatus.WAITING,
             ),
             summary=summary,

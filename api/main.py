@@ -17,6 +17,7 @@ from api.errors import install_error_handlers
 from api.event_hub import EventHub
 from api.openapi import docs_router, install_openapi
 from api.routes import blocks, events, health, languages, match_requests, me, sessions
+from contracts.wire import DATA_CONVERTER
 from db.engine import make_engine, make_sessionmaker
 from observability.http import RequestContext, install_metrics
 from observability.logs import configure_logging
@@ -70,6 +71,7 @@ def create_app(
                 settings.temporal_target,
                 namespace=settings.temporal_namespace,
                 interceptors=temporal_interceptors(traces),
+                data_converter=DATA_CONVERTER,
             )
         try:
             yield

@@ -198,6 +198,8 @@ class ValidationErrorOut(BaseModel):
     """422: each field that failed validation, named by its location (FastAPI's own shape)."""
 
     detail: list[ValidationIssue]
+
+
 class EventPublic(BaseModel):
     """One change to one of your requests or sessions, with the resource as it then stood."""
 

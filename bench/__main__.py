@@ -39,6 +39,7 @@ from bench.scenarios import (
     steady,
     timers,
 )
+from contracts.wire import DATA_CONVERTER
 from db.engine import make_engine
 
 SCENARIOS = ("floor", "steady", "timers", "hot_slot", "hot_window", "history")
@@ -92,7 +93,7 @@ async def open_context(target: Target, seed: int = 20261123) -> BenchContext:
     return BenchContext(
         target=target,
         api=api,
-        temporal=await Client.connect(target.temporal_address),
+        temporal=await Client.connect(target.temporal_address, data_converter=DATA_CONVERTER),
         engine=make_engine(target.settings.sqlalchemy_url),
         run_id=f"{int(time.time()) % 1_000_000}",
         languages=sorted(await api.language_ids()),

@@ -12,6 +12,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from bench.floor_workflow import EmptyWorkflow
+from contracts.wire import DATA_CONVERTER
 from settings import get_settings
 from worker import TUNING
 
@@ -19,7 +20,11 @@ from worker import TUNING
 async def main(task_queue: str) -> None:
     """Poll `task_queue` until stopped."""
     settings = get_settings()
-    client = await Client.connect(settings.temporal_target, namespace=settings.temporal_namespace)
+    client = await Client.connect(
+        settings.temporal_target,
+        namespace=settings.temporal_namespace,
+        data_converter=DATA_CONVERTER,
+    )
     await Worker(client, task_queue=task_queue, workflows=[EmptyWorkflow], **TUNING).run()
 
 

@@ -21,7 +21,7 @@ class SeatedEntry:
     first: PoolEntry
     second: PoolEntry
     # The session's slot: a seated request may only be re-paired at it.
-    slot_start: datetime
+    scheduled_start: datetime
 
 
 @dataclass
@@ -150,7 +150,7 @@ class PersistPairsInput:
 class SettleShardInput:
     """A matchmaker's shard (slot, duration, language pair) at its no-show deadline."""
 
-    slot_start: datetime
+    scheduled_start: datetime
     duration_minutes: int
     languages: tuple[str, str]
     at: datetime

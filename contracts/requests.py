@@ -3,11 +3,14 @@ request as it travels (`RequestSpec`) and as a pool holds it (`PoolEntry`)."""
 
 # No `from __future__ import annotations`: the workflow sandbox resolves string annotations
 # against its own module table, where a module imported only by another one is missing.
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
+from typing import Any, TypeVar
 
 from contracts.policy import Policy
 from domain.requests import MatchRequest
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -19,35 +22,24 @@ class RequestSpec:
     native_language_id: str
     learning_language_id: str
     proficiency_level: str
-    slot_start: datetime
-    duration_minutes: int
+    availability_start: datetime
+    preferred_duration_minutes: int
     priority: int = 0
     idempotency_key: str | None = None
     replaces_request_id: str | None = None
     origin_session_id: str | None = None
-    # The window's last slot start; None or `slot_start` for a single slot.
+    # The window's last slot start; None or `availability_start` for a single slot.
     availability_end: datetime | None = None
 
     @property
     def last_start(self) -> datetime:
         """The last slot start the request may be paired at: it expires when that passes."""
-        return self.availability_end or self.slot_start
+        return self.availability_end or self.availability_start
 
     @classmethod
     def of(cls, request: MatchRequest, idempotency_key: str | None = None) -> "RequestSpec":
         """The spec of a request the API accepted."""
-        return cls(
-            request_id=request.request_id,
-            user_id=request.user_id,
-            native_language_id=request.native_language_id,
-            learning_language_id=request.learning_language_id,
-            proficiency_level=request.proficiency_level,
-            slot_start=request.availability_start,
-            duration_minutes=request.preferred_duration_minutes,
-            priority=request.priority,
-            idempotency_key=idempotency_key,
-            availability_end=request.availability_end,
-        )
+        return carried(request, cls, idempotency_key=idempotency_key)
 
 
 @dataclass
@@ -76,7 +68,7 @@ class MatchRequestState:
 
     request_id: str
     user_id: str
-    slot_start: datetime
+    availability_start: datetime
     status: str
     session_id: str | None = None
     reason: str | None = None
@@ -104,7 +96,7 @@ class RescheduleRequestInput:
 
     user_id: str
     new_request_id: str
-    new_slot_start: datetime
+    new_availability_start: datetime
     answer_by: datetime | None = None
     idempotency_key: str | None = None
     # The new window's last slot start; None for a single slot.
@@ -129,32 +121,21 @@ class PoolEntry:
     learning_language_id: str
     proficiency_level: str
     priority: int
-    waiting_since: datetime
+    created_at: datetime
     # The window: the slot starts the request may be paired at. A signal from a 0.2.0 worker
     # carries none of these; the matchmaker then reloads its pool from Postgres instead.
     availability_start: datetime | None = None
     availability_end: datetime | None = None
-    duration_minutes: int | None = None
+    preferred_duration_minutes: int | None = None
     # Read when the request joins a pool: its owner has 2+ no-shows among their last 5 sessions,
     # and the users its owner blocks or is blocked by.
     unreliable: bool = False
     blocked_user_ids: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, spec: RequestSpec, waiting_since: datetime) -> "PoolEntry":
+    def of(cls, spec: RequestSpec, created_at: datetime) -> "PoolEntry":
         """The pool entry of a request."""
-        return cls(
-            request_id=spec.request_id,
-            user_id=spec.user_id,
-            native_language_id=spec.native_language_id,
-            learning_language_id=spec.learning_language_id,
-            proficiency_level=spec.proficiency_level,
-            priority=spec.priority,
-            waiting_since=waiting_since,
-            availability_start=spec.slot_start,
-            availability_end=spec.last_start,
-            duration_minutes=spec.duration_minutes,
-        )
+        return carried(spec, cls, created_at=created_at, availability_end=spec.last_start)
 
     @property
     def placed(self) -> bool:
@@ -162,7 +143,7 @@ class PoolEntry:
         return (
             self.availability_start is not None
             and self.availability_end is not None
-            and self.duration_minutes is not None
+            and self.preferred_duration_minutes is not None
         )
 
     @property
@@ -173,34 +154,21 @@ class PoolEntry:
 
     def request(self) -> MatchRequest:
         """The request this entry stands for, as the rules see it."""
-        assert self.availability_start is not None and self.availability_end is not None
-        assert self.duration_minutes is not None
-        return MatchRequest(
-            request_id=self.request_id,
-            user_id=self.user_id,
-            native_language_id=self.native_language_id,
-            learning_language_id=self.learning_language_id,
-            proficiency_level=self.proficiency_level,
-            availability_start=self.availability_start,
-            availability_end=self.availability_end,
-            preferred_duration_minutes=self.duration_minutes,
-            created_at=self.waiting_since,
-            priority=self.priority,
-        )
+        assert self.placed, "an unplaced entry never joins a pool"
+        return carried(self, MatchRequest)
 
     def spec(self) -> RequestSpec:
         """The request this entry stands for."""
-        assert self.availability_start is not None and self.duration_minutes is not None
-        return RequestSpec(
-            request_id=self.request_id,
-            user_id=self.user_id,
-            native_language_id=self.native_language_id,
-            learning_language_id=self.learning_language_id,
-            proficiency_level=self.proficiency_level,
-            slot_start=self.availability_start,
-            duration_minutes=self.duration_minutes,
-            priority=self.priority,
-            availability_end=self.availability_end,
-        )
+        assert self.placed, "an unplaced entry never joins a pool"
+        return carried(self, RequestSpec)
 
 
+def carried(source: object, into: type[T], **given: Any) -> T:
+    """An `into` made of `given` and of every other field of it that `source` has, by name: the
+    layers name each field as its column is, so a conversion copies no list of fields."""
+    shared = {
+        each.name: getattr(source, each.name)
+        for each in fields(into)  # type: ignore[arg-type]
+        if each.init and each.name not in given and hasattr(source, each.name)
+    }
+    return into(**shared, **given)

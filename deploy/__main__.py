@@ -24,6 +24,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 
+from contracts.wire import DATA_CONVERTER
 from deploy import draining, versions, workers
 from settings import Settings, get_settings
 
@@ -155,7 +156,11 @@ async def main(argv: list[str]) -> int:
     """Connect and run the command."""
     args = parse_args(argv)
     settings = get_settings()
-    client = await Client.connect(settings.temporal_target, namespace=settings.temporal_namespace)
+    client = await Client.connect(
+        settings.temporal_target,
+        namespace=settings.temporal_namespace,
+        data_converter=DATA_CONVERTER,
+    )
     if args.command == "status":
         return await status(client, settings)
     return await roll(client, settings, args)

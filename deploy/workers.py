@@ -49,8 +49,7 @@ async def pollers(client: Client, task_queue: str) -> list[Poller]:
         )
     )
     return [
-        Poller(poller.identity, poller.deployment_options.build_id)
-        for poller in described.pollers
+        Poller(poller.identity, poller.deployment_options.build_id) for poller in described.pollers
     ]
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from contracts.wire import DATA_CONVERTER
 from deploy.versions import make_current_when_polling, running_pinned
 from deploy.workers import Poller, pollers, stop_local
 from devstack.options import StackError
@@ -24,7 +25,11 @@ def make_build_current(stack: Stack) -> None:
     settings = get_settings()
 
     async def switch() -> None:
-        client = await Client.connect(stack.temporal_address, namespace=settings.temporal_namespace)
+        client = await Client.connect(
+            stack.temporal_address,
+            namespace=settings.temporal_namespace,
+            data_converter=DATA_CONVERTER,
+        )
         before = await make_current_when_polling(
             client, settings.deployment_name, stack.build_id, stack.options.timeout_seconds
         )
@@ -54,7 +59,11 @@ def stop_deployed_workers(stack: Stack) -> None:
     ours = {child.process.pid for child in stack.children}
 
     async def others() -> list[Poller]:
-        client = await Client.connect(stack.temporal_address, namespace=settings.temporal_namespace)
+        client = await Client.connect(
+            stack.temporal_address,
+            namespace=settings.temporal_namespace,
+            data_converter=DATA_CONVERTER,
+        )
         found = await pollers(client, settings.task_queue)
         return [p for p in found if p.local_pid is not None and p.local_pid not in ours]
 

@@ -16,6 +16,7 @@ from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from contracts.wire import DATA_CONVERTER
 from devstack.processes import Child, spawn
 
 # Custom search attributes Parley's workflows set; every Temporal server it uses must know them.
@@ -120,7 +121,10 @@ def start_dev_server(
 async def _probe(address: str, namespace: str, search_attributes: set[str]) -> Client:
     """Connect, check the namespace exists and the search attributes are registered."""
     client = await Client.connect(
-        address, namespace=namespace, connect_timeout=timedelta(seconds=2)
+        address,
+        namespace=namespace,
+        connect_timeout=timedelta(seconds=2),
+        data_converter=DATA_CONVERTER,
     )
     await client.workflow_service.describe_namespace(DescribeNamespaceRequest(namespace=namespace))
     if search_attributes:

@@ -60,11 +60,11 @@ class MatchRules:
 
 @dataclass(frozen=True)
 class Pair:
-    """Two requests to seat in one session at `slot_start`; `first` is the one served first."""
+    """Two requests to seat in one session at `scheduled_start`; `first` is the one served first."""
 
     first: MatchRequest
     second: MatchRequest
-    slot_start: datetime
+    scheduled_start: datetime
 
 
 def preference_key(

@@ -142,5 +142,5 @@ def _pairs_from_flow(
         remaining[link] -= 1
         partner = chosen_members[d][next_free[d]]
         next_free[d] += 1
-        pairs.append(Pair(first=member, second=partner, slot_start=part.slot_of(*link)))
+        pairs.append(Pair(first=member, second=partner, scheduled_start=part.slot_of(*link)))
     return pairs

@@ -100,7 +100,7 @@ def rearrange(
         if slot is None:
             raise AssertionError("an augmenting path used two requests with no common slot")
         first, second = sorted((original[one_id], original[two_id]), key=key)
-        pairs.append(Pair(first=first, second=second, slot_start=slot))
+        pairs.append(Pair(first=first, second=second, scheduled_start=slot))
     pairs.sort(key=lambda pair: key(pair.first))
     return Rearrangement(dissolved=dissolved, pairs=tuple(pairs))
 

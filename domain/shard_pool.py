@@ -27,7 +27,7 @@ class Entry(Protocol):
     def native_language_id(self) -> str: ...
 
     @property
-    def waiting_since(self) -> datetime: ...
+    def created_at(self) -> datetime: ...
 
 
 EntryT = TypeVar("EntryT", bound=Entry)
@@ -91,7 +91,7 @@ class ShardPool(Generic[EntryT, SeatT]):
         if entry.request_id in self._finished or entry.request_id in self.waiting:
             return False
         self.waiting[entry.request_id] = entry
-        if entry.waiting_since < self._run_started + CLOCK_SKEW:
+        if entry.created_at < self._run_started + CLOCK_SKEW:
             self._unconfirmed.add(entry.request_id)
         return True
 

@@ -82,7 +82,7 @@ class PostgresGauges(Collector):
         per_slot = GaugeMetricFamily(
             WAITING,
             f"Requests waiting for a partner, by slot start (slots in the next {SLOTS_AHEAD}; "
-            "slot_start=\"all\" counts every slot)",
+            'slot_start="all" counts every slot)',
             labels=["slot_start"],
         )
         for slot, count in sorted(by_slot):

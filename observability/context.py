@@ -36,9 +36,7 @@ class CallContext:
         """A context read back from a header (unknown keys ignored)."""
         if not isinstance(header, dict):
             return cls()
-        return cls(
-            request_id=_text(header.get("request_id")), user_id=_text(header.get("user_id"))
-        )
+        return cls(request_id=_text(header.get("request_id")), user_id=_text(header.get("user_id")))
 
     def enter(self) -> None:
         """Make this the context of the code running now (the current task's)."""

@@ -148,9 +148,6 @@ class _WorkflowOutbound(WorkflowOutboundInterceptor):
         _put(input, CallContext.current())
         return super().start_activity(input)
 
-    def start_local_activity(
-        self, input: StartLocalActivityInput
-    ) -> workflow.ActivityHandle[Any]:
+    def start_local_activity(self, input: StartLocalActivityInput) -> workflow.ActivityHandle[Any]:
         _put(input, CallContext.current())
         return super().start_local_activity(input)
-

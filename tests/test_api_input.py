@@ -223,5 +223,3 @@ async def test_a_streamed_booking_under_the_limit_is_accepted(stack: Stack) -> N
         "/v1/match-requests", content=stream(), headers={**someone.headers, **JSON_HEADERS}
     )
     assert answer.status_code == 201, answer.text
-
-

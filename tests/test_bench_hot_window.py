@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bench.scenarios.hot_window import augmenting_path
+from bench.scenarios.window_diagnosis import augmenting_path
 from domain.matching import MatchRules
 from domain.requests import MatchRequest
 

@@ -10,12 +10,12 @@ from enum import StrEnum
 import psycopg
 import pytest
 from temporalio.common import _type_hints_from_func
-from temporalio.converter import DataConverter
 from temporalio.workflow import _Definition
 
 from contracts.matchmaker import MatchmakerInput
 from contracts.requests import PoolEntry
 from contracts.statuses import CancelReason, RequestStatus, SessionStatus
+from contracts.wire import DATA_CONVERTER
 from contracts.workflow_refs import REFERENCES, MatchmakerRef, MatchRequestRef, SessionRef
 from worker import WORKFLOWS
 from workflows.match_request import MatchRequestWorkflow
@@ -89,7 +89,7 @@ def test_the_worker_registers_the_workflows_and_no_reference() -> None:
 def test_a_matchmaker_input_and_a_pool_entry_written_by_release_0_2_0_still_read() -> None:
     # A 0.2.0 matchmaker hands over (continue-as-new) to this code with its one-slot input, and
     # its request workflows may still signal pool entries without a window.
-    converter = DataConverter.default.payload_converter
+    converter = DATA_CONVERTER.payload_converter
     old_input = {
         "slot_start": "2026-12-01T15:10:00+00:00",
         "duration_minutes": 60,

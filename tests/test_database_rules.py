@@ -202,5 +202,3 @@ def test_a_session_someone_joined_cannot_be_rearranged(database_url: str, conn) 
     refused = _rearranging(database_url, old, ((a, ra), (c, rc)), ((d, rd), (b, rb)))
     assert refused is not None and refused.sqlstate == "23P95"
     assert status_of(conn, ra)[2] == old
-
-

@@ -152,10 +152,10 @@ async def test_a_matchmaker_asks_postgres_about_requests_older_than_itself_that_
                 learning_language_id="spanish",
                 proficiency_level="intermediate",
                 priority=0,
-                waiting_since=an_hour_ago,
+                created_at=an_hour_ago,
                 availability_start=slot,
                 availability_end=slot,
-                duration_minutes=60,
+                preferred_duration_minutes=60,
             )
             await handle.signal(MatchmakerWorkflow.add_request, entry)
         # Signals are handled in order: once the waiting one is pooled, so was the cancelled one.
@@ -174,10 +174,10 @@ def pool_entry_of(request: dict[str, Any]) -> PoolEntry:
         learning_language_id=request["learning_language_id"],
         proficiency_level=request["proficiency_level"],
         priority=request["priority"],
-        waiting_since=datetime.fromisoformat(request["created_at"]),
+        created_at=datetime.fromisoformat(request["created_at"]),
         availability_start=datetime.fromisoformat(request["availability_start"]),
         availability_end=datetime.fromisoformat(request["availability_end"]),
-        duration_minutes=request["preferred_duration_minutes"],
+        preferred_duration_minutes=request["preferred_duration_minutes"],
     )
 
 

@@ -202,5 +202,3 @@ async def test_a_rematch_that_would_double_book_is_refused_and_recorded_on_the_s
     facts = await settle_one(sessionmaker, session_id, slot + timedelta(minutes=55))
     assert facts.status == "cancelled" and facts.rematch_request_ids == []
     assert facts.rematch_refusal is not None and "overlaps" in facts.rematch_refusal
-
-

@@ -53,10 +53,10 @@ async def test_a_repeated_signal_for_a_matched_request_never_pairs_it_again(stac
             learning_language_id="spanish",
             proficiency_level="intermediate",
             priority=0,
-            waiting_since=datetime(2020, 1, 1, tzinfo=UTC),
+            created_at=datetime(2020, 1, 1, tzinfo=UTC),
             availability_start=slot,
             availability_end=slot,
-            duration_minutes=60,
+            preferred_duration_minutes=60,
         ),
     )
     request_c = (await c.book(slot, "spanish", "english")).json()

@@ -126,7 +126,7 @@ class MatchRequestWorkflow:
                 await self._close(
                     RequestActivities.expire_match_request,
                     "slot started unmatched"
-                    if spec.last_start == spec.slot_start
+                    if spec.last_start == spec.availability_start
                     else "the window's last slot started unmatched",
                 )
                 return
@@ -192,7 +192,7 @@ class MatchRequestWorkflow:
         new_spec = replace(
             old,
             request_id=input.new_request_id,
-            slot_start=input.new_slot_start,
+            availability_start=input.new_availability_start,
             availability_end=input.new_availability_end,
             idempotency_key=input.idempotency_key,
             replaces_request_id=old.request_id,
@@ -206,7 +206,7 @@ class MatchRequestWorkflow:
             lambda: RescheduleMatchRequestInput(
                 old.request_id, new_spec, workflow.now(), input.answer_by
             ),
-            f"reschedule to {input.new_slot_start:%Y-%m-%d %H:%M} UTC",
+            f"reschedule to {input.new_availability_start:%Y-%m-%d %H:%M} UTC",
         )
         self._progress.replaced_by = row.request_id
         self._progress.set(RequestStatus.CANCELLED, f"rescheduled to request {row.request_id}")

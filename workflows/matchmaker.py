@@ -123,8 +123,7 @@ class MatchmakerWorkflow:
                     moments.append((widening, "levels widen for a waiting pair: pair again"))
                 handover = input.day - timedelta(minutes=input.policy.slot_minutes)
                 if now < handover and any(
-                    e.request().availability_start < input.day
-                    for e in self._shard.waiting.values()
+                    e.request().availability_start < input.day for e in self._shard.waiting.values()
                 ):
                     moments.append((handover, "yesterday's last slot passes: pair across it"))
             due = self._next_rearrangement_due(input)

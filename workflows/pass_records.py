@@ -21,7 +21,7 @@ def seated(seat: SeatedEntry) -> Seated:
         Pair(
             seat.first.request(),
             seat.second.request(),
-            seat.slot_start,
+            seat.scheduled_start,
         ),
     )
 
@@ -39,7 +39,7 @@ def session_input(
             match_request_two_id=pair.second.request_id,
             language_one_id=pair.first.native_language_id,
             language_two_id=pair.second.native_language_id,
-            scheduled_start=pair.slot_start,
+            scheduled_start=pair.scheduled_start,
             duration_minutes=input.duration_minutes,
         ),
         request_one=entries[pair.first.request_id].spec(),

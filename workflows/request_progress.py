@@ -23,8 +23,8 @@ def describe(spec: RequestSpec) -> str:
     """What the Temporal UI's details say of a request while it is being booked."""
     return (
         f"{spec.user_id}: {spec.native_language_id} -> {spec.learning_language_id}, "
-        f"{spec.proficiency_level}, slot {spec.slot_start:%Y-%m-%d %H:%M} UTC"
-        + (f" to {spec.last_start:%H:%M}" if spec.last_start != spec.slot_start else "")
+        f"{spec.proficiency_level}, slot {spec.availability_start:%Y-%m-%d %H:%M} UTC"
+        + (f" to {spec.last_start:%H:%M}" if spec.last_start != spec.availability_start else "")
     )
 
 
@@ -45,7 +45,7 @@ class RequestProgress:
         return MatchRequestState(
             request_id=self._spec.request_id,
             user_id=self._spec.user_id,
-            slot_start=self._spec.slot_start,
+            availability_start=self._spec.availability_start,
             status=self.status,
             session_id=self.session_id,
             reason=self.reason,

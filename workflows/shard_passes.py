@@ -182,19 +182,19 @@ class ShardPasses:
         self._blocked |= learnt
         return not (result.dead_request_ids or result.stale_session_ids or learnt)
 
-    def _may_change(self, slot_start: datetime) -> bool:
+    def _may_change(self, scheduled_start: datetime) -> bool:
         """Partners of a session may change only before anyone may join it."""
-        opens = slot_start - timedelta(minutes=self._input.policy.join_opens_minutes)
+        opens = scheduled_start - timedelta(minutes=self._input.policy.join_opens_minutes)
         return workflow.now() < opens
 
     def _open_seats(self) -> list[SeatedEntry]:
-        return [s for s in self._shard.seated.values() if self._may_change(s.slot_start)]
+        return [s for s in self._shard.seated.values() if self._may_change(s.scheduled_start)]
 
     def _close_seats(self) -> None:
         """Forget the seats whose session may be joined by now: they are final."""
         shard = self._shard
         for session_id, seat in list(shard.seated.items()):
-            if not self._may_change(seat.slot_start):
+            if not self._may_change(seat.scheduled_start):
                 del shard.seated[session_id]
 
     def may_rearrange(self) -> bool:
@@ -204,7 +204,7 @@ class ShardPasses:
     def rearrange_deadline(self) -> datetime | None:
         """When the last seated session that may still change stops being able to."""
         opens = [
-            s.slot_start - timedelta(minutes=self._input.policy.join_opens_minutes)
+            s.scheduled_start - timedelta(minutes=self._input.policy.join_opens_minutes)
             for s in self._open_seats()
         ]
         return max(opens, default=None)

@@ -108,10 +108,10 @@ async def create_match_request(
         task_queue=settings.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         search_attributes=naming.initial(
-            naming.MATCH_REQUEST, [user], spec.slot_start, RequestStatus.WAITING
+            naming.MATCH_REQUEST, [user], spec.availability_start, RequestStatus.WAITING
         ),
         static_summary=f"Match request of {user}: {spec.native_language_id} -> "
-        f"{spec.learning_language_id} at {spec.slot_start:%Y-%m-%d %H:%M} UTC",
+        f"{spec.learning_language_id} at {spec.availability_start:%Y-%m-%d %H:%M} UTC",
     )
     await reads.release(db)
     try:

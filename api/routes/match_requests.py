@@ -166,7 +166,7 @@ async def reschedule_match_request(
                     RescheduleRequestInput(
                         user_id=user,
                         new_request_id=str(new_request_id),
-                        new_slot_start=body.availability_start,
+                        new_availability_start=body.availability_start,
                         new_availability_end=body.availability_end,
                         answer_by=deadline,
                         idempotency_key=idempotency_key,

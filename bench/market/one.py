@@ -22,8 +22,9 @@ from bench.api_client import BenchApi
 from bench.environment import Shape, Target, started_stack
 from bench.market import facts, figures, offline
 from bench.market.configs import BY_KEY, SLOT_SECONDS, MarketConfig
+from bench.market.evening import SLOT, Evening
 from bench.market.population import population
-from bench.market.simulation import SLOT, Evening, Simulation
+from bench.market.simulation import Simulation
 from bench.profiles import PROFILES, Profile
 from bench.stats import summary_ms
 from db.engine import make_engine

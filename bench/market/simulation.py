@@ -24,54 +24,17 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.api_client import BenchApi
-from bench.market.configs import BOOKING_PAUSE_SECONDS, SLOT_SECONDS, MarketConfig
+from bench.market.configs import MarketConfig
+from bench.market.evening import Evening
 from bench.market.population import BLOCK_AFTER_NO_SHOW, Intent, Learner, no_show
-from domain.slots import next_slot_after
 
 NOTICE_SECONDS = 3.0
 RETRY_AFTER = timedelta(seconds=2)
-SLOT = timedelta(seconds=SLOT_SECONDS)
 NEW_SESSIONS = text(
     "SELECT id::text, participant_one_id, participant_two_id, scheduled_start,"
     " match_request_one_id::text, match_request_two_id::text FROM sessions"
     " WHERE status = 'scheduled' AND scheduled_start > now()"
 )
-
-
-@dataclass(frozen=True)
-class Evening:
-    """Real times of the evening: its first slot, how many, and when joining opens."""
-
-    first_slot: datetime
-    slots: int
-    join_opens_slots: int
-
-    @classmethod
-    def starting_soon(cls, slots: int, join_opens_slots: int) -> Evening:
-        """The earliest evening whose first booking minute has not mostly passed."""
-        lead = timedelta(seconds=join_opens_slots * SLOT_SECONDS + BOOKING_PAUSE_SECONDS + 15)
-        return cls(next_slot_after(datetime.now(UTC) + lead, 1), slots, join_opens_slots)
-
-    def slot(self, index: int) -> datetime:
-        """The start of the evening's `index`-th slot."""
-        return self.first_slot + index * SLOT
-
-    def minute(self, k: int) -> datetime:
-        """The start of the k-th booking minute: bookings in it ask for slots from k on, and
-        are all sent before joining opens for slot k (at the end of the minute)."""
-        return self.slot(k) - (self.join_opens_slots + 1) * SLOT
-
-    def cut_off(self, slot: datetime) -> datetime:
-        """The last moment a booking or cancel for `slot` may be sent."""
-        join_opens = self.join_opens_slots * SLOT
-        return slot - join_opens - timedelta(seconds=BOOKING_PAUSE_SECONDS)
-
-    def join_at(self, rng: random.Random, start: datetime) -> datetime:
-        """When someone who comes joins: before the start if joining opens earlier, else in
-        the first seconds after it."""
-        if self.join_opens_slots:
-            return start - timedelta(seconds=rng.uniform(5, 45))
-        return start + timedelta(seconds=rng.uniform(0.3, 2.5))
 
 
 @dataclass

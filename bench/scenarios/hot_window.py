@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,16 +21,12 @@ from bench.scenarios.hot_slot import (
     random_learner,
     watch_pairs,
 )
+from bench.scenarios.window_diagnosis import by_shard, covered, short_shards
 from bench.stats import summary_ms
 from domain.matching import (
     MatchRules,
-    Pair,
-    can_pair,
-    earliest_common_slot,
-    language_pair,
     pair_pool,
 )
-from domain.requests import MatchRequest
 from domain.slots import days_touched
 
 SLOTS = 6
@@ -46,9 +41,6 @@ DELAY = timedelta(hours=2)
 # Temporal's hard limit is 51,200 events; the issue asks every run to stay under this.
 HISTORY_LIMIT = 4_096
 SCENARIO = "window"
-# Requests left alone whose shortest augmenting path is looked for, per language pair short of
-# the maximum (each search is quadratic in the language pair's requests).
-STARTS_TRIED = 5
 
 
 def evening(ctx: BenchContext) -> list[datetime]:
@@ -85,53 +77,6 @@ def rules(ctx: BenchContext, slots: list[datetime]) -> MatchRules:
     )
 
 
-def _shard(request: MatchRequest) -> str:
-    """A request's language pair, `a-b`."""
-    return "-".join(language_pair(request.native_language_id, request.learning_language_id))
-
-
-def _by_shard(firsts: Iterable[MatchRequest]) -> dict[str, int]:
-    """Pairs (given by their first request) counted by language pair."""
-    found: dict[str, int] = defaultdict(int)
-    for request in firsts:
-        found[_shard(request)] += 1
-    return dict(found)
-
-
-def augmenting_path(
-    pool: list[MatchRequest], made: list[tuple[str, str, datetime]], start: str, rules: MatchRules
-) -> list[tuple[str, datetime, str]]:
-    """A shortest path from `start` (seated by no pair of `made`) that alternates a pair the
-    rules allow and one of `made`, ending at another request `made` left alone: swapping along
-    it seats one more pair (Berge). Each step is (request, slot, request); [] if there is none,
-    so `made` is maximum for `start`. Breadth first; a shard's graph is bipartite."""
-    requests = {request.request_id: request for request in pool}
-    partner = {a: (b, slot) for x, y, slot in made for a, b in ((x, y), (y, x))}
-    came_from: dict[str, tuple[str, datetime, str, datetime] | None] = {start: None}
-    frontier = [start]
-    while frontier:
-        following = []
-        for here in frontier:
-            for there, request in requests.items():
-                slot = earliest_common_slot(requests[here], request, rules)
-                if there == start or slot is None or not can_pair(requests[here], request, rules):
-                    continue
-                if there not in partner:
-                    path = [(here, slot, there)]
-                    step = came_from[here]
-                    while step is not None:
-                        back, allowed_at, seated, seated_at = step
-                        path[:0] = [(back, allowed_at, seated), (seated, seated_at, here)]
-                        here, step = back, came_from[back]
-                    return path
-                onward, seated_at = partner[there]
-                if onward not in came_from:
-                    came_from[onward] = (here, slot, there, seated_at)
-                    following.append(onward)
-        frontier = following
-    return []
-
-
 # The pairs the scenario's users sit in, but those rearranged away.
 SEATED = (
     "SELECT count(*) FROM sessions WHERE participant_one_id LIKE :users"
@@ -161,7 +106,7 @@ async def run(ctx: BenchContext, profile: Profile) -> dict[str, Any]:
         str(post.request_id): candidate(str(post.request_id), post.booking) for post in accepted
     }
     best = pair_pool(list(pool.values()), match_rules)
-    possible = _by_shard(pair.first for pair in best)
+    possible = by_shard(pair.first for pair in best)
     most = len(best)
     made, all_made_at, last_made_at = await watch_pairs(
         ctx, SEATED, {"users": users}, most, profile.match_timeout_seconds
@@ -193,8 +138,8 @@ async def run(ctx: BenchContext, profile: Profile) -> dict[str, Any]:
         "seconds_after_last_201_until_the_last_pair": round(last_made_at - last_201, 1),
         "pairs_made": made,
         "pairs_possible": most,
-        "short_shards": await _short_shards(
-            ctx, possible, made_by_shard, pool, _covered(best), match_rules, users
+        "short_shards": await short_shards(
+            ctx, possible, made_by_shard, pool, covered(best), match_rules, users
         ),
         "pairable_pairs_left_waiting": await _pairable_left(ctx, request_ids, match_rules),
         "post_latency": summary_ms([post.seconds for post in accepted]),
@@ -239,67 +184,3 @@ async def _pairable_left(ctx: BenchContext, request_ids: list[str], match_rules:
         for row in rows
     ]
     return len(pair_pool(pool, match_rules))
-
-
-async def _short_shards(
-    ctx: BenchContext,
-    possible: dict[str, int],
-    made: dict[str, int],
-    pool: dict[str, MatchRequest],
-    covered: list[str],
-    match_rules: MatchRules,
-    users: str,
-) -> dict[str, Any]:
-    """The language pairs whose pairs made differ from the offline maximum, each with the
-    shortest rearrangement that would seat one more pair, for whoever looks into why."""
-    short: dict[str, dict[str, Any]] = {
-        shard: {"made": made.get(shard, 0), "possible": count, "augmenting_paths": []}
-        for shard, count in sorted(possible.items())
-        if made.get(shard, 0) != count
-    }
-    if not short:
-        return short
-    seated = [
-        (one, two, slot)
-        for one, two, slot in await ctx.rows(
-            "SELECT match_request_one_id::text, match_request_two_id::text, scheduled_start"
-            " FROM sessions WHERE participant_one_id LIKE :users"
-            " AND cancel_reason IS DISTINCT FROM 'rearranged'",
-            users=users,
-        )
-    ]
-    paired = {request for one, two, _ in seated for request in (one, two)}
-    shards: dict[str, list[MatchRequest]] = defaultdict(list)
-    for request in pool.values():
-        shards[_shard(request)].append(request)
-    for request_id in covered:  # left alone by the matchmaker, seated by the offline maximum
-        request = pool[request_id]
-        figures = short.get(_shard(request))
-        if request_id in paired or figures is None or figures["augmenting_paths"]:
-            continue
-        figures["starts_tried"] = figures.get("starts_tried", 0) + 1
-        if figures["starts_tried"] > STARTS_TRIED:
-            continue
-        path = augmenting_path(shards[_shard(request)], seated, request_id, match_rules)
-        if path:
-            figures["augmenting_paths"].append(
-                [
-                    f"{_describe(pool[a])} ={'may pair' if i % 2 == 0 else 'seated'} {slot:%H:%M}= "
-                    f"{_describe(pool[b])}"
-                    for i, (a, slot, b) in enumerate(path)
-                ]
-            )
-    return short
-
-
-def _covered(best: list[Pair]) -> list[str]:
-    """The requests a matching seats."""
-    return [request.request_id for pair in best for request in (pair.first, pair.second)]
-
-
-def _describe(request: MatchRequest) -> str:
-    """`<id prefix> <native> <level> <window>`."""
-    return (
-        f"{request.request_id[:8]} {request.native_language_id} {request.proficiency_level} "
-        f"{request.availability_start:%H:%M}-{request.last_start:%H:%M}"
-    )

@@ -69,7 +69,7 @@ def test_the_seeds_english_and_spanish_speakers_are_paired():
     a = request("req-a", user_id="user-a", waited_minutes=5)
     b = spanish_speaker("req-b", user_id="user-b")
     assert can_pair(a, b, RULES) and can_pair(b, a, RULES)
-    assert pair_pool([b, a], RULES) == [Pair(first=a, second=b, slot_start=THREE_PM)]
+    assert pair_pool([b, a], RULES) == [Pair(first=a, second=b, scheduled_start=THREE_PM)]
 
 
 def test_two_learners_of_the_same_language_are_not_paired():
@@ -225,10 +225,6 @@ def test_a_hot_slot_of_ten_thousand_requests_is_paired_completely():
     assert all(can_pair(pair.first, pair.second, RULES) for pair in pairs)
 
 
-
-
 def test_a_language_pair_is_the_same_from_either_side():
     assert language_pair("spanish", "english") == language_pair("english", "spanish")
     assert language_pair("english", "spanish") == ("english", "spanish")
-
-

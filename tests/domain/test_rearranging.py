@@ -1,4 +1,3 @@
-
 import networkx as nx
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,7 +13,7 @@ from tests.domain.test_matching_oracle import any_pool, compatibility_graph
 
 def seated(session_id: str, first: MatchRequest, second: MatchRequest) -> Seated:
     slot = earliest_common_slot(first, second, RULES) or THREE_PM
-    return Seated(session_id, Pair(first=first, second=second, slot_start=slot))
+    return Seated(session_id, Pair(first=first, second=second, scheduled_start=slot))
 
 
 def after(rearrangement: Rearrangement, before: list[Seated]) -> list[Pair]:

@@ -1,4 +1,3 @@
-
 import networkx as nx
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,7 +14,7 @@ from tests.domain.test_windows_oracle import window_pools
 def seat(session_id: str, first: MatchRequest, second: MatchRequest, r: MatchRules) -> Seated:
     slot = earliest_common_slot(first, second, r)
     assert slot is not None
-    return Seated(session_id, Pair(first=first, second=second, slot_start=slot))
+    return Seated(session_id, Pair(first=first, second=second, scheduled_start=slot))
 
 
 def seated_requests(seats: list[Seated]) -> list[MatchRequest]:
@@ -43,10 +42,10 @@ def test_a_swap_may_move_a_seated_request_to_another_slot_of_its_window():
     spanish_a2 = spanish("es-a2", Level.ELEMENTARY, start=at(30))
     english_c1 = english("en-c1", Level.ADVANCED, start=at(0))
     early = seat("s-1", english_b1, spanish_b2, rules())
-    assert early.pair.slot_start == at(0)
+    assert early.pair.scheduled_start == at(0)
     result = rearrange([spanish_a2, english_c1], [early], rules())
     assert result.dissolved == ("s-1",)
-    assert {(frozenset(request_ids([p])), p.slot_start) for p in result.pairs} == {
+    assert {(frozenset(request_ids([p])), p.scheduled_start) for p in result.pairs} == {
         (frozenset({"en-b1", "es-a2"}), at(30)),
         (frozenset({"es-b2", "en-c1"}), at(0)),
     }
@@ -62,7 +61,7 @@ def test_a_swap_within_the_sessions_slot_keeps_the_slot_and_new_pairs_take_their
     result = rearrange([spanish_a2, english_c1], [early], rules(now=at(-25)))
 
     assert result.dissolved == ("s-1",)
-    assert {(frozenset(request_ids([p])), p.slot_start) for p in result.pairs} == {
+    assert {(frozenset(request_ids([p])), p.scheduled_start) for p in result.pairs} == {
         (frozenset({"en-b1", "es-a2"}), at(0)),
         (frozenset({"es-b2", "en-c1"}), at(0)),
     }
@@ -76,7 +75,7 @@ def test_two_waiting_requests_pair_at_their_earliest_common_slot():
         [],
         rules(),
     )
-    assert [p.slot_start for p in result.pairs] == [at(20)]
+    assert [p.scheduled_start for p in result.pairs] == [at(20)]
 
 
 def test_a_swap_that_would_seat_a_blocked_pair_is_not_made():
@@ -141,7 +140,7 @@ def test_after_rearranging_windows_everyone_seated_stays_and_the_matching_is_max
     for p in result.pairs:
         one, two = as_seen[p.first.request_id], as_seen[p.second.request_id]
         assert can_pair(one, two, match_rules)
-        assert p.slot_start == earliest_common_slot(one, two, match_rules)
+        assert p.scheduled_start == earliest_common_slot(one, two, match_rules)
         assert not match_rules.are_blocked(one.user_id, two.user_id)
     graph = compatibility_graph(seated_requests(seats) + waiting, match_rules)
     # The seated pairs were allowed when seated: count them as edges too.

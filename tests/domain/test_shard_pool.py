@@ -14,7 +14,7 @@ EARLIER = RUN_STARTED - timedelta(minutes=1)
 class Entry:
     request_id: str
     native_language_id: str = "english"
-    waiting_since: datetime = LATER
+    created_at: datetime = LATER
 
 
 @dataclass(frozen=True)
@@ -31,8 +31,8 @@ def pool() -> ShardPool[Entry, Seat]:
 def test_a_signalled_request_waits_and_a_repeat_of_it_is_ignored() -> None:
     shard = pool()
     assert shard.add(Entry("a"))
-    assert not shard.add(Entry("a", waiting_since=EARLIER))
-    assert list(shard.waiting) == ["a"] and shard.waiting["a"].waiting_since == LATER
+    assert not shard.add(Entry("a", created_at=EARLIER))
+    assert list(shard.waiting) == ["a"] and shard.waiting["a"].created_at == LATER
 
 
 def test_a_retired_request_never_comes_back() -> None:
@@ -45,7 +45,7 @@ def test_a_retired_request_never_comes_back() -> None:
 
 def test_a_request_older_than_the_run_is_unconfirmed_until_asked_about_once() -> None:
     shard = pool()
-    shard.add(Entry("old", waiting_since=EARLIER))
+    shard.add(Entry("old", created_at=EARLIER))
     shard.add(Entry("new"))
     assert shard.take_unconfirmed() == ["old"]
     assert shard.take_unconfirmed() == []
@@ -53,14 +53,14 @@ def test_a_request_older_than_the_run_is_unconfirmed_until_asked_about_once() ->
 
 def test_a_request_within_the_clock_skew_of_the_run_start_counts_as_older() -> None:
     shard = pool()
-    shard.add(Entry("close", waiting_since=RUN_STARTED + CLOCK_SKEW - timedelta(seconds=1)))
+    shard.add(Entry("close", created_at=RUN_STARTED + CLOCK_SKEW - timedelta(seconds=1)))
     assert shard.take_unconfirmed() == ["close"]
 
 
 def test_what_postgres_shows_waiting_needs_no_second_look() -> None:
     shard = pool()
-    shard.add(Entry("a", waiting_since=EARLIER))
-    shard.load([Entry("a", waiting_since=EARLIER)], [])
+    shard.add(Entry("a", created_at=EARLIER))
+    shard.load([Entry("a", created_at=EARLIER)], [])
     assert shard.take_unconfirmed() == []
 
 
@@ -68,8 +68,8 @@ def test_loading_keeps_a_signalled_entry_and_finishes_the_seated_people() -> Non
     shard = pool()
     shard.add(Entry("a"))
     seat = Seat("s1", Entry("b"), Entry("c", "spanish"))
-    shard.load([Entry("a", waiting_since=EARLIER), Entry("d")], [seat])
-    assert list(shard.waiting) == ["a", "d"] and shard.waiting["a"].waiting_since == LATER
+    shard.load([Entry("a", created_at=EARLIER), Entry("d")], [seat])
+    assert list(shard.waiting) == ["a", "d"] and shard.waiting["a"].created_at == LATER
     assert shard.seated == {"s1": seat}
     assert not shard.add(Entry("b")) and not shard.add(Entry("c"))
 

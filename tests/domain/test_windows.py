@@ -77,19 +77,19 @@ def test_windows_that_overlap_pair_at_their_earliest_common_slot():
     a = english("a", start=at(0), end=at(60), waited_minutes=1)
     b = spanish("b", start=at(30), end=at(120))
     assert earliest_common_slot(a, b, rules()) == at(30)
-    assert pair_pool([a, b], rules()) == [Pair(first=a, second=b, slot_start=at(30))]
+    assert pair_pool([a, b], rules()) == [Pair(first=a, second=b, scheduled_start=at(30))]
 
 
 def test_windows_that_touch_at_one_slot_pair_at_that_slot():
     a = english("a", start=at(0), end=at(30))
     b = spanish("b", start=at(30), end=at(90))
-    assert [pair.slot_start for pair in pair_pool([a, b], rules())] == [at(30)]
+    assert [pair.scheduled_start for pair in pair_pool([a, b], rules())] == [at(30)]
 
 
 def test_a_fixed_slot_inside_a_window_pairs_at_the_fixed_slot():
     a = english("a", start=at(0), end=at(120))
     b = spanish("b", start=at(50))
-    assert [pair.slot_start for pair in pair_pool([a, b], rules())] == [at(50)]
+    assert [pair.scheduled_start for pair in pair_pool([a, b], rules())] == [at(50)]
 
 
 def test_windows_that_do_not_overlap_are_not_paired():
@@ -110,8 +110,8 @@ def test_a_slot_at_or_before_now_is_not_bookable():
 def test_a_window_begun_before_now_pairs_at_the_first_slot_after_now():
     a = english("a", start=at(0), end=at(60))
     b = spanish("b", start=at(-60), end=at(60))
-    assert [p.slot_start for p in pair_pool([a, b], rules(now=at(12)))] == [at(20)]
-    assert [p.slot_start for p in pair_pool([a, b], rules(now=at(20)))] == [at(30)]
+    assert [p.scheduled_start for p in pair_pool([a, b], rules(now=at(12)))] == [at(20)]
+    assert [p.scheduled_start for p in pair_pool([a, b], rules(now=at(20)))] == [at(30)]
     assert pair_pool([a, b], rules(now=at(60))) == []
 
 
@@ -123,7 +123,7 @@ def test_the_earliest_slot_is_preferred_when_the_same_requests_are_served_as_clo
     c = english("c", start=at(60), waited_minutes=1)
     d = spanish("d", start=at(60))
     pairs = pair_pool([a, b, c, d], rules())
-    assert [(p.first.request_id, p.second.request_id, p.slot_start) for p in pairs] == [
+    assert [(p.first.request_id, p.second.request_id, p.scheduled_start) for p in pairs] == [
         ("a", "b", at(0)),
         ("c", "d", at(60)),
     ]
@@ -144,7 +144,7 @@ def test_a_pair_whose_earliest_common_slot_is_before_the_shard_is_not_paired_by_
     earlier_shard = rules(owned_from=at(-24 * 60, MIDNIGHT), owned_to=MIDNIGHT)
     assert earliest_common_slot(a, b, later_shard) is None
     assert pair_pool([a, b], later_shard) == []
-    assert [p.slot_start for p in pair_pool([a, b], earlier_shard)] == [at(-10, MIDNIGHT)]
+    assert [p.scheduled_start for p in pair_pool([a, b], earlier_shard)] == [at(-10, MIDNIGHT)]
 
 
 def test_a_pair_whose_earliest_common_slot_is_in_the_later_shard_is_paired_only_there():
@@ -153,14 +153,14 @@ def test_a_pair_whose_earliest_common_slot_is_in_the_later_shard_is_paired_only_
     later_shard = rules(owned_from=MIDNIGHT, owned_to=at(24 * 60, MIDNIGHT))
     earlier_shard = rules(owned_from=at(-24 * 60, MIDNIGHT), owned_to=MIDNIGHT)
     assert pair_pool([a, b], earlier_shard) == []
-    assert [p.slot_start for p in pair_pool([a, b], later_shard)] == [MIDNIGHT]
+    assert [p.scheduled_start for p in pair_pool([a, b], later_shard)] == [MIDNIGHT]
 
 
 def test_once_the_earlier_shards_slots_have_passed_the_later_shard_owns_the_pair():
     a = english("a", start=at(-30, MIDNIGHT), end=at(60, MIDNIGHT))
     b = spanish("b", start=at(-10, MIDNIGHT), end=at(60, MIDNIGHT))
     later_shard = rules(now=at(-5, MIDNIGHT), owned_from=MIDNIGHT)
-    assert [p.slot_start for p in pair_pool([a, b], later_shard)] == [MIDNIGHT]
+    assert [p.scheduled_start for p in pair_pool([a, b], later_shard)] == [MIDNIGHT]
 
 
 # Levels that widen
@@ -172,7 +172,7 @@ def test_levels_two_apart_pair_only_within_the_widening_of_their_earliest_common
     widen = {"widen_levels_minutes": 30}
     assert not can_pair(a, b, rules(now=at(-1), **widen))
     assert can_pair(a, b, rules(now=at(0), **widen))  # 18:30 is exactly 30 minutes away
-    assert [p.slot_start for p in pair_pool([a, b], rules(now=at(0), **widen))] == [at(30)]
+    assert [p.scheduled_start for p in pair_pool([a, b], rules(now=at(0), **widen))] == [at(30)]
     assert not can_pair(a, b, rules(now=at(0)))  # no widening
 
 
@@ -228,6 +228,6 @@ def test_an_evening_of_ten_thousand_windowed_requests_is_paired_completely():
     assert len(pairs) == 5_000
     assert all(can_pair(pair.first, pair.second, rules()) for pair in pairs)
     assert all(
-        pair.slot_start == max(pair.first.availability_start, pair.second.availability_start)
+        pair.scheduled_start == max(pair.first.availability_start, pair.second.availability_start)
         for pair in pairs
     )

@@ -117,7 +117,9 @@ def test_windowed_pairs_are_allowed_at_their_earliest_common_slot_and_disjoint(
     pool, match_rules = case
     pairs = pair_pool(pool, match_rules)
     assert all(can_pair(p.first, p.second, match_rules) for p in pairs)
-    assert all(p.slot_start == earliest_common_slot(p.first, p.second, match_rules) for p in pairs)
+    assert all(
+        p.scheduled_start == earliest_common_slot(p.first, p.second, match_rules) for p in pairs
+    )
     assert all(not match_rules.are_blocked(p.first.user_id, p.second.user_id) for p in pairs)
     assert len(served(pairs)) == 2 * len(pairs)
 
@@ -221,4 +223,4 @@ print(pair_pool(pool, rules))
 def test_a_replay_in_another_process_pairs_the_same_whatever_its_hash_seed():
     # A matchmaker may replay on another worker: string hashing differs there, pairs may not.
     answers = outputs_under_hash_seeds(REPLAY)
-    assert len(answers) == 1 and "slot_start=" in answers.pop()
+    assert len(answers) == 1 and "scheduled_start=" in answers.pop()

@@ -9,10 +9,10 @@ from typing import Any
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
-from temporalio.converter import DataConverter
 from temporalio.worker import Replayer
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
+from contracts.wire import DATA_CONVERTER
 from tests.histories.corpus import CorpusFile, RunFacts
 from worker import WORKFLOWS
 
@@ -26,11 +26,11 @@ _CORE_MESSAGE = re.compile(r'message: "((?:[^"\\]|\\.)*)"')
 @cache
 def replayer() -> Replayer:
     """A replayer with the worker's workflows, in the sandbox the tests run them in, and the data
-    converter the worker's client has (the default one)."""
+    converter the worker's client has."""
     return Replayer(
         workflows=WORKFLOWS,
         workflow_runner=SandboxedWorkflowRunner(),
-        data_converter=DataConverter.default,
+        data_converter=DATA_CONVERTER,
     )
 
 
