@@ -16,7 +16,7 @@ from api.deps import Clock, system_clock
 from api.errors import install_error_handlers
 from api.event_hub import EventHub
 from api.openapi import docs_router, install_openapi
-from api.routes import blocks, events, health, languages, match_requests, me, sessions
+from api.routes import blocks, dev, events, health, languages, match_requests, me, sessions, web
 from contracts.wire import DATA_CONVERTER
 from db.engine import make_engine, make_sessionmaker
 from observability.http import RequestContext, install_metrics
@@ -37,6 +37,7 @@ ROUTERS = (
     me.router,
     blocks.router,
     events.router,
+    web.router,
     docs_router,
 )
 
@@ -102,10 +103,12 @@ def create_app(
     if temporal is not None:
         app.state.temporal = temporal
     install_error_handlers(app)
-    for router in ROUTERS:
+    routers = (*ROUTERS, *dev.routers_for(settings))  # dev sign-in exists only in dev mode
+    for router in routers:
         app.include_router(router)
+    web.mount_web_files(app)
     # Every route with its full path (the routers carry their prefixes; none is added here).
-    routes = [route for router in ROUTERS for route in router.routes]
+    routes = [route for router in routers for route in router.routes]
     install_openapi(app, routes)
     if settings.metrics_enabled:
         install_metrics(

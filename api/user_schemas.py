@@ -63,3 +63,18 @@ class MePublic(BaseModel):
 
     user_id: str
     reliability: ReliabilityPublic
+
+
+class DevTokenCreate(BaseModel):
+    """Body of `POST /v1/dev/token` (development mode only)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: UserId = Field(description="Whom the token speaks for (`sub`)")
+
+
+class DevTokenPublic(BaseModel):
+    """A development bearer token, signed with the published development secret."""
+
+    token: str = Field(description="Send as `Authorization: Bearer <token>`")
+    expires_at: UtcDatetime

@@ -116,8 +116,9 @@ class Bookable:
         return case
 
 
-def fuzz(base_url: str, token: str, bookable: Bookable) -> Outcome:
-    """Run every Schemathesis phase with every check against the served app."""
+def fuzz(base_url: str, token: str, bookable: Bookable, only_path: str | None = None) -> Outcome:
+    """Run every Schemathesis phase with every check against the served app (or against one of
+    its paths)."""
     config = schemathesis.Config.from_dict(
         {
             "base-url": base_url,
@@ -126,6 +127,7 @@ def fuzz(base_url: str, token: str, bookable: Bookable) -> Outcome:
             "generation": {"max-examples": MAX_EXAMPLES, "database": "none"},
             "phases": {
                 "stateful": {
+                    "enabled": only_path is None,  # one path alone has no links to follow
                     "max-steps": MAX_STATEFUL_STEPS,
                     # The document's own links, not links guessed from field names: the guess
                     # follows a waiting request's `session_id` (null) to /v1/sessions/None and
@@ -138,7 +140,11 @@ def fuzz(base_url: str, token: str, bookable: Bookable) -> Outcome:
             "output": {"sanitization": {"enabled": False}},
         }
     )
-    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json", config=config)
+    schema: schemathesis.BaseSchema = schemathesis.openapi.from_url(
+        f"{base_url}/openapi.json", config=config
+    )
+    if only_path is not None:
+        schema = schema.include(path=only_path)
 
     @schema.hook
     def map_case(context: schemathesis.HookContext, case: schemathesis.Case) -> schemathesis.Case:
