@@ -25,11 +25,21 @@ def app_of(stack: Stack) -> FastAPI:
 
 
 @asynccontextmanager
-async def served(app: FastAPI) -> AsyncIterator[str]:
-    """Serve the app with uvicorn on a free local port in this event loop; yields its base URL."""
-    port = free_port()
+async def served(
+    app: FastAPI, port: int | None = None, graceful_seconds: int | None = None
+) -> AsyncIterator[str]:
+    """Serve the app with uvicorn on a local port (a free one unless given) in this event loop;
+    yields its base URL. `graceful_seconds`: cut open streams at exit after that long."""
+    port = port or free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            timeout_graceful_shutdown=graceful_seconds,
+        )
     )
     serving = asyncio.create_task(server.serve())
     try:

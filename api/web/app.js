@@ -44,6 +44,7 @@ function describeEvent(event) {
       "request.waiting": `Your request for ${when} is waiting for a partner.`,
       "request.rebooked": `Parley booked you a priority rematch from ${when}.`,
       "request.matched": `Your request for ${when} found a partner.`,
+      "request.rescheduled": `Your request for ${when} was moved.`,
     }[event.type];
     return what || `Your request for ${when} is ${p.status.replace("_", " ")}.`;
   }

@@ -142,7 +142,11 @@ function sessionItem(session, me, languages) {
 
 // Bring one list in line with the resources, newest first, touching only what changed.
 function sync(list, resources, key, startOf, build) {
-  const ordered = [...resources].sort((a, b) => Date.parse(startOf(b)) - Date.parse(startOf(a)));
+  // Latest start first; of one start, the latest made first (a rematch above what it replaced).
+  const ordered = [...resources].sort(
+    (a, b) => Date.parse(startOf(b)) - Date.parse(startOf(a))
+      || Date.parse(b.created_at) - Date.parse(a.created_at),
+  );
   const existing = new Map([...list.children].map((li) => [li.dataset[key], li]));
   const wanted = ordered.map((resource) => {
     const version = `${resource.updated_at}|${resource.status}`;
