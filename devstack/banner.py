@@ -33,6 +33,7 @@ def banner(stack: Stack, seconds: float) -> str:
     return "\n".join(
         [
             f"Parley is up (started in {seconds:.1f} s)",
+            f"  Web page     {stack.api_url}/  (no PARLEY_JWT_SECRET: sign in as any user id)",
             f"  API docs     {stack.api_url}/docs",
             f"  Temporal UI  {ui}",
             f"  Temporal     {stack.temporal_address}",

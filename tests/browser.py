@@ -98,6 +98,12 @@ class Page:
                 f"{self.name}: no {shown} in {timeout}s; {await self.said()}"
             ) from error
 
+    async def shown(self, css: str) -> bool:
+        """Whether the first element matching is displayed (not hidden by attribute or style)."""
+        return bool(
+            await self.run(lambda: self.driver.find_element(By.CSS_SELECTOR, css).is_displayed())
+        )
+
     async def text(self, css: str) -> str:
         """The visible text of the first element matching."""
         return str(await self.run(lambda: self.driver.find_element(By.CSS_SELECTOR, css).text))

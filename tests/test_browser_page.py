@@ -19,7 +19,7 @@ async def test_a_pasted_token_books_a_window_reschedules_and_cancels(stack: Stac
     moved = slot + timedelta(hours=3)
     async with served(app_of(stack)) as url, browser("paste", "Europe/Madrid") as page:
         await page.open(url)
-        assert await page.script("return document.getElementById('dev-sign-in').hidden")
+        assert not await page.shown("#dev-sign-in") and not await page.shown("#who")
         assert (await page.text('label[for="token"]')) == "Paste your bearer token"
 
         await page.fill("#token", "not-a-token")
@@ -55,4 +55,5 @@ async def test_a_pasted_token_books_a_window_reschedules_and_cancels(stack: Stac
 
         await page.click("#sign-out")
         await page.wait_for("#sign-in:not([hidden])")
+        assert not await page.shown("#signed-in") and not await page.shown("#who")
         assert await page.script("return sessionStorage.getItem('parley.token')") is None

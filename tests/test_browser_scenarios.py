@@ -58,6 +58,7 @@ async def test_two_people_book_meet_and_cancel_and_each_page_follows_live(stack:
         async with served(app, port, GRACE) as url:
             for page, user in ((a, user_a), (b, user_b)):
                 await page.open(url)
+                assert await page.shown("#dev-sign-in") and not await page.shown("#signed-in")
                 await sign_in_as(page, user)
                 await page.mark()
 

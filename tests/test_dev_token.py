@@ -74,8 +74,8 @@ async def test_in_development_mode_a_dev_token_speaks_for_its_user(
 @pytest.mark.parametrize(
     "body",
     [{}, {"user_id": ""}, {"user_id": " "}, {"user_id": "a\x01"}, {"user_id": "x" * 201},
-     {"user_id": 5}, {"user_id": "a\u2028b"}],
-    ids=["missing", "empty", "blank", "control", "long", "number", "unprintable"],
+     {"user_id": 5}],
+    ids=["missing", "empty", "blank", "control", "long", "number"],
 )  # fmt: skip
 async def test_a_bad_user_id_is_a_422_naming_the_field(
     settings: Settings, body: dict[str, object]

@@ -57,6 +57,9 @@ function describeEvent(event) {
     "session.active": `Your session with ${partner} has started.`,
     "session.completed": `Your session with ${partner} is over.`,
     "session.cancelled": `Your session with ${partner} at ${when} was cancelled.`,
+    "session.reminder": p.reminder === "join_open"
+      ? `You can join your session with ${partner} now.`
+      : `Reminder: your session with ${partner} starts at ${when}.`,
   }[event.type] || `Session with ${partner}: ${event.type}.`;
 }
 

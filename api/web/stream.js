@@ -22,6 +22,7 @@ export const EVENT_TYPES = [
   "session.active",
   "session.completed",
   "session.cancelled",
+  "session.reminder",
 ];
 const FIRST_RETRY_MS = 1000;
 const LAST_RETRY_MS = 30_000;
