@@ -157,6 +157,9 @@ class SessionPublic(BaseModel):
     rematch_refusal: str | None = Field(
         description="Why the let-down partner's rematch could not be booked, if it could not"
     )
+    meeting_url: str | None = Field(
+        description="Where the two of you meet (only the two participants ever see it)"
+    )
     created_at: UtcDatetime
     updated_at: UtcDatetime
 
