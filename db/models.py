@@ -174,3 +174,13 @@ class CalendarFeedRow(Base):
     secret_hash: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SessionReminderRow(Base):
+    """A reminder sent for a session (one per kind); its insert emits `session.reminder`."""
+
+    __tablename__ = "session_reminders"
+
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sessions.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(Text, primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
