@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     rebook_window_minutes: int = Field(default=30, ge=0, le=1440)
     # Users with 2+ no-shows among their last 5 sessions are paired after everyone else.
     rank_by_reliability: bool = True
+    # A `session.reminder` this long before a session starts (at once if booked closer), and
+    # another when joining opens.
+    remind_before_minutes: int = Field(default=60, ge=0, le=10080)
+    # Where sessions meet: "jitsi" (a room under `meeting_base_url`), "none", or a factory
+    # `package.module:callable` taking the base URL and returning a `MeetingRooms`.
+    meeting_provider: str = Field(default="jitsi", min_length=1, max_length=200)
+    meeting_base_url: str = Field(default="https://meet.jit.si", pattern=r"^https?://[^\s]+$")
 
     # A state-changing call answers within this, even when no worker can act (503 or 202).
     workflow_call_timeout_seconds: float = Field(default=5.0, gt=0, le=120)

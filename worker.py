@@ -15,8 +15,10 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import PollerBehaviorAutoscaling, UnsandboxedWorkflowRunner, Worker
 
 from activities.booking import BookingActivities
+from activities.meeting_rooms import DEFAULT_ROOMS, MeetingRooms, meeting_rooms
 from activities.pairing import PairingActivities
 from activities.pool import PoolActivities
+from activities.reminders import ReminderActivities
 from activities.requests import RequestActivities
 from activities.sessions import SessionActivities
 from activities.settlement import SettlementActivities
@@ -61,6 +63,7 @@ def build_worker(
     *,
     max_live_requests: int = 20,
     metrics: BusinessMetrics | None = None,
+    rooms: MeetingRooms = DEFAULT_ROOMS,
     **options: Any,
 ) -> Worker:
     """A worker with every Parley workflow and activity, bound to one database; business
@@ -85,8 +88,9 @@ def build_worker(
             sessions.complete_session,
             settlement.settle_shard,
             settlement.settle_session,
-            PairingActivities(sessionmaker, starts, metrics).persist_pairs,
+            PairingActivities(sessionmaker, starts, metrics, rooms).persist_pairs,
             starts.start_match_request,
+            ReminderActivities(sessionmaker).send_reminders,
         ],
         **{**TUNING, **options},
     )
@@ -136,6 +140,7 @@ async def main() -> None:
         settings.task_queue,
         max_live_requests=settings.max_live_requests,
         metrics=BusinessMetrics(runtime.metric_meter),
+        rooms=meeting_rooms(settings.meeting_provider, settings.meeting_base_url),
         deployment_config=deployment_config(settings.deployment_name, build_id),
     )
     logging.getLogger("parley.worker").info(

@@ -14,6 +14,7 @@ from temporalio import activity
 
 from activities.base import StartingActivities
 from activities.errors import BLOCKED_PAIR, SLOT_STARTED, sqlstate
+from activities.meeting_rooms import DEFAULT_ROOMS, MeetingRooms
 from activities.rearranging import rearrange_sessions
 from activities.session_rows import (
     match_waits,
@@ -22,6 +23,7 @@ from activities.session_rows import (
     session_values,
     sessions_as_written,
 )
+from activities.workflow_starts import WorkflowStartActivities
 from contracts.matchmaker import PersistPairsInput
 from contracts.sessions import (
     CreateSessionsInput,
@@ -56,6 +58,7 @@ async def create_sessions(
     sessionmaker: async_sessionmaker[AsyncSession],
     input: CreateSessionsInput,
     metrics: BusinessMetrics = NO_METRICS,
+    rooms: MeetingRooms = DEFAULT_ROOMS,
 ) -> CreateSessionsResult:
     """Insert each pair's session; the database trigger claims both requests or refuses."""
     result = CreateSessionsResult()
@@ -74,7 +77,7 @@ async def create_sessions(
                 async with db.begin_nested():
                     await db.execute(
                         insert(SessionRow)
-                        .values(**session_values(spec, input.created_at))
+                        .values(**session_values(spec, input.created_at, rooms))
                         .on_conflict_do_nothing(index_elements=["id"])
                     )
             except (IntegrityError, InternalError) as error:
@@ -97,6 +100,16 @@ async def create_sessions(
 class PairingActivities(StartingActivities):
     """Composes the session writes and the workflow starts; both are safe to retry."""
 
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        starts: WorkflowStartActivities,
+        metrics: BusinessMetrics | None = None,
+        rooms: MeetingRooms = DEFAULT_ROOMS,
+    ) -> None:
+        super().__init__(sessionmaker, starts, metrics)
+        self._rooms = rooms
+
     @activity.defn
     async def persist_pairs(self, input: PersistPairsInput) -> CreateSessionsResult:
         """Insert the sessions in one transaction, then start the workflows of those that exist
@@ -109,12 +122,14 @@ class PairingActivities(StartingActivities):
                     [session.session_id for session in input.dissolved], specs, input.created_at
                 ),
                 self._metrics,
+                self._rooms,
             )
         else:
             created = await create_sessions(
                 self._sessionmaker,
                 CreateSessionsInput(sessions=specs, created_at=input.created_at),
                 self._metrics,
+                self._rooms,
             )
         ids = set(created.created_session_ids)
         started = [session for session in input.sessions if session.spec.session_id in ids]

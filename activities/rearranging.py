@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from activities.errors import BLOCKED_PAIR, EXCLUSION_VIOLATION, sqlstate
+from activities.meeting_rooms import DEFAULT_ROOMS, MeetingRooms
 from activities.session_rows import (
     claimable,
     match_waits,
@@ -80,6 +81,7 @@ async def rearrange_sessions(
     sessionmaker: async_sessionmaker[AsyncSession],
     input: RearrangeSessionsInput,
     metrics: BusinessMetrics = NO_METRICS,
+    rooms: MeetingRooms = DEFAULT_ROOMS,
 ) -> CreateSessionsResult:
     """Cancel the old sessions as `rearranged` and insert the new ones, or change nothing and
     say why: a session someone has joined or cancelled meanwhile, or a request gone."""
@@ -131,7 +133,7 @@ async def rearrange_sessions(
             reseated = await _requests_of(db, list(dissolved))
             await db.execute(
                 insert(SessionRow).values(
-                    [session_values(spec, input.at) for spec in input.sessions]
+                    [session_values(spec, input.at, rooms) for spec in input.sessions]
                 )
             )
             waits = await match_waits(db, new_ids, leaving_out=reseated)

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from activities.meeting_rooms import MeetingRooms
 from activities.request_rows import request_spec
 from contracts.policy import Policy
 from contracts.sessions import (
@@ -19,8 +20,10 @@ from contracts.statuses import RequestStatus, SessionStatus
 from db.models import MatchRequestRow, SessionRow
 
 
-def session_values(spec: SessionSpec, created_at: datetime) -> dict[str, object]:
-    """The columns of a new scheduled session's row."""
+def session_values(
+    spec: SessionSpec, created_at: datetime, rooms: MeetingRooms
+) -> dict[str, object]:
+    """The columns of a new scheduled session's row, with a meeting link from `rooms`."""
     return {
         "id": uuid.UUID(spec.session_id),
         "participant_one_id": spec.participant_one_id,
@@ -33,9 +36,23 @@ def session_values(spec: SessionSpec, created_at: datetime) -> dict[str, object]
         "scheduled_end": spec.scheduled_start + timedelta(minutes=spec.duration_minutes),
         "duration_minutes": spec.duration_minutes,
         "status": SessionStatus.SCHEDULED,
+        "meeting_url": rooms.url_for(spec.session_id),
         "created_at": created_at,
         "updated_at": created_at,
     }
+
+
+def at_shard_slot(
+    scheduled_start: datetime, duration_minutes: int, languages: tuple[str, str]
+) -> ColumnElement[bool]:
+    """The sessions of one matchmaker shard (duration, language pair) at one slot."""
+    one, two = languages
+    return (
+        (SessionRow.scheduled_start == scheduled_start)
+        & (SessionRow.duration_minutes == duration_minutes)
+        & SessionRow.language_one_id.in_((one, two))
+        & SessionRow.language_two_id.in_((one, two))
+    )
 
 
 def same_pair(row: SessionRow, spec: SessionSpec) -> bool:

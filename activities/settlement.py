@@ -24,7 +24,7 @@ from temporalio import activity
 from activities.base import StartingActivities
 from activities.rematches import book_rematch
 from activities.request_rows import request_spec
-from activities.session_rows import session_facts
+from activities.session_rows import at_shard_slot, session_facts
 from contracts.matchmaker import SettleShardInput, SettleShardResult
 from contracts.policy import Policy
 from contracts.requests import MatchRequestInput
@@ -182,13 +182,7 @@ class SettlementActivities(StartingActivities):
     @activity.defn
     async def settle_shard(self, input: SettleShardInput) -> SettleShardResult:
         """Every due session of the shard settled in one transaction; rematches started."""
-        one, two = input.languages
-        shard = (
-            (SessionRow.scheduled_start == input.scheduled_start)
-            & (SessionRow.duration_minutes == input.duration_minutes)
-            & SessionRow.language_one_id.in_((one, two))
-            & SessionRow.language_two_id.in_((one, two))
-        )
+        shard = at_shard_slot(input.scheduled_start, input.duration_minutes, input.languages)
         async with self._sessionmaker.begin() as db:
             settled = await settle_due(db, shard, input.at, input.policy)
         settled.report(self._metrics)

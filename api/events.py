@@ -35,6 +35,7 @@ def event_out(row: EventRow) -> EventPublic:
         type=row.type,
         occurred_at=row.occurred_at,
         payload=shape.model_validate(row.payload),
+        reminder=row.payload.get("reminder"),
     )
 
 

@@ -16,7 +16,18 @@ from api.deps import Clock, system_clock
 from api.errors import install_error_handlers
 from api.event_hub import EventHub
 from api.openapi import docs_router, install_openapi
-from api.routes import blocks, dev, events, health, languages, match_requests, me, sessions, web
+from api.routes import (
+    blocks,
+    calendars,
+    dev,
+    events,
+    health,
+    languages,
+    match_requests,
+    me,
+    sessions,
+    web,
+)
 from contracts.wire import DATA_CONVERTER
 from db.engine import make_engine, make_sessionmaker
 from observability.http import RequestContext, install_metrics
@@ -37,6 +48,8 @@ ROUTERS = (
     me.router,
     blocks.router,
     events.router,
+    calendars.sessions_router,
+    calendars.feeds_router,
     web.router,
     docs_router,
 )

@@ -27,4 +27,5 @@ def workflow_policy(settings: Settings) -> Policy:
         widen_levels_minutes=settings.widen_levels_minutes,
         rebook_window_minutes=settings.rebook_window_minutes,
         rank_by_reliability=settings.rank_by_reliability,
+        remind_before_minutes=settings.remind_before_minutes,
     )

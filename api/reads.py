@@ -65,7 +65,7 @@ async def requests_of(
     return (await db.scalars(query.limit(limit).offset(offset))).all()
 
 
-def _takes_part(user_id: str) -> ColumnElement[bool]:
+def takes_part(user_id: str) -> ColumnElement[bool]:
     return or_(SessionRow.participant_one_id == user_id, SessionRow.participant_two_id == user_id)
 
 
@@ -73,7 +73,7 @@ async def session_of(db: AsyncSession, user_id: str, session_id: uuid.UUID) -> S
     """The caller's session; someone else's is a 404."""
     row = await db.scalar(
         select(SessionRow)
-        .where(SessionRow.id == session_id, _takes_part(user_id))
+        .where(SessionRow.id == session_id, takes_part(user_id))
         .execution_options(populate_existing=True)
     )
     if row is None:
@@ -85,7 +85,7 @@ async def sessions_of(
     db: AsyncSession, user_id: str, status_filter: str | None, limit: int, offset: int
 ) -> Sequence[SessionRow]:
     """The caller's sessions, newest first."""
-    query = select(SessionRow).where(_takes_part(user_id))
+    query = select(SessionRow).where(takes_part(user_id))
     if status_filter:
         query = query.where(SessionRow.status == status_filter)
     query = query.order_by(SessionRow.scheduled_start.desc(), SessionRow.created_at.desc())

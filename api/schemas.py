@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -23,7 +23,16 @@ def as_utc(value: datetime) -> datetime:
         raise ValueError("the time is out of range once converted to UTC") from None
 
 
+def offset_as_utc(value: datetime) -> datetime:
+    """A time with an offset in UTC; one without stays a wall-clock time, which the route reads
+    in the caller's time zone (`api/local_times.py`)."""
+    return value if value.tzinfo is None else as_utc(value)
+
+
 UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
+# A booking's times: "2027-03-28T15:00" means 15:00 where you are (your `PUT /v1/me` time zone).
+WallOrUtcDatetime = Annotated[datetime, AfterValidator(offset_as_utc)]
+LOCAL = "; without an offset, a wall-clock time in your time zone (`PUT /v1/me`, UTC by default)"
 _BOOKING = BookingPolicy()
 
 
@@ -59,15 +68,15 @@ class MatchRequestCreate(MatchRequestBase):
     proficiency_level: str = Field(
         min_length=1, max_length=64, json_schema_extra={"enum": [level.value for level in Level]}
     )
-    availability_start: UtcDatetime = Field(
+    availability_start: WallOrUtcDatetime = Field(
         description="A slot start on the grid (every `PARLEY_SLOT_MINUTES`, 10 by default), "
-        "in the future and within the booking horizon; no offset means UTC"
+        "in the future and within the booking horizon" + LOCAL
     )
-    availability_end: UtcDatetime | None = Field(  # type: ignore[assignment]
+    availability_end: WallOrUtcDatetime | None = Field(  # type: ignore[assignment]
         default=None,
         description="The window's last slot start: pair me once at any slot start from "
         "`availability_start` to this, on the grid, at most `PARLEY_MAX_WINDOW_HOURS` (6) later. "
-        "Omitted or equal to `availability_start`: that one slot",
+        "Omitted or equal to `availability_start`: that one slot" + LOCAL,
     )
     preferred_duration_minutes: int = Field(
         default=60,
@@ -97,12 +106,14 @@ class MatchRequestReschedule(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    availability_start: UtcDatetime = Field(
+    availability_start: WallOrUtcDatetime = Field(
         description="The new slot start: on the grid, in the future, within the booking horizon"
+        + LOCAL
     )
-    availability_end: UtcDatetime | None = Field(
+    availability_end: WallOrUtcDatetime | None = Field(
         default=None,
-        description="The new window's last slot start, as when booking; omitted: one slot",
+        description="The new window's last slot start, as when booking; omitted: one slot"
+        + LOCAL,
     )
 
 
@@ -157,6 +168,9 @@ class SessionPublic(BaseModel):
     rematch_refusal: str | None = Field(
         description="Why the let-down partner's rematch could not be booked, if it could not"
     )
+    meeting_url: str | None = Field(
+        description="Where the two of you meet (only the two participants ever see it)"
+    )
     created_at: UtcDatetime
     updated_at: UtcDatetime
 
@@ -206,12 +220,17 @@ class EventPublic(BaseModel):
     id: int = Field(description="Increases with every event, in commit order; resume after it")
     type: str = Field(
         description="`request.waiting|matched|rescheduled|rebooked|cancelled|expired|no_show`, "
-        "`session.scheduled|rearranged|partner_joined|active|completed|cancelled`"
+        "`session.scheduled|rearranged|partner_joined|active|completed|cancelled|reminder`"
     )
     occurred_at: UtcDatetime
     payload: MatchRequestPublic | SessionPublic = Field(
         description="The request (`request.*`) or session (`session.*`) as `GET` shows it, as of "
         "the transaction that made the change"
+    )
+    reminder: Literal["before_start", "join_open"] | None = Field(
+        default=None,
+        description="`session.reminder` only: `before_start` (`PARLEY_REMIND_BEFORE_MINUTES` "
+        "before the start, or at once if booked closer) or `join_open` (joining is open)",
     )
 
 

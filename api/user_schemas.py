@@ -62,6 +62,10 @@ class MePublic(BaseModel):
     """Who you are to Parley."""
 
     user_id: str
+    time_zone: str = Field(
+        description="Your IANA time zone: how calendar files and the web page show times, and "
+        "how a booking time without an offset is read; the API answers in UTC"
+    )
     reliability: ReliabilityPublic
 
 
@@ -78,3 +82,23 @@ class DevTokenPublic(BaseModel):
 
     token: str = Field(description="Send as `Authorization: Bearer <token>`")
     expires_at: UtcDatetime
+
+
+class MeUpdate(BaseModel):
+    """Body of `PUT /v1/me`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    time_zone: str = Field(
+        min_length=1, max_length=64, description="An IANA time zone name, e.g. `Europe/Berlin`"
+    )
+
+
+class CalendarFeedPublic(BaseModel):
+    """Your calendar feed: subscribe to `url` in a calendar app."""
+
+    url: str = Field(
+        description="Secret: anyone with it reads your sessions. Shown once; a new feed revokes "
+        "the old URL, and `DELETE /v1/me/calendar-feed` revokes it"
+    )
+    created_at: UtcDatetime

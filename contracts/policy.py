@@ -24,3 +24,5 @@ class Policy:
     rebook_window_minutes: int = 30
     # Users with 2+ no-shows among their last 5 sessions are paired after everyone else.
     rank_by_reliability: bool = True
+    # A `session.reminder` this long before a session starts, and another when joining opens.
+    remind_before_minutes: int = 60

@@ -83,6 +83,8 @@ class SessionRow(Base):
     end_requested_by: Mapped[str | None] = mapped_column(Text)
     end_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     rematch_refusal: Mapped[str | None] = mapped_column(Text)
+    # Where the two meet; None for sessions made before revision 0008.
+    meeting_url: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -149,3 +151,36 @@ class EventTicketRow(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class UserSettingsRow(Base):
+    """A user's settings, once they changed one: their IANA time zone."""
+
+    __tablename__ = "user_settings"
+
+    user_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    time_zone: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CalendarFeedRow(Base):
+    """A user's calendar feed: its secret, kept hashed; revoked by a stamp, never deleted."""
+
+    __tablename__ = "calendar_feeds"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    user_id: Mapped[str] = mapped_column(Text)
+    secret_hash: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SessionReminderRow(Base):
+    """A reminder sent for a session (one per kind); its insert emits `session.reminder`."""
+
+    __tablename__ = "session_reminders"
+
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sessions.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(Text, primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

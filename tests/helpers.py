@@ -65,6 +65,10 @@ class Person:
         """POST as this person."""
         return await self.api.post(path, json=json, headers={**self.headers, **headers})
 
+    async def put(self, path: str, json: Any = None) -> Response:
+        """PUT as this person."""
+        return await self.api.put(path, json=json, headers=self.headers)
+
     async def get(self, path: str, **params: Any) -> Response:
         """GET as this person."""
         return await self.api.get(path, params=params, headers=self.headers)

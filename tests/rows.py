@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -83,3 +84,36 @@ def insert_pair(
     one = (user_one, insert_request(conn, user_one, one_lang, two_lang, start=start))
     two = (user_two, insert_request(conn, user_two, two_lang, one_lang, start=start))
     return insert_session(conn, one, two, start, languages), one, two
+
+
+Seat = tuple[str, uuid.UUID]
+
+
+@dataclass(frozen=True)
+class Rearranged:
+    """A-B seated, then C and D booked, then a swap that seats all four: A-C and D-B."""
+
+    old: uuid.UUID
+    a: Seat
+    b: Seat
+    c: Seat
+    d: Seat
+    a_c: uuid.UUID
+    d_b: uuid.UUID
+
+
+def rearrange_four(conn: psycopg.Connection[Any]) -> Rearranged:
+    """Write a rearrangement as the matchmaker's transaction would, each step committed."""
+    old, a, b = insert_pair(conn)
+    conn.commit()
+    c_user, d_user = user(), user()
+    c = (c_user, insert_request(conn, c_user, "spanish", "english"))
+    d = (d_user, insert_request(conn, d_user, "english", "spanish"))
+    conn.commit()
+    conn.execute(
+        "UPDATE sessions SET status = 'cancelled', cancel_reason = 'rearranged' WHERE id = %s",
+        (old,),
+    )
+    a_c, d_b = insert_session(conn, a, c), insert_session(conn, d, b)
+    conn.commit()
+    return Rearranged(old, a, b, c, d, a_c, d_b)

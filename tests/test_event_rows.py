@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.rows import insert_pair, insert_request, insert_session, user
+from tests.rows import insert_pair, insert_request, rearrange_four, user
 
 
 @pytest.fixture
@@ -29,18 +29,8 @@ def events_of(conn: psycopg.Connection[Any], who: str) -> list[tuple[str, Any]]:
 
 
 def test_a_rearrangement_tells_the_moved_of_a_new_partner(conn: psycopg.Connection[Any]) -> None:
-    old, a, b = insert_pair(conn)
-    conn.commit()
-    c_user, d_user = user(), user()
-    c = (c_user, insert_request(conn, c_user, "spanish", "english"))
-    d = (d_user, insert_request(conn, d_user, "english", "spanish"))
-    conn.commit()
-    conn.execute(
-        "UPDATE sessions SET status = 'cancelled', cancel_reason = 'rearranged' WHERE id = %s",
-        (old,),
-    )
-    ac, db_ = insert_session(conn, a, c), insert_session(conn, d, b)
-    conn.commit()
+    four = rearrange_four(conn)
+    a, b, c = four.a, four.b, four.c
     assert [kind for kind, _ in events_of(conn, a[0])] == [
         "request.waiting",
         "session.scheduled",
@@ -50,18 +40,18 @@ def test_a_rearrangement_tells_the_moved_of_a_new_partner(conn: psycopg.Connecti
         "request.matched",
     ]
     assert events_of(conn, a[0])[-2:] == [
-        ("session.rearranged", str(ac)),
+        ("session.rearranged", str(four.a_c)),
         ("request.matched", str(a[1])),
     ]
-    assert events_of(conn, c_user)[1:] == [
-        ("session.scheduled", str(ac)),
+    assert events_of(conn, c[0])[1:] == [
+        ("session.scheduled", str(four.a_c)),
         ("request.matched", str(c[1])),
     ]
-    assert events_of(conn, b[0])[-2] == ("session.rearranged", str(db_))
+    assert events_of(conn, b[0])[-2] == ("session.rearranged", str(four.d_b))
     cancelled = conn.execute(
         "SELECT payload->>'cancel_reason' FROM events WHERE type = 'session.cancelled'"
         " AND payload->>'id' = %s",
-        (str(old),),
+        (str(four.old),),
     ).fetchall()
     assert cancelled == [("rearranged",), ("rearranged",)]
 

@@ -15,7 +15,7 @@ from db.migrate import alembic_config
 from devstack.postgres import create_database, drop_database, local_test_postgres_url, with_database
 from settings import Settings
 from tests.conftest import REPO
-from tests.rows import insert_pair, insert_request, insert_session, user
+from tests.rows import insert_request, rearrange_four, user
 
 
 @pytest.fixture
@@ -43,19 +43,8 @@ def test_every_migration_goes_down_and_up_again(scratch_url: str) -> None:
 def test_rearranged_sessions_keep_the_schema_from_going_back_below_them(scratch_url: str) -> None:
     config = alembic_config(Settings(database_url=scratch_url).sqlalchemy_url)
     command.upgrade(config, "head")
-    with psycopg.connect(scratch_url) as conn:  # A-B seated, then C and D: a swap seats all four
-        old, a, b = insert_pair(conn)
-        c_user, d_user = user(), user()
-        c = (c_user, insert_request(conn, c_user, "spanish", "english"))
-        d = (d_user, insert_request(conn, d_user, "english", "spanish"))
-        conn.commit()
-        conn.execute(
-            "UPDATE sessions SET status = 'cancelled', cancel_reason = 'rearranged' WHERE id = %s",
-            (old,),
-        )
-        insert_session(conn, a, c)
-        insert_session(conn, d, b)
-        conn.commit()
+    with psycopg.connect(scratch_url) as conn:
+        rearrange_four(conn)
     with pytest.raises(DBAPIError, match="rearranged"):
         command.downgrade(config, "0002")
     with psycopg.connect(scratch_url) as conn:
@@ -93,4 +82,4 @@ def test_recorded_blocks_keep_the_schema_from_going_back_below_them(scratch_url:
         command.downgrade(config, "0005")
     with psycopg.connect(scratch_url) as conn:
         (version,) = conn.execute("SELECT version_num FROM alembic_version").fetchone() or ("",)
-    assert version == ScriptDirectory.from_config(config).get_current_head() == "0007"
+    assert version == ScriptDirectory.from_config(config).get_current_head() == "0008"

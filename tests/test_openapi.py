@@ -21,7 +21,13 @@ OPERATIONS = {
     for path, operations in DOCUMENT["paths"].items()
     for method, operation in operations.items()
 }
-PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/v1/languages")}
+# A calendar feed is opened by the secret in its URL: calendar apps send no headers.
+PUBLIC = {
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/v1/languages"),
+    ("GET", "/v1/calendar-feeds/{secret}.ics"),
+}
 RATE_LIMITED = {
     ("POST", "/v1/match-requests"),
     ("POST", "/v1/match-requests/{request_id}/reschedule"),
@@ -32,8 +38,12 @@ ACCEPTED = {
     ("POST", "/v1/sessions/{session_id}/end"): "SessionPublic",
 }
 # A POST that no state can refuse: blocking someone you already block answers that block.
-# A ticket is issued whatever state the user is in.
-IDEMPOTENT_BY_NATURE = {("POST", "/v1/blocks"), ("POST", "/v1/events/ticket")}
+# A ticket or a calendar feed is issued whatever state the user is in.
+IDEMPOTENT_BY_NATURE = {
+    ("POST", "/v1/blocks"),
+    ("POST", "/v1/events/ticket"),
+    ("POST", "/v1/me/calendar-feed"),
+}
 ERROR_SCHEMAS = {"ErrorOut", "ValidationErrorOut"}
 
 
@@ -43,9 +53,9 @@ def _schema_of(response: dict[str, Any]) -> str:
     return ref.removeprefix("#/components/schemas/")
 
 
-def test_sixteen_operations_need_a_token_and_only_the_probes_and_languages_do_not() -> None:
+def test_twenty_operations_need_a_token_and_only_probes_languages_and_feeds_do_not() -> None:
     authenticated = [key for key, operation in OPERATIONS.items() if operation.get("security")]
-    assert len(authenticated) == 16
+    assert len(authenticated) == 20
     assert set(OPERATIONS) - set(authenticated) == PUBLIC
 
 

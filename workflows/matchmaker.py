@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.shard_pool import ShardPool
     from workflows.activity_calls import run_activity
     from workflows.no_show_sweeps import NoShowSweeps
+    from workflows.session_reminders import SessionReminders
     from workflows.shard_passes import ShardPasses
 
 # The timer that ends the task before a continue-as-new (see `run`).
@@ -51,7 +52,8 @@ class MatchmakerWorkflow:
         self._awaiting_no_shows = False
         self._input = input
         self._sweeps = NoShowSweeps(input)
-        self._passes = ShardPasses(input, self._shard, self._sweeps.due)
+        self._reminders = SessionReminders(input)
+        self._passes = ShardPasses(input, self._shard, self._sessions_at)
 
     @workflow.run
     async def run(self, input: MatchmakerInput) -> MatchmakerResult:
@@ -108,13 +110,20 @@ class MatchmakerWorkflow:
             "load the shard's waiting requests, open sessions and due sweeps",
         )
         self._shard.load(loaded.entries, loaded.seated)
-        self._sweeps.due.update(loaded.sweeps_due)
+        for slot in loaded.sweeps_due:
+            self._sessions_at(slot)
+
+    def _sessions_at(self, slot: datetime) -> None:
+        """Sessions are (or were made) at `slot`: its no-show sweep and reminders are due."""
+        self._sweeps.due.add(slot)
+        self._reminders.sessions_at(slot)
 
     def _next_wake(self, input: MatchmakerInput) -> tuple[datetime, str]:
-        """The earliest of: a slot's no-show sweep, a widening of levels, the moment pairs across
-        midnight become this shard's, a quiet spell to swap partners in, the day's last slot."""
+        """The earliest of: a slot's no-show sweep or reminder, a widening of levels, the moment
+        pairs across midnight become this shard's, a quiet spell to swap partners in, the day's
+        last slot."""
         now = workflow.now()
-        moments = self._sweeps.moments()
+        moments = self._sweeps.moments() + self._reminders.moments(now)
         if now < input.last_slot:
             moments.append((input.last_slot, "the day's last slot starts: stop pairing"))
             if self._shard.waiting:
@@ -132,9 +141,10 @@ class MatchmakerWorkflow:
         return min(moments, key=lambda moment: moment[0])
 
     async def _on_timer(self, input: MatchmakerInput) -> int:
-        """Do whatever came due: sweeps first (they are deadlines), then pairing again."""
+        """Do whatever came due: sweeps first (they are deadlines), reminders, then pairing."""
         now = workflow.now()
         no_shows = await self._sweeps.run_due(now)
+        await self._reminders.send_due(now)
         if now >= input.last_slot:
             if self._sweeps.due and not self._awaiting_no_shows:
                 # Once: each upsert is a history event and a billed action.

@@ -3,6 +3,7 @@ persist the sessions. The workflow (`workflows/matchmaker.py`) decides when a pa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -35,11 +36,12 @@ class ShardPasses:
         self,
         input: MatchmakerInput,
         shard: ShardPool[PoolEntry, SeatedEntry],
-        sweeps_due: set[datetime],
+        sessions_at: Callable[[datetime], None],
     ) -> None:
         self._input = input
         self._shard = shard
-        self._sweeps_due = sweeps_due
+        # Told the slot of each session a pass makes (its sweep and reminders are then due).
+        self._sessions_at = sessions_at
         self._metrics = PassMetrics()
         # Pairs of users the database refused to seat together, learnt from refused sessions.
         self._blocked: set[frozenset[str]] = set()
@@ -168,7 +170,7 @@ class ShardPasses:
                 continue
             one, two = (entries[r.request_id] for r in (session.request_one, session.request_two))
             start = session.spec.scheduled_start
-            self._sweeps_due.add(start)
+            self._sessions_at(start)
             if self._may_change(start):
                 shard.seated[session.spec.session_id] = SeatedEntry(
                     session.spec.session_id, one, two, start

@@ -12,6 +12,7 @@ from api import rate_limit, reads, receipts
 from api.bounded import NoWorkerInTime, answer_by, within
 from api.deps import ClockDep, CurrentUser, DbDep, IdempotencyKey, SettingsDep, TemporalDep
 from api.errors import workflow_call
+from api.local_times import in_utc
 from api.openapi import RATE_LIMITED
 from api.policy import booking_policy, workflow_policy
 from api.schemas import MatchRequestCreate, MatchRequestPublic
@@ -84,6 +85,7 @@ async def create_match_request(
     `Idempotency-Key` and you can never end up with two requests.
     """
     received = await clock()
+    body = await in_utc(body, db, user)
     if idempotency_key is not None:
         existing = await reads.request_by_idempotency_key(db, user, idempotency_key)
         if existing is not None:

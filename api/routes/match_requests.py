@@ -12,6 +12,7 @@ from api import rate_limit, reads, receipts
 from api.bounded import NoWorkerInTime, answer_by, within
 from api.deps import ClockDep, CurrentUser, DbDep, IdempotencyKey, SettingsDep, TemporalDep
 from api.errors import workflow_call
+from api.local_times import in_utc
 from api.openapi import RATE_LIMITED, accepted
 from api.policy import booking_policy
 from api.routes import booking
@@ -134,6 +135,7 @@ async def reschedule_match_request(
     `Idempotency-Key` a retry answers with the replacement made by an earlier try.
     """
     received = await clock()
+    body = await in_utc(body, db, user)
     if idempotency_key is not None:
         existing = await reads.request_by_idempotency_key(db, user, idempotency_key)
         if existing is not None:

@@ -9,13 +9,13 @@ import asyncio
 import contextlib
 import random
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.chaos.calls import RecordingApi
 from bench.chaos.timeline import LEAD, Action, Timeline
+from bench.timetable import Timetable
 
 DURATION_MINUTES = 15
 JOIN_EARLY = "join_early"
@@ -72,16 +72,14 @@ class Workload:
             _User(user, random.Random(f"{seed}-{user}"), timeline.slots[i % len(timeline.slots)])
             for i, user in enumerate(users)
         ]
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._timetable = Timetable()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Every user's loop, until `stop` is set; then their pending actions are dropped."""
         try:
             await asyncio.gather(*(self._live(user, stop) for user in self._users))
         finally:
-            for task in self._tasks:
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self._timetable.drop()
 
     async def _live(self, user: _User, stop: asyncio.Event) -> None:
         await _sleep_or_stop(stop, user.rng.uniform(0, 1.5))
@@ -129,7 +127,7 @@ class Workload:
         when = at[plan]()
         kind = "cancel_session" if plan.startswith("cancel") else "join"
         path = f"/v1/sessions/{session['id']}/{'cancel' if kind == 'cancel_session' else 'join'}"
-        self._later(when, lambda: self._change(user, kind, session["id"], path, None, plan))
+        self._timetable.at(when, lambda: self._change(user, kind, session["id"], path, None, plan))
 
     def _draw(self, slot: datetime) -> str:
         bag = self._bags.setdefault(slot, deque())
@@ -149,7 +147,9 @@ class Workload:
         path = f"/v1/match-requests/{request['id']}"
         if roll < CANCEL_REQUEST_CHANCE:
             cancel = path + "/cancel"
-            self._later(when, lambda: self._change(user, "cancel_request", request["id"], cancel))
+            self._timetable.at(
+                when, lambda: self._change(user, "cancel_request", request["id"], cancel)
+            )
         elif roll < CANCEL_REQUEST_CHANCE + RESCHEDULE_CHANCE:
             targets = [
                 s
@@ -159,7 +159,7 @@ class Workload:
             if targets:
                 body = {"availability_start": rng.choice(targets).isoformat()}
                 move = path + "/reschedule"
-                self._later(
+                self._timetable.at(
                     when, lambda: self._change(user, "reschedule", request["id"], move, body)
                 )
 
@@ -186,7 +186,7 @@ class Workload:
             "preferred_duration_minutes": DURATION_MINUTES,
         }
         user.booking = True
-        self._later(now, lambda: self._book(user, body))
+        self._timetable.at(now, lambda: self._book(user, body))
 
     async def _book(self, user: _User, body: dict[str, Any]) -> None:
         try:
@@ -197,7 +197,7 @@ class Workload:
     def _plan_end(self, user: _User, session_id: str, now: datetime) -> None:
         when = now + timedelta(seconds=user.rng.uniform(1, 6))
         path = f"/v1/sessions/{session_id}/end"
-        self._later(when, lambda: self._change(user, "end", session_id, path))
+        self._timetable.at(when, lambda: self._change(user, "end", session_id, path))
 
     async def _change(
         self,
@@ -212,17 +212,6 @@ class Workload:
         if kind == "book" and outcome.ok and isinstance(outcome.body, dict):
             target = outcome.body.get("id")
         self.actions.append(Action(kind, user.user_id, target, outcome, plan))
-
-    def _later(self, when: datetime, work: Callable[[], Awaitable[None]]) -> None:
-        """Run `work()` at `when` (now if that has passed), alongside the user's loop."""
-
-        async def delayed() -> None:
-            await asyncio.sleep(max(0.0, (when - datetime.now(UTC)).total_seconds()))
-            await work()
-
-        task = asyncio.ensure_future(delayed())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
 
 def _holds_time(sessions: list[dict[str, Any]], requests: list[dict[str, Any]]) -> bool:

@@ -13,7 +13,6 @@ import contextlib
 import random
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -27,6 +26,7 @@ from bench.api_client import BenchApi
 from bench.market.configs import MarketConfig
 from bench.market.evening import Evening
 from bench.market.population import BLOCK_AFTER_NO_SHOW, Intent, Learner, no_show
+from bench.timetable import Timetable
 
 NOTICE_SECONDS = 3.0
 RETRY_AFTER = timedelta(seconds=2)
@@ -78,7 +78,7 @@ class Simulation:
         self._sessions_of: Counter[str] = Counter()
         self._turn: dict[str, int] = {}
         self._seen: set[str] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._timetable = Timetable()
         self._stopped = asyncio.Event()
 
     async def run(self) -> None:
@@ -91,7 +91,7 @@ class Simulation:
         for learner in self.learners:
             for intent in learner.intents:
                 at = self.evening.minute(intent.minute) + timedelta(seconds=intent.offset)
-                self._later(at, partial(self._book, learner, intent))
+                self._timetable.at(at, partial(self._book, learner, intent))
 
     async def watch_until_stopped(self) -> None:
         """Notice new sessions and plan their joins until `stop()`; then drop what is left."""
@@ -99,9 +99,7 @@ class Simulation:
             await self._notice()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopped.wait(), NOTICE_SECONDS)
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._timetable.drop()
 
     def stop(self) -> None:
         """The market settled: stop noticing."""
@@ -161,7 +159,7 @@ class Simulation:
         now = datetime.now(UTC)
         at = now + (cut_off - now) * intent.cancel_at
         path = f"/v1/match-requests/{request_id}/cancel"
-        self._later(at, lambda: self._cancel(learner.user_id, path, cut_off))
+        self._timetable.at(at, lambda: self._cancel(learner.user_id, path, cut_off))
 
     async def _cancel(self, user: str, path: str, cut_off: datetime) -> None:
         if datetime.now(UTC) < cut_off:
@@ -201,16 +199,16 @@ class Simulation:
             at = max(now, self.evening.join_at(rng, start))
             join = f"/v1/sessions/{session_id}/join"
             deadline = start + timedelta(seconds=self.grace_seconds - 1)
-            self._later(at, partial(self._post, person.user_id, join, deadline))
+            self._timetable.at(at, partial(self._post, person.user_id, join, deadline))
         self.record.no_shows_planned += len(absent)
         if not absent:
             end = f"/v1/sessions/{session_id}/end"
             at = start + timedelta(seconds=rng.uniform(10, 30))
-            self._later(at, lambda: self._post(people[0].user_id, end))
+            self._timetable.at(at, lambda: self._post(people[0].user_id, end))
         elif len(absent) == 1 and rng.random() < BLOCK_AFTER_NO_SHOW:
             came = people[1] if absent[0] is people[0] else people[0]
             at = start + timedelta(seconds=rng.uniform(15, 30))
-            self._later(at, lambda: self._block(came.user_id, absent[0].user_id))
+            self._timetable.at(at, lambda: self._block(came.user_id, absent[0].user_id))
 
     async def _post(self, user: str, path: str, until: datetime | None = None) -> None:
         """A join or an end; one the stack could not answer is sent again until `until`."""
@@ -221,12 +219,3 @@ class Simulation:
             if until is None or datetime.now(UTC) + RETRY_AFTER >= until:
                 return
             await asyncio.sleep(RETRY_AFTER.total_seconds())
-
-    def _later(self, when: datetime, work: Callable[[], Awaitable[None]]) -> None:
-        async def delayed() -> None:
-            await asyncio.sleep(max(0.0, (when - datetime.now(UTC)).total_seconds()))
-            await work()
-
-        task = asyncio.ensure_future(delayed())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
