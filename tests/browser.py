@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -39,12 +40,25 @@ def chromium() -> tuple[str, str]:
     return browser, driver
 
 
+def clicked(driver: WebDriver, css: str) -> bool:
+    """Click the first element matching; a stale one raises, and the wait finds it again."""
+    driver.find_element(By.CSS_SELECTOR, css).click()
+    return True
+
+
 class Page:
     """One browser (its own profile and storage: one person) showing Parley's page."""
 
-    def __init__(self, driver: WebDriver, name: str) -> None:
+    def __init__(self, driver: WebDriver, name: str, downloads: Path) -> None:
         self.driver = driver
         self.name = name
+        self.downloads = downloads
+
+    def wait(self, timeout: float) -> WebDriverWait[WebDriver]:
+        """A wait that looks again when the page replaced an element it was reading."""
+        return WebDriverWait(
+            self.driver, timeout, 0.1, ignored_exceptions=(StaleElementReferenceException,)
+        )
 
     async def run(self, action: Callable[..., Any], *args: Any) -> Any:
         """Run a blocking WebDriver call off the event loop."""
@@ -80,8 +94,8 @@ class Page:
         )
 
     async def click(self, css: str) -> None:
-        """Click the element."""
-        await self.run(lambda: self.driver.find_element(By.CSS_SELECTOR, css).click())
+        """Click the element (found again if a live update replaced it meanwhile)."""
+        await self.run(lambda: self.wait(1).until(lambda d: clicked(d, css)))
 
     async def wait_for(self, css: str, text: str = "", timeout: float = WAIT_SECONDS) -> None:
         """Wait until an element matches (and shows `text`); fails with the page's messages."""
@@ -90,7 +104,7 @@ class Page:
             return any(text in found.text for found in driver.find_elements(By.CSS_SELECTOR, css))
 
         try:
-            await self.run(WebDriverWait(self.driver, timeout, poll_frequency=0.1).until, present)
+            await self.run(self.wait(timeout).until, present)
         except Exception as error:
             await self.screenshot(f"failed-{css}")
             shown = f"{css!r} showing {text!r}" if text else repr(css)
@@ -124,6 +138,15 @@ class Page:
         """Whether the document marked earlier is still the one shown (no reload, no navigation)."""
         return bool(await self.script("return window.parleyTestMark === 'not reloaded'"))
 
+    async def downloaded(self, filename: str, timeout: float = WAIT_SECONDS) -> str:
+        """The text of a file the page handed to the browser as a download, once it is saved."""
+        path = self.downloads / filename
+        async with asyncio.timeout(timeout):
+            # Chromium writes a .crdownload, then renames it; no event says so.
+            while not path.exists():  # noqa: ASYNC110
+                await asyncio.sleep(0.1)
+        return path.read_text()
+
     async def screenshot(self, step: str) -> Path:
         """Save a screenshot as a test artifact and say where."""
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -140,6 +163,12 @@ async def browser(name: str, time_zone: str = "UTC") -> AsyncIterator[Page]:
     binary, driver_path = chromium()
     options = webdriver.ChromeOptions()
     options.binary_location = binary
+    downloads = ARTIFACTS / f"{name}-downloads"
+    downloads.mkdir(parents=True, exist_ok=True)
+    options.add_experimental_option(
+        "prefs",
+        {"download.default_directory": str(downloads), "download.prompt_for_download": False},
+    )
     for flag in (
         "--headless=new",
         "--no-sandbox",
@@ -154,6 +183,6 @@ async def browser(name: str, time_zone: str = "UTC") -> AsyncIterator[Page]:
     service = Service(executable_path=driver_path, env={**os.environ, "TZ": time_zone})
     driver = await asyncio.to_thread(webdriver.Chrome, options=options, service=service)
     try:
-        yield Page(driver, name)
+        yield Page(driver, name, downloads)
     finally:
         await asyncio.to_thread(driver.quit)

@@ -1,6 +1,7 @@
 """The page outside development mode, in a headless browser on the real stack: no development
-sign-in, a pasted bearer token; a window booked in the browser's zone reaches the API as the
-right UTC instants; scenario 4 (reschedule before a match), then a cancel."""
+sign-in, a pasted bearer token; the user's time zone set to the browser's, and a window typed in
+it reaching the API as the right UTC instants; scenario 4 (reschedule before a match), then a
+cancel."""
 
 from __future__ import annotations
 
@@ -27,6 +28,13 @@ async def test_a_pasted_token_books_a_window_reschedules_and_cancels(stack: Stac
         await page.wait_for("#problem", "invalid bearer token")
         await sign_in_with_token(page, someone.token)
         assert await page.text("#who-name") == someone.user_id
+
+        # Times are in the user's zone (the API's default, UTC); the browser's is offered.
+        assert await page.text("#zone-name") == "UTC"
+        await page.click("#use-browser-zone")
+        await page.wait_for("#zone-name", "Europe/Madrid")
+        assert (await someone.get("/v1/me")).json()["time_zone"] == "Europe/Madrid"
+        assert not await page.shown("#use-browser-zone")
 
         # A window, typed in the page's zone, is booked as the same instants in UTC.
         await book(page, slot, "english", "spanish", last=last)

@@ -71,7 +71,7 @@ async def test_two_people_book_meet_and_cancel_and_each_page_follows_live(stack:
             await still_the_same_page(a, b)
             await a.screenshot("1-session-scheduled")
 
-            await check_the_calendar_file(a, url, user_a)
+            await check_the_calendar_file_and_meeting_link(a, url, user_a)
 
             # Both join (the join window opens 5 minutes before the start).
             await skip_to(stack, slot - timedelta(minutes=2))
@@ -136,19 +136,20 @@ async def test_two_people_book_meet_and_cancel_and_each_page_follows_live(stack:
             await b.screenshot("3-paired-with-c")
 
 
-async def check_the_calendar_file(page: Page, url: str, user: str) -> None:
-    """The calendar button fetches the session's .ics with the bearer token: the page says it is
-    downloaded when the API serves it, and says the API's refusal when it does not."""
+async def check_the_calendar_file_and_meeting_link(page: Page, url: str, user: str) -> None:
+    """The calendar button fetches the session's .ics with the bearer token and hands it to the
+    browser as a download; the meeting link is the session's own."""
     session_id = await page.script(
         "return document.querySelector('li[data-session-id]').dataset.sessionId"
     )
+    item = f'li[data-session-id="{session_id}"]'
     async with AsyncClient(base_url=url) as client:
-        served_file = await client.get(
-            f"/v1/sessions/{session_id}/calendar.ics",
-            headers={"Authorization": f"Bearer {mint_token(user, DEV_JWT_SECRET)}"},
-        )
-    await page.click(f'li[data-session-id="{session_id}"] [data-action="calendar"]')
-    if served_file.status_code == 200:
-        await page.wait_for("#message", "Calendar file downloaded.")
-    else:
-        await page.wait_for("#problem", served_file.json()["detail"])
+        headers = {"Authorization": f"Bearer {mint_token(user, DEV_JWT_SECRET)}"}
+        session = (await client.get(f"/v1/sessions/{session_id}", headers=headers)).json()
+    await page.click(f'{item} [data-action="calendar"]')
+    await page.wait_for("#message", "Calendar file downloaded.")
+    calendar = await page.downloaded(f"parley-session-{session_id}.ics")
+    assert calendar.startswith("BEGIN:VCALENDAR"), calendar[:200]
+    assert session["meeting_url"], session
+    links = await page.script(f"return [...document.querySelectorAll('{item} a')].map(a => a.href)")
+    assert links == [session["meeting_url"]]

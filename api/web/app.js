@@ -2,7 +2,7 @@
 
 import { ApiError, call, capabilities, download, saveToken, savedToken } from "./api.js";
 import { LiveEvents, newestEventId } from "./stream.js";
-import { currentZone, localInputToIso, showTime, useZone } from "./times.js";
+import { browserZone, currentZone, localInputToIso, showTime, useZone } from "./times.js";
 import { h, partnerOf, showRequests, showSessions } from "./views.js";
 
 const $ = (id) => document.getElementById(id);
@@ -77,14 +77,32 @@ function onLiveState(liveState) {
   if (liveState === "signed-out" && state.me) signOut("Your sign-in expired.");
 }
 
+// Show times in the user's zone (from the API), offering the browser's when it differs.
+function showZone(me) {
+  const zone = useZone(me.time_zone);
+  $("zone-name").textContent = zone;
+  $("zone").dataset.zone = zone;
+  const offer = $("use-browser-zone");
+  offer.hidden = !me.time_zone || browserZone() === zone;
+  offer.textContent = `Use my zone, ${browserZone()}`;
+}
+
+async function useBrowserZone() {
+  state.me = await call("PUT", "/v1/me", { time_zone: browserZone() });
+  showZone(state.me);
+  // Every time on the page is written in the zone: build the lists again.
+  $("request-list").replaceChildren();
+  $("session-list").replaceChildren();
+  render();
+  say(`Times are now shown in ${currentZone()}.`);
+}
+
 async function signIn(token) {
   const me = await call("GET", "/v1/me", undefined, token);
   saveToken(token);
   state.me = me;
-  const zone = useZone(me.time_zone);
   $("who-name").textContent = me.user_id;
-  $("zone-name").textContent = zone;
-  $("zone").dataset.zone = zone;
+  showZone(me);
   $("sign-in").hidden = true;
   $("who").hidden = false;
   $("signed-in").hidden = false;
@@ -200,6 +218,7 @@ async function boot() {
     $("token").value = "";
   }));
   $("sign-out").addEventListener("click", () => signOut());
+  $("use-browser-zone").addEventListener("click", guard(useBrowserZone));
   $("book-form").addEventListener("submit", guard((event) => book(event.target)));
   for (const list of [$("request-list"), $("session-list")]) {
     list.addEventListener("submit", guard((event) => act(event.target, event)));

@@ -1,6 +1,11 @@
 // Times in the user's zone: the API speaks UTC; people read and type their own wall clock.
 
-let zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+const BROWSER_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+let zone = BROWSER_ZONE;
+
+export function browserZone() {
+  return BROWSER_ZONE;
+}
 
 // The zone the page shows and reads times in: the user's own (GET /v1/me `time_zone`) when the
 // API gives one, else the browser's.
