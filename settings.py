@@ -31,7 +31,9 @@ class WebhookEndpoint(BaseModel):
         if not value.startswith(WEBHOOK_SECRET_PREFIX):
             raise ValueError(f"a webhook secret starts with {WEBHOOK_SECRET_PREFIX!r}")
         try:
-            key = base64.b64decode(value.removeprefix(WEBHOOK_SECRET_PREFIX), validate=True)
+            encoded = value.removeprefix(WEBHOOK_SECRET_PREFIX)
+            # Unpadded base64 too, as the `standardwebhooks` package reads it.
+            key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
         except binascii.Error:
             raise ValueError("a webhook secret is base64 after its prefix") from None
         if not 24 <= len(key) <= 64:
