@@ -61,7 +61,10 @@ class WebhookActivities:
         policy = DeliveryPolicy(
             max_attempts=settings.webhook_max_attempts,
             backoff_seconds=settings.webhook_backoff_seconds,
-            max_backoff_seconds=settings.webhook_max_backoff_seconds,
+            # Temporal refuses a retry policy whose maximum interval is below its first one.
+            max_backoff_seconds=max(
+                settings.webhook_max_backoff_seconds, settings.webhook_backoff_seconds
+            ),
             timeout_seconds=settings.webhook_timeout_seconds,
             poll_seconds=settings.webhook_poll_seconds,
             idle_poll_seconds=settings.webhook_idle_poll_seconds,
