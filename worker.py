@@ -23,6 +23,7 @@ from activities.requests import RequestActivities
 from activities.sessions import SessionActivities
 from activities.settlement import SettlementActivities
 from activities.webhook_starts import start_webhook_deliveries
+from activities.webhook_wakes import wake_on_events
 from activities.webhooks import WebhookActivities
 from activities.workflow_starts import WorkflowStartActivities
 from contracts.wire import DATA_CONVERTER
@@ -167,6 +168,9 @@ async def main() -> None:
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     running = asyncio.create_task(worker.run())
     stopping = asyncio.create_task(stop.wait())
+    waking = asyncio.create_task(
+        wake_on_events(settings.libpq_url, client, webhooks.endpoint_names)
+    )
     try:
         await start_webhook_deliveries(client, settings.task_queue, webhooks.endpoint_names)
         await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -175,6 +179,7 @@ async def main() -> None:
         await running  # raises if the worker failed
     finally:
         stopping.cancel()
+        waking.cancel()
         await engine.dispose()
         if traces is not None:
             traces.shutdown()
