@@ -117,9 +117,10 @@ class Settings(BaseSettings):
     webhook_backoff_seconds: float = Field(default=1.0, gt=0, le=3600)
     webhook_max_backoff_seconds: float = Field(default=60.0, gt=0, le=86400)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
-    # Workers wake the deliveries when events commit (LISTEN); besides, an endpoint looks for
-    # new events after this, doubling up to the idle maximum, in case a wake-up was lost.
-    webhook_poll_seconds: float = Field(default=2.0, gt=0, le=3600)
+    # Workers wake the deliveries when events commit (LISTEN); besides, a caught-up endpoint
+    # looks for new events after this, doubling up to the idle maximum, in case a wake-up was
+    # lost.
+    webhook_poll_seconds: float = Field(default=300.0, gt=0, le=3600)
     webhook_idle_poll_seconds: float = Field(default=300.0, gt=0, le=3600)
 
     api_host: str = "127.0.0.1"

@@ -32,8 +32,8 @@ class DeliveryPolicy:
     backoff_seconds: float = 1.0
     max_backoff_seconds: float = 60.0
     timeout_seconds: float = 10.0
-    poll_seconds: float = 2.0
-    idle_poll_seconds: float = 30.0
+    poll_seconds: float = 300.0
+    idle_poll_seconds: float = 300.0
     batch_size: int = 100
 
 
