@@ -31,6 +31,7 @@ from activities.webhooks import WebhookActivities
 from contracts.webhooks import DeliveryPolicy, WebhookDeliveryInput, WebhookDeliveryState
 from db.models import EventRow
 from settings import WebhookEndpoint
+from tests.histories.recording import record_histories
 from tests.rows import insert_request, insert_session, user
 from tests.served_app import served
 from tests.webhook_receiver import FailRule, Receiver, new_secret
@@ -91,6 +92,7 @@ async def delivering(
                 delivery.start = state.cursor
                 yield delivery
             finally:
+                await record_histories(env.client, [handle.id])  # for the replay corpus
                 # A workflow left running would hold up time skipping for every later test.
                 await handle.terminate("the test is over")
 
