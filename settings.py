@@ -2,13 +2,43 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "parley-dev-secret-change-me-in-production"
+WEBHOOK_SECRET_PREFIX = "whsec_"
+
+
+class WebhookEndpoint(BaseModel):
+    """One integrator's endpoint: a name (its workflow is `webhooks-<name>`), where to POST, and
+    the Standard Webhooks secret (`whsec_` + base64 of 24 to 64 random bytes) it verifies with."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    url: str = Field(pattern=r"^https?://[^\s]+$", max_length=2000)
+    secret: SecretStr
+
+    @field_validator("secret")
+    @classmethod
+    def _standard_secret(cls, secret: SecretStr) -> SecretStr:
+        value = secret.get_secret_value()
+        if not value.startswith(WEBHOOK_SECRET_PREFIX):
+            raise ValueError(f"a webhook secret starts with {WEBHOOK_SECRET_PREFIX!r}")
+        try:
+            encoded = value.removeprefix(WEBHOOK_SECRET_PREFIX)
+            # Unpadded base64 too, as the `standardwebhooks` package reads it.
+            key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+        except binascii.Error:
+            raise ValueError("a webhook secret is base64 after its prefix") from None
+        if not 24 <= len(key) <= 64:
+            raise ValueError("a webhook secret holds 24 to 64 bytes")
+        return secret
 
 
 class Settings(BaseSettings):
@@ -80,6 +110,19 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT", "PARLEY_OTLP_ENDPOINT"),
     )
 
+    # Webhooks (README "Webhooks"): endpoints as a JSON list of {"name", "url", "secret"}; each
+    # event is tried this many times, with exponential backoff between tries, then dead-lettered.
+    webhooks: list[WebhookEndpoint] = Field(default_factory=list)
+    webhook_max_attempts: int = Field(default=10, ge=1, le=100)
+    webhook_backoff_seconds: float = Field(default=1.0, gt=0, le=3600)
+    webhook_max_backoff_seconds: float = Field(default=60.0, gt=0, le=86400)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    # Workers wake the deliveries when events commit (LISTEN); besides, a caught-up endpoint
+    # looks for new events after this, doubling up to the idle maximum, in case a wake-up was
+    # lost.
+    webhook_poll_seconds: float = Field(default=300.0, gt=0, le=3600)
+    webhook_idle_poll_seconds: float = Field(default=300.0, gt=0, le=3600)
+
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     data_dir: str = ".parley"
@@ -112,7 +155,18 @@ class Settings(BaseSettings):
         if self.database_url and "@" in self.database_url:
             credentials = self.database_url.split("://", 1)[-1].split("@", 1)[0]
             found.append(credentials.partition(":")[2] or None)
+        for endpoint in self.webhooks:
+            secret = endpoint.secret.get_secret_value()
+            found += [secret, secret.removeprefix(WEBHOOK_SECRET_PREFIX)]
         return [secret for secret in found if secret]
+
+    @field_validator("webhooks")
+    @classmethod
+    def _unique_names(cls, endpoints: list[WebhookEndpoint]) -> list[WebhookEndpoint]:
+        names = [endpoint.name for endpoint in endpoints]
+        if len(names) != len(set(names)):
+            raise ValueError("webhook endpoint names must be unique")
+        return endpoints
 
     @property
     def temporal_target(self) -> str:

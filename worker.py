@@ -22,6 +22,9 @@ from activities.reminders import ReminderActivities
 from activities.requests import RequestActivities
 from activities.sessions import SessionActivities
 from activities.settlement import SettlementActivities
+from activities.webhook_starts import start_webhook_deliveries
+from activities.webhook_wakes import wake_on_events
+from activities.webhooks import WebhookActivities
 from activities.workflow_starts import WorkflowStartActivities
 from contracts.wire import DATA_CONVERTER
 from db.engine import make_engine, make_sessionmaker
@@ -33,8 +36,9 @@ from settings import Settings, get_settings
 from workflows.match_request import MatchRequestWorkflow
 from workflows.matchmaker import MatchmakerWorkflow
 from workflows.session import SessionWorkflow
+from workflows.webhook_delivery import WebhookDeliveryWorkflow
 
-WORKFLOWS = [MatchRequestWorkflow, MatchmakerWorkflow, SessionWorkflow]
+WORKFLOWS = [MatchRequestWorkflow, MatchmakerWorkflow, SessionWorkflow, WebhookDeliveryWorkflow]
 
 # Temporal's guidance is a workflow task schedule-to-start p99 under 200 ms, and Parley alerts on
 # it (observability/prometheus/alerts.yml); the SDK's default buckets (0.1, 0.5, 1, 5 s...) cannot
@@ -64,15 +68,17 @@ def build_worker(
     max_live_requests: int = 20,
     metrics: BusinessMetrics | None = None,
     rooms: MeetingRooms = DEFAULT_ROOMS,
+    webhooks: WebhookActivities | None = None,
     **options: Any,
 ) -> Worker:
     """A worker with every Parley workflow and activity, bound to one database; business
-    metrics go to `metrics` (none by default)."""
+    metrics go to `metrics` (none by default), webhooks to `webhooks`' endpoints (none)."""
     requests = RequestActivities(sessionmaker, max_live_requests, metrics)
     pool = PoolActivities(sessionmaker)
     sessions = SessionActivities(sessionmaker, metrics)
     starts = WorkflowStartActivities(client)
     settlement = SettlementActivities(sessionmaker, starts, metrics)
+    hooks = webhooks or WebhookActivities(sessionmaker)
     return Worker(
         client,
         task_queue=task_queue,
@@ -91,6 +97,9 @@ def build_worker(
             PairingActivities(sessionmaker, starts, metrics, rooms).persist_pairs,
             starts.start_match_request,
             ReminderActivities(sessionmaker).send_reminders,
+            hooks.next_webhook_events,
+            hooks.deliver_webhook_event,
+            hooks.record_webhook_dead_letter,
         ],
         **{**TUNING, **options},
     )
@@ -134,13 +143,16 @@ async def main() -> None:
     engine = make_engine(settings.sqlalchemy_url)
     instrument_engine(engine, traces)
     build_id = settings.build_id or default_build_id()
+    sessionmaker = make_sessionmaker(engine)
+    webhooks = WebhookActivities.configured(sessionmaker, settings)
     worker = build_worker(
         client,
-        make_sessionmaker(engine),
+        sessionmaker,
         settings.task_queue,
         max_live_requests=settings.max_live_requests,
         metrics=BusinessMetrics(runtime.metric_meter),
         rooms=meeting_rooms(settings.meeting_provider, settings.meeting_base_url),
+        webhooks=webhooks,
         deployment_config=deployment_config(settings.deployment_name, build_id),
     )
     logging.getLogger("parley.worker").info(
@@ -156,13 +168,18 @@ async def main() -> None:
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     running = asyncio.create_task(worker.run())
     stopping = asyncio.create_task(stop.wait())
+    waking = asyncio.create_task(
+        wake_on_events(settings.libpq_url, client, webhooks.endpoint_names)
+    )
     try:
+        await start_webhook_deliveries(client, settings.task_queue, webhooks.endpoint_names)
         await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if not running.done():
             await worker.shutdown()
         await running  # raises if the worker failed
     finally:
         stopping.cancel()
+        waking.cancel()
         await engine.dispose()
         if traces is not None:
             traces.shutdown()

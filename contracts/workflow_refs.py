@@ -1,4 +1,4 @@
-"""Typed references to the three workflows, for code that may not import `workflows`.
+"""Typed references to the workflows, for code that may not import `workflows`.
 
 `activities` starts and signals workflows but may not import `workflows` (whose modules import
 activities for their local activity calls). Each class here declares a workflow's registered
@@ -19,6 +19,12 @@ from contracts import naming
 from contracts.matchmaker import MatchmakerInput, MatchmakerResult
 from contracts.requests import MatchedSignal, MatchRequestInput, MatchRequestResult, PoolEntry
 from contracts.sessions import RearrangedSignal, SessionInput, SessionResult
+from contracts.webhooks import (
+    WAKE,
+    WEBHOOK_DELIVERY_WORKFLOW,
+    WebhookDeliveryInput,
+    WebhookDeliveryResult,
+)
 
 _REFERENCE_ONLY = "a reference: the worker runs the workflow of this name, in workflows/"
 
@@ -68,4 +74,17 @@ class SessionRef:
         raise NotImplementedError(_REFERENCE_ONLY)
 
 
-REFERENCES = (MatchRequestRef, MatchmakerRef, SessionRef)
+@workflow.defn(name=WEBHOOK_DELIVERY_WORKFLOW)
+class WebhookDeliveryRef:
+    """`workflows.webhook_delivery.WebhookDeliveryWorkflow`."""
+
+    @workflow.run
+    async def run(self, input: WebhookDeliveryInput) -> WebhookDeliveryResult:
+        raise NotImplementedError(_REFERENCE_ONLY)
+
+    @workflow.signal(name=WAKE)
+    def wake(self) -> None:
+        raise NotImplementedError(_REFERENCE_ONLY)
+
+
+REFERENCES = (MatchRequestRef, MatchmakerRef, SessionRef, WebhookDeliveryRef)

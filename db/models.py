@@ -184,3 +184,27 @@ class SessionReminderRow(Base):
     session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sessions.id"), primary_key=True)
     kind: Mapped[str] = mapped_column(Text, primary_key=True)
     sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WebhookDeliveryRow(Base):
+    """One event delivered to one configured webhook endpoint (a 2xx answer); never deleted."""
+
+    __tablename__ = "webhook_deliveries"
+
+    endpoint: Mapped[str] = mapped_column(Text, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), primary_key=True)
+    attempt: Mapped[int]
+    status_code: Mapped[int]
+    delivered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WebhookDeadLetterRow(Base):
+    """One event a webhook endpoint was given up on after its bounded tries; never deleted."""
+
+    __tablename__ = "webhook_dead_letters"
+
+    endpoint: Mapped[str] = mapped_column(Text, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), primary_key=True)
+    attempts: Mapped[int]
+    last_error: Mapped[str] = mapped_column(Text)
+    dead_lettered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -16,11 +16,18 @@ from contracts.matchmaker import MatchmakerInput
 from contracts.requests import PoolEntry
 from contracts.statuses import CancelReason, RequestStatus, SessionStatus
 from contracts.wire import DATA_CONVERTER
-from contracts.workflow_refs import REFERENCES, MatchmakerRef, MatchRequestRef, SessionRef
+from contracts.workflow_refs import (
+    REFERENCES,
+    MatchmakerRef,
+    MatchRequestRef,
+    SessionRef,
+    WebhookDeliveryRef,
+)
 from worker import WORKFLOWS
 from workflows.match_request import MatchRequestWorkflow
 from workflows.matchmaker import MatchmakerWorkflow
 from workflows.session import SessionWorkflow
+from workflows.webhook_delivery import WebhookDeliveryWorkflow
 
 _QUOTED = re.compile(r"'([^']*)'")
 
@@ -64,6 +71,7 @@ def _run_types(definition: _Definition) -> tuple[list[type], object]:
         (MatchRequestRef, MatchRequestWorkflow),
         (MatchmakerRef, MatchmakerWorkflow),
         (SessionRef, SessionWorkflow),
+        (WebhookDeliveryRef, WebhookDeliveryWorkflow),
     ],
 )
 def test_each_workflow_reference_agrees_with_its_workflow(reference: type, workflow: type) -> None:

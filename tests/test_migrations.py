@@ -82,4 +82,21 @@ def test_recorded_blocks_keep_the_schema_from_going_back_below_them(scratch_url:
         command.downgrade(config, "0005")
     with psycopg.connect(scratch_url) as conn:
         (version,) = conn.execute("SELECT version_num FROM alembic_version").fetchone() or ("",)
-    assert version == ScriptDirectory.from_config(config).get_current_head() == "0008"
+    assert version == ScriptDirectory.from_config(config).get_current_head() == "0009"
+
+
+def test_webhook_dead_letters_keep_the_schema_from_going_back_below_them(scratch_url: str) -> None:
+    config = alembic_config(Settings(database_url=scratch_url).sqlalchemy_url)
+    command.upgrade(config, "head")
+    with psycopg.connect(scratch_url) as conn:
+        insert_request(conn, user(), "english", "spanish")
+        conn.commit()  # which writes its event
+        conn.execute(
+            "INSERT INTO webhook_dead_letters (endpoint, event_id, attempts, last_error,"
+            " dead_lettered_at) SELECT 'crm', max(id), 10, 'HTTP 500', now() FROM events"
+        )
+        conn.commit()
+        with pytest.raises(psycopg.Error, match="never deleted"):
+            conn.execute("DELETE FROM webhook_dead_letters")
+    with pytest.raises(DBAPIError, match="dead letters exist"):
+        command.downgrade(config, "0008")

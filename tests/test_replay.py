@@ -21,7 +21,7 @@ from tests.histories.corpus import (
     current_release,
     supported_releases,
 )
-from tests.histories.paths import REQUIRED, path_of
+from tests.histories.paths import path_of, required_in
 from tests.histories.replaying import replay_failure
 from worker import WORKFLOWS
 
@@ -63,7 +63,7 @@ def test_the_current_release_has_its_histories() -> None:
 @pytest.mark.parametrize("release", RELEASES, ids=[r.name for r in RELEASES])
 def test_every_required_path_has_a_history_that_takes_it(release: Path) -> None:
     problems = []
-    for workflow_type, path in REQUIRED:
+    for workflow_type, path in required_in(release.name):
         file = release / workflow_type / f"{path}.json"
         if not file.exists():
             problems.append(f"{file.relative_to(REPO)} is missing")

@@ -9,6 +9,7 @@ from typing import Any
 from tests.histories.corpus import RunFacts
 
 MATCH_REQUEST, SESSION, MATCHMAKER = "MatchRequestWorkflow", "SessionWorkflow", "MatchmakerWorkflow"
+WEBHOOKS = "WebhookDeliveryWorkflow"
 
 _SEED = "tests/test_seed_scenarios.py::test_scenario_"
 _REQUESTS = "tests/test_api_requests.py::test_"
@@ -65,7 +66,30 @@ REQUIRED: dict[tuple[str, str], str] = {
         "tests/test_rearranged_sessions.py::"
         "test_the_matchmaker_swaps_partners_when_that_seats_two_more_people"
     ),
+    # Long-lived: a run ends only by handing over (or when its endpoint leaves the configuration).
+    (WEBHOOKS, "continued-as-new"): (
+        "tests/test_webhooks.py::"
+        "test_every_event_arrives_once_after_de_duplication_and_in_order_per_user"
+    ),
 }
+
+
+# Workflow types younger than the first release in the corpus: older releases have no histories
+# of them.
+INTRODUCED_IN: dict[str, str] = {WEBHOOKS: "0.4.0"}
+
+
+def required_in(release: str) -> list[tuple[str, str]]:
+    """The (workflow type, path) pairs a release's folder must hold."""
+
+    def version(name: str) -> tuple[int, ...]:
+        return tuple(int(part) for part in name.split("."))
+
+    return [
+        (kind, path)
+        for kind, path in REQUIRED
+        if version(release) >= version(INTRODUCED_IN.get(kind, "0"))
+    ]
 
 
 def path_of(run: RunFacts) -> str | None:
@@ -76,6 +100,8 @@ def path_of(run: RunFacts) -> str | None:
     if run.ending != "WORKFLOW_EXECUTION_COMPLETED" or not isinstance(run.result, dict):
         return None
     classify = {MATCH_REQUEST: _request_path, SESSION: _session_path, MATCHMAKER: _matchmaker_path}
+    if run.workflow_type not in classify:
+        return None
     return classify[run.workflow_type](run, run.result)
 
 
