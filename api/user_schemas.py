@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from api.schemas import UtcDatetime
+from domain.local_time import known_time_zones
 
 # Not blank, no control characters: in the schema, so that clients (and the fuzzer) see it.
 USER_ID_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
@@ -89,8 +90,12 @@ class MeUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    # The schema lists every zone this server knows, so that what it allows is what it accepts.
     time_zone: str = Field(
-        min_length=1, max_length=64, description="An IANA time zone name, e.g. `Europe/Berlin`"
+        min_length=1,
+        max_length=64,
+        description="An IANA time zone name, e.g. `Europe/Berlin`",
+        json_schema_extra={"enum": list[JsonValue](sorted(known_time_zones()))},
     )
 
 

@@ -15,7 +15,7 @@ class LocalTimeError(ValueError):
 
 def time_zone(name: str) -> ZoneInfo:
     """The IANA time zone called `name`; LocalTimeError if there is none."""
-    if name not in _known():
+    if name not in known_time_zones():
         raise LocalTimeError(f"{name!r} is not an IANA time zone name (e.g. Europe/Berlin)")
     try:
         return ZoneInfo(name)
@@ -49,6 +49,6 @@ def _shows(candidate: datetime, wall: datetime) -> bool:
 
 
 @cache
-def _known() -> frozenset[str]:
-    # Read once: scanning the zone database takes milliseconds.
+def known_time_zones() -> frozenset[str]:
+    """Every IANA zone name this machine's zone database holds (read once)."""
     return frozenset(available_timezones())
