@@ -39,7 +39,10 @@ def instant_of(value: datetime, zone: str) -> datetime:
         raise LocalTimeError(
             f"{value:%Y-%m-%d %H:%M} does not exist in {zone} (the clocks skip it)"
         )
-    return earlier.astimezone(UTC)
+    try:
+        return earlier.astimezone(UTC)
+    except OverflowError:
+        raise LocalTimeError(f"{value:%Y-%m-%d %H:%M} in {zone} is out of range in UTC") from None
 
 
 def _shows(candidate: datetime, wall: datetime) -> bool:

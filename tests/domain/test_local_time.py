@@ -49,3 +49,8 @@ def test_an_unknown_zone_is_refused_by_name() -> None:
         time_zone("Mars/Olympus")
     with pytest.raises(LocalTimeError):
         time_zone("../../etc/passwd")
+
+
+def test_a_wall_time_beyond_the_last_utc_instant_is_refused_not_crashed() -> None:
+    with pytest.raises(LocalTimeError, match="out of range"):
+        instant_of(datetime(9999, 12, 31, 23, 50), "America/New_York")
