@@ -14,7 +14,7 @@ from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import PollerBehaviorAutoscaling, UnsandboxedWorkflowRunner, Worker
 
-from activities.booking import BookingActivities
+from activities.booking import MAX_CARRIED, BookingActivities
 from activities.meeting_rooms import DEFAULT_ROOMS, MeetingRooms, meeting_rooms
 from activities.pairing import PairingActivities
 from activities.pool import PoolActivities
@@ -66,6 +66,7 @@ def build_worker(
     task_queue: str,
     *,
     max_live_requests: int = 20,
+    max_carried: int = MAX_CARRIED,
     metrics: BusinessMetrics | None = None,
     rooms: MeetingRooms = DEFAULT_ROOMS,
     webhooks: WebhookActivities | None = None,
@@ -84,7 +85,9 @@ def build_worker(
         task_queue=task_queue,
         workflows=WORKFLOWS,
         activities=[
-            BookingActivities(sessionmaker, starts, metrics, max_live_requests).book_request,
+            BookingActivities(
+                sessionmaker, starts, metrics, max_live_requests, max_carried
+            ).book_request,
             requests.cancel_match_request,
             requests.expire_match_request,
             requests.reschedule_match_request,

@@ -7,7 +7,7 @@ booking to its match.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
@@ -18,21 +18,31 @@ from temporalio import activity
 from activities.base import StartingActivities
 from activities.errors import refusal_from_database
 from activities.pool_facts import with_user_facts
-from activities.request_rows import row_result, row_values
+from activities.request_rows import pool_entry, row_result, row_values
 from activities.workflow_starts import WorkflowStartActivities
 from contracts.errors import ABANDONED, refusal
-from contracts.matchmaker import EnqueueRequestInput
+from contracts.matchmaker import AddRequestsSignal, EnqueueRequestsInput
 from contracts.request_activities import BookInput, RequestRowResult
 from contracts.requests import PoolEntry, RequestSpec
 from contracts.statuses import RequestStatus
 from db.booking_lock import lock_booking
+from db.counterparts import has_counterpart, mark_told, parked_counterparts
 from db.models import AbandonedBookingRow, MatchRequestRow
 from domain.slots import days_touched
 from observability.business import BusinessMetrics
 
+# More parked requests than this (a thin market's one-sided backlog) are not carried in the
+# signal: the matchmaker reads its pool from Postgres instead.
+MAX_CARRIED = 100
+
 # What a caller the API gave up on hears (Abandoned): it was answered 503.
 NOT_BOOKED = "the API stopped waiting for this booking and said so; nothing was booked"
 NOT_RESCHEDULED = "the API stopped waiting for this reschedule and said so; nothing changed"
+
+
+def _days(entry: PoolEntry) -> list[datetime]:
+    assert entry.availability_start is not None, "entries made here are always placed"
+    return days_touched(entry.availability_start, entry.last_start)
 
 
 async def insert_request(
@@ -83,9 +93,11 @@ class BookingActivities(StartingActivities):
         starts: WorkflowStartActivities,
         metrics: BusinessMetrics | None = None,
         max_live_requests: int = 20,
+        max_carried: int = MAX_CARRIED,
     ) -> None:
         super().__init__(sessionmaker, starts, metrics)
         self._max_live_requests = max_live_requests
+        self._max_carried = max_carried
 
     @activity.defn
     async def book_request(self, input: BookInput) -> RequestRowResult:
@@ -100,26 +112,48 @@ class BookingActivities(StartingActivities):
             row.status,
         )
         if row.status == RequestStatus.WAITING:
-            async with self._sessionmaker() as db:
-                entry = (
-                    await with_user_facts(
-                        db,
-                        [PoolEntry.of(input.spec, created_at=input.created_at)],
-                        input.created_at,
-                    )
-                )[0]
-            # Told to every day's matchmaker its window touches (at most two): each pairs at
-            # its own day's slots, so no pair across midnight is lost.
-            for day in days_touched(input.spec.availability_start, input.spec.last_start):
-                await self._starts.enqueue_request(
-                    EnqueueRequestInput(
-                        day=day,
-                        duration_minutes=input.spec.preferred_duration_minutes,
-                        policy=input.policy,
-                        entry=entry,
-                    )
-                )
+            await self.hand_to_matchmakers(input)
         return row
+
+    async def hand_to_matchmakers(self, input: BookInput) -> None:
+        """Tell the matchmakers of the request's days of it, with the parked requests it could
+        pair with; if it could pair with nobody yet, park it instead (tell no one)."""
+        spec, now, policy = input.spec, input.created_at, input.policy
+        steps = 2 if policy.widen_levels_minutes > 0 else 1
+        async with self._sessionmaker() as db:
+            parked = await parked_counterparts(db, spec, now, steps)
+            if not parked and not await has_counterpart(
+                db, spec, now, steps, timedelta(minutes=policy.join_opens_minutes)
+            ):
+                activity.logger.info("request %s parked: no possible partner yet", spec.request_id)
+                return
+            carried = parked[: self._max_carried]
+            entries = await with_user_facts(
+                db,
+                [PoolEntry.of(spec, created_at=now)] + [pool_entry(row) for row in carried],
+                now,
+            )
+        reload = len(parked) > len(carried)
+        # Told to every day's matchmaker its window touches (at most two): each pairs at its own
+        # day's slots, so no pair across midnight is lost. A carried request goes to each of its
+        # own days too, so that marking it told below is true of every shard it belongs to.
+        for day in sorted({day for entry in entries for day in _days(entry)}):
+            await self._starts.enqueue_requests(
+                EnqueueRequestsInput(
+                    day=day,
+                    duration_minutes=spec.preferred_duration_minutes,
+                    policy=policy,
+                    signal=AddRequestsSignal(
+                        entries=[entry for entry in entries if day in _days(entry)],
+                        reload=reload,
+                    ),
+                )
+            )
+        # After the signals: a crash before this line sends them again, which the matchmaker
+        # ignores; marking first could lose a request that no signal carried.
+        told = [uuid.UUID(spec.request_id)] + [row.id for row in parked]
+        async with self._sessionmaker.begin() as db:
+            await mark_told(db, told, now)
 
     async def create_match_request(self, input: BookInput) -> RequestRowResult:
         """Insert the request unless it exists; overlapping bookings and one past the owner's

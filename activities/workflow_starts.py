@@ -24,8 +24,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from contracts import naming
 from contracts.matchmaker import (
     DissolvedSession,
-    EnqueueRequestInput,
     EnqueueRequestResult,
+    EnqueueRequestsInput,
     MatchmakerInput,
 )
 from contracts.naming import match_request_workflow_id, matchmaker_workflow_id, session_workflow_id
@@ -54,9 +54,10 @@ class WorkflowStartActivities:
     def __init__(self, client: Client) -> None:
         self._client = client
 
-    async def enqueue_request(self, input: EnqueueRequestInput) -> EnqueueRequestResult:
+    async def enqueue_requests(self, input: EnqueueRequestsInput) -> EnqueueRequestResult:
         """Signal-with-start the shard's matchmaker; a repeated signal is ignored by request id."""
-        languages = language_pair(input.entry.native_language_id, input.entry.learning_language_id)
+        first = input.signal.entries[0]
+        languages = language_pair(first.native_language_id, first.learning_language_id)
         workflow_id = matchmaker_workflow_id(input.day, input.duration_minutes, languages)
         await self._client.start_workflow(
             MatchmakerRef.run,
@@ -69,8 +70,8 @@ class WorkflowStartActivities:
             ),
             id=workflow_id,
             task_queue=activity.info().task_queue,
-            start_signal=signal_name(MatchmakerRef.add_request),
-            start_signal_args=[input.entry],
+            start_signal=signal_name(MatchmakerRef.add_requests),
+            start_signal_args=[input.signal],
             search_attributes=naming.initial(naming.MATCHMAKER, [], input.day, "matching"),
             static_summary=f"Matchmaker for {input.day:%Y-%m-%d} (UTC), "
             f"{input.duration_minutes} min, {languages[0]} and {languages[1]}",

@@ -166,14 +166,24 @@ class SettleShardResult:
 
 
 @dataclass
-class EnqueueRequestInput:
-    """Add one request to the matchmaker of a shard (day, duration, language pair) its window
-    touches, starting it if needed."""
+class AddRequestsSignal:
+    """Requests that join a matchmaker's pool together: a booking and the parked requests it
+    could pair with (`db.counterparts`). `reload`: more were parked than one signal carries, so
+    read the shard's pool from Postgres before pairing."""
+
+    entries: list[PoolEntry]
+    reload: bool = False
+
+
+@dataclass
+class EnqueueRequestsInput:
+    """Add requests to the matchmaker of a shard (day, duration, language pair) their windows
+    touch, starting it if needed."""
 
     day: datetime
     duration_minutes: int
     policy: Policy
-    entry: PoolEntry
+    signal: AddRequestsSignal
 
 
 @dataclass

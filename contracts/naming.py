@@ -23,6 +23,8 @@ SESSION_WORKFLOW = "SessionWorkflow"
 
 # Signal on a matchmaker: a request joins its pool (sent with the start that creates it).
 ADD_REQUEST = "add_request"
+# Signal on a matchmaker: a booking joins its pool with the parked requests it can pair with.
+ADD_REQUESTS = "add_requests"
 # Signal on a match request: this session claimed you.
 MATCHED = "matched"
 # Signal on a session: its people now sit in other sessions.

@@ -16,8 +16,8 @@ from typing import Any
 from temporalio import workflow
 
 from contracts import naming
-from contracts.matchmaker import MatchmakerInput, MatchmakerResult
-from contracts.requests import MatchedSignal, MatchRequestInput, MatchRequestResult, PoolEntry
+from contracts.matchmaker import AddRequestsSignal, MatchmakerInput, MatchmakerResult
+from contracts.requests import MatchedSignal, MatchRequestInput, MatchRequestResult
 from contracts.sessions import RearrangedSignal, SessionInput, SessionResult
 from contracts.webhooks import (
     WAKE,
@@ -56,8 +56,8 @@ class MatchmakerRef:
     async def run(self, input: MatchmakerInput) -> MatchmakerResult:
         raise NotImplementedError(_REFERENCE_ONLY)
 
-    @workflow.signal(name=naming.ADD_REQUEST)
-    def add_request(self, entry: PoolEntry) -> None:
+    @workflow.signal(name=naming.ADD_REQUESTS)
+    def add_requests(self, signal: AddRequestsSignal) -> None:
         raise NotImplementedError(_REFERENCE_ONLY)
 
 

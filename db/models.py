@@ -50,6 +50,8 @@ class MatchRequestRow(Base):
     # When the owner's cancel reached Parley; from then on no session may claim the request.
     cancel_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Empty while parked: waiting, but no matchmaker was woken for it (no possible partner yet).
+    matchmaker_told_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

@@ -31,3 +31,8 @@ def level_distance(a: Level, b: Level) -> int:
 def levels_compatible(a: Level, b: Level) -> bool:
     """Tell whether two levels are close enough (at most one step) to be paired."""
     return level_distance(a, b) <= 1
+
+
+def levels_within(level: Level, steps: int) -> list[Level]:
+    """Return every level at most `steps` away from `level`, lowest first."""
+    return [other for other in Level if level_distance(level, other) <= steps]

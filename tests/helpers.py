@@ -14,17 +14,19 @@ from typing import Any
 from httpx import AsyncClient, Response
 from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from api.security import mint_token
+from contracts.matchmaker import MatchmakerState
 from contracts.naming import match_request_workflow_id, matchmaker_workflow_id, session_workflow_id
 from db.models import MatchRequestRow, SessionRow
 from domain.matching import language_pair
 from domain.slots import day_start, days_touched, next_slot_after
 from settings import Settings
 from tests.histories.recording import record_histories
+from workflows.matchmaker import MatchmakerWorkflow
 
 REAL_SECONDS_TO_SETTLE = 30.0
 SETTLE_AFTER_LAST_SLOT = timedelta(hours=2, minutes=30)
@@ -240,3 +242,17 @@ async def no_show(stack: Stack, joined: Person, session: dict, slot: datetime) -
         lambda: joined.get(f"/v1/sessions/{session['id']}"), lambda s: s["status"] == "cancelled"
     )
     await eventually(lambda: joined.get("/v1/match-requests", status="waiting"), bool)
+
+
+async def until_state(
+    handle: WorkflowHandle[Any, Any],
+    accept: Callable[[MatchmakerState], bool],
+) -> MatchmakerState:
+    """Query the matchmaker until its state satisfies `accept`; fail with the last one after
+    about ten seconds (a query may land while a pass is under way)."""
+    for _ in range(100):
+        state = await handle.query(MatchmakerWorkflow.state)
+        if accept(state):
+            return state
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"not reached; last state: {state}")

@@ -7,7 +7,6 @@ a continue-as-new (the successor run stopped answering queries in about one run 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -23,7 +22,7 @@ from contracts.requests import PoolEntry
 from domain.slots import day_start, next_slot_after
 from settings import Settings
 from tests import rows
-from tests.helpers import Person, eventually, is_matched
+from tests.helpers import Person, eventually, is_matched, until_state
 from tests.rows import insert_request
 from tests.workers import on_dev_server
 from workflows.matchmaker import MatchmakerWorkflow
@@ -192,17 +191,3 @@ async def repeat_until_handed_over(
         if state.runs > 1:
             return state
     raise AssertionError(f"no hand-over after 100 repeats: {state}")
-
-
-async def until_state(
-    handle: WorkflowHandle[MatchmakerWorkflow, MatchmakerResult],
-    accept: Callable[[MatchmakerState], bool],
-) -> MatchmakerState:
-    """Query the matchmaker until its state satisfies `accept`; fail with the last one after
-    about ten seconds (a query may land while a pass is under way)."""
-    for _ in range(100):
-        state = await handle.query(MatchmakerWorkflow.state)
-        if accept(state):
-            return state
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"not reached; last state: {state}")

@@ -60,13 +60,28 @@ def test_requests_with_windows_keep_the_schema_from_going_back_below_them(
     with psycopg.connect(scratch_url) as conn:
         request = insert_request(conn, user(), "english", "spanish")
         conn.execute(
-            "UPDATE match_requests SET availability_end = availability_start + interval '1 hour'"
-            " WHERE id = %s",
+            "UPDATE match_requests SET availability_end = availability_start + interval '1 hour',"
+            " matchmaker_told_at = created_at WHERE id = %s",
             (request,),
         )
         conn.commit()
     with pytest.raises(DBAPIError, match="windows"):
         command.downgrade(config, "0004")
+
+
+def test_parked_requests_keep_the_schema_from_going_back_below_them(scratch_url: str) -> None:
+    config = alembic_config(Settings(database_url=scratch_url).sqlalchemy_url)
+    command.upgrade(config, "head")
+    with psycopg.connect(scratch_url) as conn:
+        insert_request(conn, user(), "english", "spanish")  # no matchmaker told: parked
+        conn.commit()
+    with pytest.raises(DBAPIError, match="parked requests exist"):
+        command.downgrade(config, "0009")
+    with psycopg.connect(scratch_url) as conn:
+        conn.execute("UPDATE match_requests SET matchmaker_told_at = created_at")
+        conn.commit()
+    command.downgrade(config, "0009")
+    command.upgrade(config, "head")
 
 
 def test_recorded_blocks_keep_the_schema_from_going_back_below_them(scratch_url: str) -> None:
@@ -82,7 +97,7 @@ def test_recorded_blocks_keep_the_schema_from_going_back_below_them(scratch_url:
         command.downgrade(config, "0005")
     with psycopg.connect(scratch_url) as conn:
         (version,) = conn.execute("SELECT version_num FROM alembic_version").fetchone() or ("",)
-    assert version == ScriptDirectory.from_config(config).get_current_head() == "0009"
+    assert version == ScriptDirectory.from_config(config).get_current_head() == "0010"
 
 
 def test_webhook_dead_letters_keep_the_schema_from_going_back_below_them(scratch_url: str) -> None:
@@ -90,6 +105,7 @@ def test_webhook_dead_letters_keep_the_schema_from_going_back_below_them(scratch
     command.upgrade(config, "head")
     with psycopg.connect(scratch_url) as conn:
         insert_request(conn, user(), "english", "spanish")
+        conn.execute("UPDATE match_requests SET matchmaker_told_at = created_at")  # not parked
         conn.commit()  # which writes its event
         conn.execute(
             "INSERT INTO webhook_dead_letters (endpoint, event_id, attempts, last_error,"

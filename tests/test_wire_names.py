@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from temporalio.converter import DataConverter
 
-from contracts.matchmaker import EnqueueRequestInput, SeatedEntry
+from contracts.matchmaker import AddRequestsSignal, EnqueueRequestsInput, SeatedEntry
 from contracts.policy import Policy
 from contracts.requests import PoolEntry, RequestSpec, RescheduleRequestInput
 from contracts.wire import DATA_CONVERTER
@@ -78,11 +78,13 @@ def test_a_release_0_3_0_worker_reads_what_this_release_writes() -> None:
 
 def test_a_pool_entry_inside_a_signal_carries_both_names_and_reads_back_whole() -> None:
     entry = PoolEntry.of(SPEC, created_at=NOON)
-    enqueue = EnqueueRequestInput(day=NOON, duration_minutes=30, policy=Policy(), entry=entry)
-    written = as_json(enqueue)["entry"]
+    enqueue = EnqueueRequestsInput(
+        day=NOON, duration_minutes=30, policy=Policy(), signal=AddRequestsSignal([entry, entry])
+    )
+    written = as_json(enqueue)["signal"]["entries"][1]
     assert written["created_at"] == written["waiting_since"] == NOON.isoformat()
     assert written["preferred_duration_minutes"] == written["duration_minutes"] == 30
-    assert read(as_json(enqueue), EnqueueRequestInput) == enqueue
+    assert read(as_json(enqueue), EnqueueRequestsInput) == enqueue
 
 
 def test_a_pool_entry_of_release_0_3_0_inside_a_seat_reads() -> None:

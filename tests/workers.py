@@ -91,10 +91,12 @@ async def stack_on(
     client: Client,
     settings: Settings,
     sessionmaker: async_sessionmaker[AsyncSession],
+    worker_options: dict[str, Any] | None = None,
     **app_options: Any,
 ) -> AsyncIterator[Stack]:
     """A sandboxed worker on a fresh task queue, through `client`, and the real FastAPI app in
-    front of it, on the environment's clock; settles what the test left running at the end."""
+    front of it, on the environment's clock; settles what the test left running at the end.
+    `worker_options` go to `worker.build_worker`."""
     test_settings = settings.model_copy(update={"task_queue": f"parley-{uuid.uuid4()}"})
     app = create_app(
         test_settings,
@@ -104,7 +106,7 @@ async def stack_on(
         **app_options,
     )
     async with (
-        test_worker(client, sessionmaker, test_settings.task_queue),
+        test_worker(client, sessionmaker, test_settings.task_queue, **(worker_options or {})),
         AsyncClient(transport=ASGITransport(app=app), base_url="http://parley.test") as api,
     ):
         stack = Stack(

@@ -13,6 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.pool import PoolActivities
     from contracts import naming
     from contracts.matchmaker import (
+        AddRequestsSignal,
         LoadWaitingInput,
         MatchmakerInput,
         MatchmakerResult,
@@ -180,9 +181,22 @@ class MatchmakerWorkflow:
             initial_versioning_behavior=workflow.ContinueAsNewVersioningBehavior.AUTO_UPGRADE,
         )
 
+    @workflow.signal(name=naming.ADD_REQUESTS)
+    def add_requests(self, signal: AddRequestsSignal) -> None:
+        """A booking joins the pool with the parked requests it could pair with; `reload` when
+        more were parked than the signal carries."""
+        for entry in signal.entries:
+            self._add(entry)
+        if signal.reload:
+            self._reload = self._dirty = True
+
     @workflow.signal(name=naming.ADD_REQUEST)
     def add_request(self, entry: PoolEntry) -> None:
-        """A request joins the pool; repeats of a known request are ignored."""
+        """A request joins the pool (as builds before 0.5.0 send it)."""
+        self._add(entry)
+
+    def _add(self, entry: PoolEntry) -> None:
+        """Pool a request; repeats of a known request are ignored."""
         if not entry.placed:
             # From a 0.2.0 worker, without its window: Postgres has it, so read the pool again.
             self._reload = self._dirty = True

@@ -14,6 +14,7 @@ from bench.profiles import Profile
 from bench.progress import bar
 from bench.scenarios.histories import PAIRS_SEATED, matchmaker_runs
 from bench.stats import summary_ms
+from domain.levels import Level
 from domain.matching import MatchRules, pair_pool
 from domain.requests import MatchRequest
 
@@ -173,15 +174,38 @@ async def watch_pairs(
 async def lost_requests(
     ctx: BenchContext, request_ids: list[str], runs: list[dict[str, Any]]
 ) -> int:
-    """Of these requests: those waiting that no running matchmaker holds, plus those in
-    neither state."""
+    """Of these requests: those waiting that no running matchmaker holds, unless parked (never
+    handed to one) with nobody waiting they could pair with, plus those in neither state."""
     rows = await ctx.rows(
-        "SELECT id::text, status FROM match_requests WHERE id = ANY(CAST(:ids AS uuid[]))",
+        "SELECT id::text, status, matchmaker_told_at IS NULL FROM match_requests"
+        " WHERE id = ANY(CAST(:ids AS uuid[]))",
         ids=request_ids,
     )
-    waiting = {request_id for request_id, status in rows if status == "waiting"}
-    stray = sum(1 for _, status in rows if status not in ("waiting", "matched"))
+    waiting = {request_id for request_id, status, _ in rows if status == "waiting"}
+    parked = {request_id for request_id, status, untold in rows if status == "waiting" and untold}
+    stray = sum(1 for _, status, _ in rows if status not in ("waiting", "matched"))
     pooled: set[str] = set()
     for run in runs:
         pooled.update(run["waiting_request_ids"])
-    return len(waiting - pooled) + stray
+    unpooled_parked = sorted(parked - pooled)
+    pairable = await ctx.rows(PARKED_WITH_A_PARTNER, ids=unpooled_parked, levels=list(Level))
+    return len(waiting - pooled - parked) + len(pairable) + stray
+
+
+# Parked requests someone waiting could pair with (levels as far apart as widening allows): the
+# booking of either should have handed both to their matchmaker.
+PARKED_WITH_A_PARTNER = """
+SELECT r.id FROM match_requests r
+ WHERE r.id = ANY(CAST(:ids AS uuid[]))
+   AND EXISTS (
+       SELECT 1 FROM match_requests o
+        WHERE o.status = 'waiting' AND o.cancel_requested_at IS NULL
+          AND o.native_language_id = r.learning_language_id
+          AND o.learning_language_id = r.native_language_id
+          AND o.preferred_duration_minutes = r.preferred_duration_minutes
+          AND o.availability_start <= r.availability_end
+          AND o.availability_end >= r.availability_start
+          AND o.user_id <> r.user_id
+          AND abs(array_position(CAST(:levels AS text[]), o.proficiency_level)
+                  - array_position(CAST(:levels AS text[]), r.proficiency_level)) <= 2)
+"""

@@ -1,4 +1,4 @@
-from domain.levels import Level, level_distance, level_rank, levels_compatible
+from domain.levels import Level, level_distance, level_rank, levels_compatible, levels_within
 
 
 def test_levels_climb_from_beginner_to_advanced():
@@ -35,3 +35,20 @@ def test_level_distance_counts_steps_either_way():
     assert level_distance(Level.BEGINNER, Level.ADVANCED) == 4
     assert level_distance(Level.ADVANCED, Level.BEGINNER) == 4
     assert level_distance(Level.INTERMEDIATE, Level.INTERMEDIATE) == 0
+
+
+def test_the_levels_within_two_steps_of_a_beginner_stop_at_intermediate() -> None:
+    assert levels_within(Level.BEGINNER, 2) == [
+        Level.BEGINNER,
+        Level.ELEMENTARY,
+        Level.INTERMEDIATE,
+    ]
+
+
+def test_the_levels_within_one_step_of_intermediate_are_its_neighbours_and_itself() -> None:
+    assert levels_within(Level.INTERMEDIATE, 1) == [
+        Level.ELEMENTARY,
+        Level.INTERMEDIATE,
+        Level.UPPER_INTERMEDIATE,
+    ]
+
