@@ -46,7 +46,13 @@ async def test_a_booking_is_one_trace_from_the_http_call_to_the_activitys_sql(
     traced: tuple[Stack, InMemorySpanExporter],
 ) -> None:
     stack, spans = traced
-    booked = await person(stack, "a").book(await slot_ahead(stack), "english", "spanish")
+    slot = await slot_ahead(stack)
+    # A partner first (parked: nobody to pair with yet), so that the booking traced below has
+    # someone to pair with and hands both to the matchmaker.
+    partner = await person(stack, "b").book(slot, "spanish", "english")
+    assert partner.status_code == 201, partner.text
+    spans.clear()
+    booked = await person(stack, "a").book(slot, "english", "spanish")
     assert booked.status_code == 201, booked.text
     finished = spans.get_finished_spans()
     http = next(s for s in finished if s.name == "POST /v1/match-requests")
