@@ -101,8 +101,9 @@ class BookingActivities(StartingActivities):
 
     @activity.defn
     async def book_request(self, input: BookInput) -> RequestRowResult:
-        """Insert the row (or find it); if it is waiting, signal-with-start its matchmaker. A row
-        not yet made when every caller has stopped waiting is not made (Abandoned)."""
+        """Insert the row (or find it); if it is waiting, signal-with-start its matchmaker unless
+        it parks (`hand_to_matchmakers`). A row not yet made when every caller has stopped
+        waiting is not made (Abandoned)."""
         row = await self.create_match_request(input)
         activity.logger.info(
             "request %s of %s for %s is %s",
