@@ -95,6 +95,10 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str]]:
             ),
             ("timers: lateness after start+grace", _ms(timers["lateness_after_start_plus_grace"])),
             (
+                "timers: the sweep's clock on the rows, after start+grace",
+                _ms(timers["decided_after_start_plus_grace"]),
+            ),
+            (
                 "timers: rematch of who came, after start+grace",
                 _ms(timers["rematch_after_start_plus_grace"]),
             ),

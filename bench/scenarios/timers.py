@@ -63,9 +63,18 @@ async def run(ctx: BenchContext, profile: Profile, requests_per_second: float) -
         "GROUP BY cancel_reason",
         slot=slot,
     )
+    # The sweep's own clock, which it writes on every row it settles: when the matchmaker's timer
+    # fired, against when the commit became visible (the lateness above).
+    decided = await ctx.rows(
+        "SELECT extract(epoch FROM updated_at - CAST(:due AS timestamptz))::float8 FROM sessions"
+        " WHERE scheduled_start = :slot AND status = 'cancelled'",
+        slot=slot,
+        due=due,
+    )
     return {
         "sessions": sessions,
         "ready_before_start": ready,
+        "decided_after_start_plus_grace": summary_ms([seconds for (seconds,) in decided]),
         "seconds_to_spare_at_start": round((slot - booked_by).total_seconds(), 1),
         "grace_seconds": grace.total_seconds(),
         "join_refusals": sorted(set(join_refusals))[:5],
