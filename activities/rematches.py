@@ -4,6 +4,7 @@ the transaction that cancels their session (the seed's one step)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from activities.errors import EXCLUSION_VIOLATION, LIVE_LIMIT, sqlstate
 from activities.request_rows import request_spec, row_values
 from contracts.policy import Policy
+from contracts.requests import RequestSpec
 from db.models import MatchRequestRow, SessionRow
 from domain.session_rules import Participant, rematch_window_end
 
@@ -27,6 +29,38 @@ def rematch_request_id(session_id: str, user_id: str) -> str:
     return str(uuid.uuid5(REMATCH_NAMESPACE, f"{session_id}/{user_id}"))
 
 
+def _specs(
+    original: MatchRequestRow, row: SessionRow, who: Participant, slot: datetime, policy: Policy
+) -> list[RequestSpec]:
+    """Who's rematch as the whole window from `slot` (`rematch_window_end`), then as the first
+    slot alone: the first the partner's calendar has room for is booked."""
+    window_end = rematch_window_end(
+        slot,
+        row.scheduled_start,
+        original.availability_end,
+        slot_minutes=policy.slot_minutes,
+        rebook_minutes=policy.rebook_window_minutes,
+    )
+    return [
+        replace(
+            request_spec(original),
+            request_id=rematch_request_id(str(row.id), who.user_id),
+            availability_start=slot,
+            availability_end=end,
+            priority=1,
+            replaces_request_id=str(original.id),
+            origin_session_id=str(row.id),
+        )
+        for end in dict.fromkeys((window_end, slot))
+    ]
+
+
+async def _original(db: AsyncSession, who: Participant) -> MatchRequestRow:
+    original = await db.get(MatchRequestRow, uuid.UUID(who.request_id))
+    assert original is not None
+    return original
+
+
 async def book_rematch(
     db: AsyncSession,
     row: SessionRow,
@@ -37,26 +71,7 @@ async def book_rematch(
 ) -> str | None:
     """Insert who's priority rematch, a window from `slot` (`rematch_window_end`); the reason
     it was refused, if the database refused it (an empty string if it already existed)."""
-    original = await db.get(MatchRequestRow, uuid.UUID(who.request_id))
-    assert original is not None
-    window_end = rematch_window_end(
-        slot,
-        row.scheduled_start,
-        original.availability_end,
-        slot_minutes=policy.slot_minutes,
-        rebook_minutes=policy.rebook_window_minutes,
-    )
-    # The whole window if the partner's calendar has room for it, else the first slot alone.
-    for end in dict.fromkeys((window_end, slot)):
-        spec = replace(
-            request_spec(original),
-            request_id=rematch_request_id(str(row.id), who.user_id),
-            availability_start=slot,
-            availability_end=end,
-            priority=1,
-            replaces_request_id=str(original.id),
-            origin_session_id=str(row.id),
-        )
+    for spec in _specs(await _original(db, who), row, who, slot, policy):
         try:
             async with db.begin_nested():
                 inserted = await db.scalar(
@@ -71,3 +86,33 @@ async def book_rematch(
             continue
         return None if inserted is not None else ""
     return f"{who.user_id}: you already hold a request or session that overlaps {slot:%H:%M}"
+
+
+async def book_rematches(
+    db: AsyncSession,
+    wanted: Sequence[tuple[SessionRow, Participant, datetime]],
+    at: datetime,
+    policy: Policy,
+) -> list[str | None]:
+    """`book_rematch` for each (session, who, slot), in order: the whole windows in one
+    statement when the database takes them all (the usual case), else one at a time."""
+    specs = [
+        _specs(await _original(db, who), row, who, slot, policy)[0] for row, who, slot in wanted
+    ]
+    if not specs:
+        return []
+    try:
+        async with db.begin_nested():
+            inserted = set(
+                await db.scalars(
+                    insert(MatchRequestRow)
+                    .values([row_values(spec, at) for spec in specs])
+                    .on_conflict_do_nothing(index_elements=["id"])
+                    .returning(MatchRequestRow.id)
+                )
+            )
+    except (IntegrityError, InternalError) as error:
+        if sqlstate(error) not in (EXCLUSION_VIOLATION, LIVE_LIMIT):
+            raise
+        return [await book_rematch(db, row, who, slot, at, policy) for row, who, slot in wanted]
+    return [None if uuid.UUID(spec.request_id) in inserted else "" for spec in specs]

@@ -16,13 +16,14 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
 from activities.base import StartingActivities
-from activities.rematches import book_rematch
+from activities.rematches import book_rematches
 from activities.request_rows import request_spec
 from activities.session_rows import at_shard_slot, session_facts
 from contracts.matchmaker import SettleShardInput, SettleShardResult
@@ -102,39 +103,47 @@ async def _mark(
     return int(moved.rowcount)  # type: ignore[attr-defined]
 
 
-async def _apply(
+async def _apply_all(
     db: AsyncSession,
-    row: SessionRow,
-    outcome: Cancellation,
+    due: list[tuple[SessionRow, Cancellation]],
     at: datetime,
     policy: Policy,
     settled: Settled,
 ) -> None:
-    values: dict[str, object] = {
-        "status": SessionStatus.CANCELLED,
-        "cancel_reason": outcome.reason,
-        "cancelled_by": outcome.cancelled_by,
-        "updated_at": at,
-    }
-    await db.execute(update(SessionRow).where(SessionRow.id == row.id).values(**values))
-    cancelled = await _mark(
-        db, outcome.cancelled_request_ids, RequestStatus.CANCELLED, outcome.reason, at
+    """Cancel the sessions, then move their requests (which frees the let-down partners' time),
+    then book each rematch: a few statements for the whole slot, not a few per session."""
+    if not due:
+        return
+    sessions = cast(Table, SessionRow.__table__)
+    await db.execute(
+        update(sessions)
+        .where(sessions.c.id == bindparam("session_id"))
+        .values(
+            status=SessionStatus.CANCELLED,
+            cancel_reason=bindparam("reason"),
+            cancelled_by=bindparam("by"),
+            updated_at=at,
+        ),
+        [{"session_id": row.id, "reason": o.reason, "by": o.cancelled_by} for row, o in due],
     )
-    no_shows = await _mark(
-        db, outcome.no_show_request_ids, RequestStatus.NO_SHOW, outcome.reason, at
+    for status, pick in (
+        (RequestStatus.CANCELLED, lambda o: o.cancelled_request_ids),
+        (RequestStatus.NO_SHOW, lambda o: o.no_show_request_ids),
+    ):
+        for reason in sorted({o.reason for _, o in due}):
+            ids = tuple(i for _, o in due if o.reason == reason for i in pick(o))
+            settled.request_outcomes += [status] * await _mark(db, ids, status, reason, at)
+    # Read the let-down partners' requests at once; each rematch then finds its own in the session.
+    originals = [uuid.UUID(who.request_id) for _, o in due for who in o.rematch]
+    if originals:
+        await db.scalars(select(MatchRequestRow).where(MatchRequestRow.id.in_(originals)))
+    wanted = [(row, who, o) for row, o in due for who in o.rematch]
+    refusals = await book_rematches(
+        db, [(row, who, _slot(o)) for row, who, o in wanted], at, policy
     )
-    after_deadline = at - (row.scheduled_start + timedelta(seconds=policy.no_show_grace_seconds))
-    settled.cancelled_session_ids.append(str(row.id))
-    settled.session_outcomes.append(outcome.reason)
-    settled.request_outcomes += [RequestStatus.CANCELLED] * cancelled + [
-        RequestStatus.NO_SHOW
-    ] * no_shows
-    if outcome.reason == CancelReason.NO_SHOW and after_deadline >= timedelta(0):
-        # A deadline's decision (a late cancel's, settled early, is not one).
-        settled.no_shows_decided.append(after_deadline)
-    for who in outcome.rematch:
-        assert outcome.rematch_slot is not None
-        refusal = await book_rematch(db, row, who, outcome.rematch_slot, at, policy)
+    for row, outcome in due:
+        _count(row, outcome, at, policy, settled)
+    for (row, _, outcome), refusal in zip(wanted, refusals, strict=True):
         if refusal:
             await db.execute(
                 update(SessionRow).where(SessionRow.id == row.id).values(rematch_refusal=refusal)
@@ -142,7 +151,28 @@ async def _apply(
         elif refusal is None:
             settled.rematches_booked += 1
             if outcome.reason == CancelReason.NO_SHOW:
-                settled.rebooked.append(after_deadline)
+                settled.rebooked.append(_after_deadline(row, at, policy))
+
+
+def _slot(outcome: Cancellation) -> datetime:
+    assert outcome.rematch_slot is not None, "a rematch always has its slot"
+    return outcome.rematch_slot
+
+
+def _after_deadline(row: SessionRow, at: datetime, policy: Policy) -> timedelta:
+    return at - (row.scheduled_start + timedelta(seconds=policy.no_show_grace_seconds))
+
+
+def _count(
+    row: SessionRow, outcome: Cancellation, at: datetime, policy: Policy, settled: Settled
+) -> None:
+    """Count the cancelled session, and a deadline's no-show decision."""
+    settled.cancelled_session_ids.append(str(row.id))
+    settled.session_outcomes.append(outcome.reason)
+    after_deadline = _after_deadline(row, at, policy)
+    if outcome.reason == CancelReason.NO_SHOW and after_deadline >= timedelta(0):
+        # A deadline's decision (a late cancel's, settled early, is not one).
+        settled.no_shows_decided.append(after_deadline)
 
 
 async def settle_due(
@@ -169,10 +199,12 @@ async def settle_due(
         )
     ).all()
     settled = Settled()
-    for row in rows:
-        outcome = _outcome(row, at, policy)
-        if outcome is not None:
-            await _apply(db, row, outcome, at, policy, settled)
+    outcomes = [(row, _outcome(row, at, policy)) for row in rows]
+    due = [(row, outcome) for row, outcome in outcomes if outcome is not None]
+    await _apply_all(db, due, at, policy, settled)
+    # The sessions were updated past the ORM (one statement for all): let a later read reload.
+    for row, _ in due:
+        db.expire(row)
     return settled
 
 
