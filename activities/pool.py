@@ -20,6 +20,7 @@ from contracts.matchmaker import (
     StillWaitingResult,
 )
 from contracts.statuses import RequestStatus, SessionStatus
+from db.counterparts import open_to_swaps
 from db.models import MatchRequestRow, SessionRow
 
 
@@ -44,13 +45,9 @@ async def _seated(db: AsyncSession, input: LoadWaitingInput) -> list[SeatedEntry
         .join(two, two.id == SessionRow.match_request_two_id)
         .where(
             *_in_shard(input),
-            SessionRow.status == SessionStatus.SCHEDULED,
-            SessionRow.scheduled_start > input.now + join_opens,
+            *open_to_swaps(input.now, join_opens),
             SessionRow.language_one_id.in_(input.languages),
             SessionRow.language_two_id.in_(input.languages),
-            SessionRow.participant_one_joined_at.is_(None),
-            SessionRow.participant_two_joined_at.is_(None),
-            SessionRow.cancel_requested_by.is_(None),
         )
         .order_by(SessionRow.created_at, SessionRow.id)
     )

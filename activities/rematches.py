@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError, InternalError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -96,11 +97,21 @@ async def book_rematches(
 ) -> list[str | None]:
     """`book_rematch` for each (session, who, slot), in order: the whole windows in one
     statement when the database takes them all (the usual case), else one at a time."""
-    specs = [
-        _specs(await _original(db, who), row, who, slot, policy)[0] for row, who, slot in wanted
-    ]
-    if not specs:
+    if not wanted:
         return []
+    # The let-down partners' requests in one read (`book_rematch` then finds them loaded).
+    originals = {
+        row.id: row
+        for row in await db.scalars(
+            select(MatchRequestRow).where(
+                MatchRequestRow.id.in_([uuid.UUID(who.request_id) for _, who, _ in wanted])
+            )
+        )
+    }
+    specs = [
+        _specs(originals[uuid.UUID(who.request_id)], row, who, slot, policy)[0]
+        for row, who, slot in wanted
+    ]
     try:
         async with db.begin_nested():
             inserted = set(

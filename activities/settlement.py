@@ -133,10 +133,6 @@ async def _apply_all(
         for reason in sorted({o.reason for _, o in due}):
             ids = tuple(i for _, o in due if o.reason == reason for i in pick(o))
             settled.request_outcomes += [status] * await _mark(db, ids, status, reason, at)
-    # Read the let-down partners' requests at once; each rematch then finds its own in the session.
-    originals = [uuid.UUID(who.request_id) for _, o in due for who in o.rematch]
-    if originals:
-        await db.scalars(select(MatchRequestRow).where(MatchRequestRow.id.in_(originals)))
     wanted = [(row, who, o) for row, o in due for who in o.rematch]
     refusals = await book_rematches(
         db, [(row, who, _slot(o)) for row, who, o in wanted], at, policy

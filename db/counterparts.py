@@ -48,6 +48,18 @@ def could_pair_with(
     ]
 
 
+def open_to_swaps(now: datetime, join_opens: timedelta) -> list[ColumnElement[bool]]:
+    """Sessions whose partners a matchmaker may still swap: scheduled, nobody joined or asked
+    to cancel, and joining not yet open."""
+    return [
+        SessionRow.status == SessionStatus.SCHEDULED,
+        SessionRow.scheduled_start > now + join_opens,
+        SessionRow.participant_one_joined_at.is_(None),
+        SessionRow.participant_two_joined_at.is_(None),
+        SessionRow.cancel_requested_by.is_(None),
+    ]
+
+
 async def parked_counterparts(
     db: AsyncSession, spec: RequestSpec, now: datetime, level_steps: int
 ) -> Sequence[MatchRequestRow]:
@@ -70,11 +82,7 @@ async def has_counterpart(
         MatchRequestRow.status == RequestStatus.MATCHED,
         *could_pair_with(spec, now, level_steps),
         SessionRow.id == MatchRequestRow.session_id,
-        SessionRow.status == SessionStatus.SCHEDULED,
-        SessionRow.scheduled_start > now + join_opens,
-        SessionRow.participant_one_joined_at.is_(None),
-        SessionRow.participant_two_joined_at.is_(None),
-        SessionRow.cancel_requested_by.is_(None),
+        *open_to_swaps(now, join_opens),
     )
     return bool(await db.scalar(select(waiting | seated)))
 

@@ -127,9 +127,10 @@ async def _read_matches(ctx: BenchContext, record: LoadRecord, timeout: float) -
     pair, as the half rate does, would spend the very CPU the maximum rate measures."""
     wall_minus_monotonic = time.time() - time.monotonic()
     users = [user for user, _ in record.unwatched]
+    wanted = set(users)
     found: dict[str, tuple[str, float]] = {}
     deadline = time.monotonic() + timeout
-    while not found.keys() >= set(users) and time.monotonic() < deadline:
+    while not found.keys() >= wanted and time.monotonic() < deadline:
         rows = await ctx.rows(
             "SELECT participant_one_id, participant_two_id, id::text,"
             " extract(epoch FROM created_at)::float8 FROM sessions"
